@@ -1,0 +1,392 @@
+#include "gateway/routing/router.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "gateway/routing/address_space.h"
+
+namespace gw::routing {
+namespace {
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+bool in_set_ci(const std::set<std::string>& set, std::string_view value) {
+  if (value.empty()) return false;
+  const std::string folded = lowercase(value);
+  for (const auto& entry : set)
+    if (lowercase(entry) == folded) return true;
+  return false;
+}
+
+// Domain of an address, lower case, trailing dot removed; nullopt when the
+// address is not local@domain.
+std::optional<std::string> domain_of(std::string_view address) {
+  const auto at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return std::nullopt;
+  std::string domain = lowercase(address.substr(at + 1));
+  if (domain.back() == '.') domain.pop_back();
+  if (domain.empty()) return std::nullopt;
+  return domain;
+}
+
+bool is_own_endpoint(const RoutingSnapshot& snap, std::string_view host, std::uint32_t port) {
+  return contains(snap.own_names, lowercase(host)) &&
+         std::find(snap.own_ports.begin(), snap.own_ports.end(), port) != snap.own_ports.end();
+}
+
+Fail fail(FailureKind kind, std::string detail) { return Fail{kind, std::move(detail)}; }
+
+// --- mailbox users -------------------------------------------------------
+
+const gw::metabase::MailboxServer* home_server(const RoutingSnapshot& snap, const CategorizedRecipient& rcpt) {
+  if (!rcpt.home_mdb_dn.empty()) {
+    const std::string mdb = normalize_dn(rcpt.home_mdb_dn);
+    for (const auto& server : snap.mailbox_servers)
+      for (const auto& store : server.store_dns())
+        if (normalize_dn(store) == mdb) return &server;
+  }
+  if (!rcpt.home_server_dn.empty()) {
+    const std::string dn = normalize_dn(rcpt.home_server_dn);
+    for (const auto& server : snap.mailbox_servers)
+      if (normalize_dn(server.dn()) == dn || lowercase(server.legacy_exchange_dn()) == lowercase(rcpt.home_server_dn))
+        return &server;
+  }
+  if (!rcpt.home_server_fqdn.empty()) {
+    std::string fqdn = lowercase(rcpt.home_server_fqdn);
+    if (fqdn.back() == '.') fqdn.pop_back();
+    for (const auto& server : snap.mailbox_servers)
+      if (lowercase(server.fqdn()) == fqdn) return &server;
+  }
+  return nullptr;
+}
+
+NextHop route_mailbox(const RoutingSnapshot& snap, const CategorizedRecipient& rcpt) {
+  const auto* server = home_server(snap, rcpt);
+  if (server == nullptr) {
+    std::string which = !rcpt.home_mdb_dn.empty()      ? rcpt.home_mdb_dn
+                        : !rcpt.home_server_dn.empty() ? rcpt.home_server_dn
+                                                       : rcpt.home_server_fqdn;
+    return fail(FailureKind::InvalidHomeServer,
+                which.empty() ? "no home store" : "home store or server not in the metabase: " + which);
+  }
+  LocalDelivery hop;
+  hop.server = server->name();
+  hop.server_fqdn = lowercase(server->fqdn());
+  hop.host = lowercase(server->delivery_host().empty() ? server->fqdn() : server->delivery_host());
+  hop.protocol = server->delivery_protocol() == gw::metabase::DELIVERY_LMTP ? Protocol::Lmtp : Protocol::Smtp;
+  const std::uint32_t port = server->delivery_port() != 0 ? server->delivery_port()
+                             : hop.protocol == Protocol::Lmtp ? 24u
+                                                              : 25u;
+  hop.port = static_cast<std::uint16_t>(port);
+  hop.this_server = server->is_this_server();
+  if (hop.host.empty() || port > 65535)
+    return fail(FailureKind::InvalidHomeServer, "mailbox server " + server->name() + " has no delivery endpoint");
+  if (is_own_endpoint(snap, hop.host, hop.port))
+    return fail(FailureKind::LoopBackToSelf,
+                "delivery endpoint " + hop.host + ":" + std::to_string(hop.port) + " of " + server->name() +
+                    " is a listener of this server");
+  return hop;
+}
+
+// --- connectors ------------------------------------------------------------
+
+struct Candidate {
+  const ConnectorRoute* connector;
+  Specificity specificity;
+  std::uint32_t cost;
+};
+
+std::vector<Candidate> matching_connectors(const RoutingSnapshot& snap, std::string_view domain) {
+  std::vector<Candidate> out;
+  for (const auto& c : snap.connectors) {
+    if (!c.in_scope) continue;
+    std::optional<Candidate> best;
+    for (const auto& space : c.smtp_spaces) {
+      const auto s = match_address_space(space.pattern, domain);
+      if (!s) continue;
+      if (!best || *s > best->specificity || (*s == best->specificity && space.cost < best->cost))
+        best = Candidate{&c, *s, space.cost};
+    }
+    if (best) out.push_back(*best);
+  }
+  // Most specific first, then cheapest; DN last so ties never depend on metabase order.
+  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.specificity != b.specificity) return a.specificity > b.specificity;
+    if (a.cost != b.cost) return a.cost < b.cost;
+    return normalize_dn(a.connector->dn) < normalize_dn(b.connector->dn);
+  });
+  return out;
+}
+
+std::vector<const ConnectorRoute::Bridgehead*> available_bridgeheads(const ConnectorRoute& c,
+                                                                     const RouteState& state) {
+  std::vector<const ConnectorRoute::Bridgehead*> out;
+  for (const auto& bh : c.remote_bridgeheads)
+    if (!bh.fqdn.empty() && !in_set_ci(state.hosts_down, bh.name) && !in_set_ci(state.hosts_down, bh.fqdn))
+      out.push_back(&bh);
+  return out;
+}
+
+bool connector_available(const ConnectorRoute& c, const RouteState& state) {
+  if (c.schedule_never || in_set_ci(state.connectors_down, c.name) || in_set_ci(state.connectors_down, c.dn))
+    return false;
+  return c.local_bridgehead || !available_bridgeheads(c, state).empty();
+}
+
+// The restriction the connector imposes on this message, if any.
+std::optional<Fail> restriction(const ConnectorRoute& c, const MessageFacts& msg) {
+  // Delivery restrictions name senders; reports (null sender) have none and are
+  // governed by the content restriction on system messages instead.
+  if (!msg.sender.empty()) {
+    const std::string sender = normalize_dn(msg.sender_dn);
+    std::vector<std::string> groups;
+    for (const auto& g : msg.sender_group_dns) groups.push_back(normalize_dn(g));
+    auto member_of = [&](const std::vector<std::string>& list) {
+      return std::any_of(groups.begin(), groups.end(), [&](const std::string& g) { return contains(list, g); });
+    };
+    const bool rejected = (!sender.empty() && contains(c.reject_from, sender)) || member_of(c.reject_from_groups);
+    const bool accept_list = !c.accept_from.empty() || !c.accept_from_groups.empty();
+    const bool accepted = (!sender.empty() && contains(c.accept_from, sender)) || member_of(c.accept_from_groups);
+    if (rejected || (accept_list && !accepted))
+      return fail(FailureKind::SenderRestricted, "sender " + msg.sender + " is not permitted on connector " + c.name);
+  }
+  if (c.has_content_restrictions) {
+    const auto& r = c.content;
+    // The size limit is in KB, as delivContLength.
+    if (r.max_message_size() != 0 && msg.size > r.max_message_size() * 1024)
+      return fail(FailureKind::MessageTooLargeForConnector,
+                  std::to_string(msg.size) + " octets exceed the " + std::to_string(r.max_message_size()) +
+                      " KB limit of connector " + c.name);
+    // A pair of flags that is all false means "not configured", never "nothing may pass".
+    const bool priorities_set = r.allow_high_priority() || r.allow_normal_priority() || r.allow_low_priority();
+    if (priorities_set) {
+      const bool allowed = (msg.priority == Priority::High && r.allow_high_priority()) ||
+                           (msg.priority == Priority::Normal && r.allow_normal_priority()) ||
+                           (msg.priority == Priority::Low && r.allow_low_priority());
+      if (!allowed)
+        return fail(FailureKind::ContentRestricted, "priority not permitted on connector " + c.name);
+    }
+    const bool types_set = r.allow_system_messages() || r.allow_non_system_messages();
+    if (types_set) {
+      const bool allowed = msg.system_message ? r.allow_system_messages() : r.allow_non_system_messages();
+      if (!allowed)
+        return fail(FailureKind::ContentRestricted,
+                    std::string(msg.system_message ? "system" : "non-system") +
+                        " messages not permitted on connector " + c.name);
+    }
+  }
+  return std::nullopt;
+}
+
+OutboundCredentials credentials_of(const ConnectorRoute& c) {
+  return OutboundCredentials{c.basic_auth, c.basic_auth ? c.auth_user : std::string{},
+                             c.basic_auth ? c.auth_password : std::string{}};
+}
+
+// Splitmix-style finalizer: consecutive counters and similar hashes spread evenly.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+NextHop hop_via_connector(const RoutingSnapshot& snap, const ConnectorRoute& c, const std::string& domain,
+                          const CategorizedRecipient& rcpt, const RouteState& state) {
+  const std::uint16_t default_port = snap.outbound_port(rcpt.message.virtual_server_id);
+  if (!c.local_bridgehead) {
+    const auto bridgeheads = available_bridgeheads(c, state);
+    // The connector's own choice above used a different mix, so connector and
+    // bridgehead choices are independent of each other.
+    const auto* bh = bridgeheads[mix(state.spread_key ^ 0x9e3779b97f4a7c15ULL) % bridgeheads.size()];
+    SmartHosts hop;
+    hop.connector = c.name;
+    hop.hosts.push_back(SmartHost{bh->fqdn, false, default_port});
+    hop.bridgehead = bh->fqdn;
+    if (is_own_endpoint(snap, bh->fqdn, default_port))
+      return fail(FailureKind::LoopBackToSelf, "bridgehead " + bh->fqdn + " of connector " + c.name + " is this server");
+    return hop;
+  }
+  if (!c.smart_host_error.empty())
+    return fail(FailureKind::BadSmartHost, "connector " + c.name + ": " + c.smart_host_error);
+  if (c.smart_hosts.empty()) {
+    return DnsMx{c.name, domain, default_port, c.tls_required, credentials_of(c), c.use_helo};
+  }
+  SmartHosts hop;
+  hop.connector = c.name;
+  hop.tls_required = c.tls_required;
+  hop.credentials = credentials_of(c);
+  hop.use_helo = c.use_helo;
+  for (SmartHost host : c.smart_hosts) {
+    if (host.port == 0) host.port = default_port;
+    if (is_own_endpoint(snap, host.host, host.port))
+      return fail(FailureKind::LoopBackToSelf,
+                  "smart host " + host.str() + " of connector " + c.name + " is this server");
+    hop.hosts.push_back(std::move(host));
+  }
+  return hop;
+}
+
+NextHop route_domain(const RoutingSnapshot& snap, const std::string& domain, const CategorizedRecipient& rcpt,
+                     const RouteState& state) {
+  if (contains(snap.server_fqdns, domain))
+    return fail(FailureKind::DomainIsServerFqdn, domain);
+
+  const auto candidates = matching_connectors(snap, domain);
+  if (candidates.empty()) return fail(FailureKind::NoRoute, "no connector for " + domain);
+
+  // Walk the tiers of equal (specificity, cost): the first tier with a
+  // connector that is up decides; its restrictions are final.
+  for (std::size_t begin = 0; begin < candidates.size();) {
+    std::size_t end = begin + 1;
+    while (end < candidates.size() && candidates[end].specificity == candidates[begin].specificity &&
+           candidates[end].cost == candidates[begin].cost)
+      ++end;
+    std::vector<const ConnectorRoute*> up;
+    for (std::size_t i = begin; i < end; ++i)
+      if (connector_available(*candidates[i].connector, state)) up.push_back(candidates[i].connector);
+    if (!up.empty()) {
+      std::vector<const ConnectorRoute*> permitted;
+      std::optional<Fail> first_refusal;
+      for (const auto* c : up) {
+        if (auto refused = restriction(*c, rcpt.message)) {
+          if (!first_refusal) first_refusal = std::move(refused);
+        } else {
+          permitted.push_back(c);
+        }
+      }
+      if (permitted.empty()) return *first_refusal;
+      const auto* chosen = permitted[mix(state.spread_key) % permitted.size()];
+      return hop_via_connector(snap, *chosen, domain, rcpt, state);
+    }
+    begin = end;
+  }
+  return Unreachable{domain};
+}
+
+bool is_authoritative(const RoutingSnapshot& snap, std::string_view domain) {
+  return std::any_of(snap.domains.begin(), snap.domains.end(), [&](const gw::metabase::SmtpDomain& d) {
+    return d.authoritative() && lowercase(d.name()) == domain;
+  });
+}
+
+NextHop forward_unresolved(const RoutingSnapshot& snap, const CategorizedRecipient& rcpt) {
+  const auto* vs = snap.virtual_server(rcpt.message.virtual_server_id);
+  if (vs == nullptr || (vs->forward_unresolved.empty() && vs->forward_unresolved_error.empty()))
+    return fail(FailureKind::UnknownRecipient, rcpt.address);
+  if (!vs->forward_unresolved_error.empty())
+    return fail(FailureKind::BadSmartHost, "forward unresolved host: " + vs->forward_unresolved_error);
+  SmartHosts hop;
+  hop.connector = "Forward unresolved";
+  for (SmartHost host : vs->forward_unresolved) {
+    if (host.port == 0) host.port = vs->outbound_port;
+    if (is_own_endpoint(snap, host.host, host.port))
+      return fail(FailureKind::LoopBackToSelf, "forward unresolved host " + host.str() + " is this server");
+    hop.hosts.push_back(std::move(host));
+  }
+  return hop;
+}
+
+}  // namespace
+
+std::uint64_t spread_key_for(std::string_view message_id) noexcept {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : message_id) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+NextHop route(const RoutingSnapshot& snapshot, const CategorizedRecipient& rcpt, const RouteState& state) {
+  switch (rcpt.kind) {
+    case RecipientKind::Mailbox:
+      return route_mailbox(snapshot, rcpt);
+    case RecipientKind::Contact: {
+      std::string_view target = rcpt.target_address;
+      if (target.empty()) return fail(FailureKind::CategorizerFailure, "contact without targetAddress");
+      if (const auto colon = target.find(':'); colon != std::string_view::npos && target.find('@') > colon) {
+        // Only SMTP targets are deliverable here; X400:, EX: ... have no transport.
+        if (lowercase(target.substr(0, colon)) != "smtp")
+          return fail(FailureKind::NoRoute, "no transport for target address " + std::string(target));
+        target.remove_prefix(colon + 1);
+      }
+      const auto domain = domain_of(target);
+      if (!domain) return fail(FailureKind::BadAddressSyntax, "target address " + std::string(target));
+      // A contact pointing into our own authoritative namespace would come
+      // straight back through the Internet connector.
+      if (is_authoritative(snapshot, *domain))
+        return fail(FailureKind::ForwardLoop, "contact target " + std::string(target) + " is in an authoritative domain");
+      return route_domain(snapshot, *domain, rcpt, state);
+    }
+    case RecipientKind::Remote:
+    case RecipientKind::NonAuthoritative: {
+      const auto domain = domain_of(rcpt.address);
+      if (!domain) return fail(FailureKind::BadAddressSyntax, rcpt.address);
+      if (rcpt.kind == RecipientKind::Remote && is_authoritative(snapshot, *domain))
+        return forward_unresolved(snapshot, rcpt);
+      return route_domain(snapshot, *domain, rcpt, state);
+    }
+  }
+  return fail(FailureKind::NoRoute, "unknown recipient kind");
+}
+
+std::string queue_name(const NextHop& hop) {
+  struct Visitor {
+    std::string operator()(const LocalDelivery& h) const {
+      return h.this_server ? "Local delivery" : "Remote delivery [" + h.server_fqdn + "]";
+    }
+    std::string operator()(const SmartHosts& h) const {
+      return "Remote delivery [" + (h.bridgehead.empty() ? h.connector : h.bridgehead) + "]";
+    }
+    std::string operator()(const DnsMx& h) const { return "Remote delivery [" + h.domain + "]"; }
+    std::string operator()(const Unreachable&) const { return "Final destination currently unreachable"; }
+    std::string operator()(const Fail&) const { return {}; }
+  };
+  return std::visit(Visitor{}, hop);
+}
+
+std::string describe(const NextHop& hop) {
+  auto creds = [](const OutboundCredentials& c) { return c.basic ? "basic(" + c.user_name + ")" : std::string("none"); };
+  struct Visitor {
+    decltype(creds)& creds_of;
+    std::string operator()(const LocalDelivery& h) const {
+      return "local server=" + h.server + " endpoint=" + h.host + ":" + std::to_string(h.port) +
+             " protocol=" + (h.protocol == Protocol::Lmtp ? "LMTP" : "SMTP") +
+             " this_server=" + (h.this_server ? "yes" : "no");
+    }
+    std::string operator()(const SmartHosts& h) const {
+      std::string hosts;
+      for (const auto& host : h.hosts) hosts += (hosts.empty() ? "" : ",") + host.str();
+      std::string out = "smarthosts connector=\"" + h.connector + "\" hosts=" + hosts +
+                        " tls=" + (h.tls_required ? "required" : "optional") + " auth=" + creds_of(h.credentials);
+      if (h.use_helo) out += " helo";
+      if (!h.bridgehead.empty()) out += " via_bridgehead=" + h.bridgehead;
+      return out;
+    }
+    std::string operator()(const DnsMx& h) const {
+      std::string out = "dns connector=\"" + h.connector + "\" domain=" + h.domain + " port=" + std::to_string(h.port) +
+                        " tls=" + (h.tls_required ? "required" : "optional") + " auth=" + creds_of(h.credentials);
+      if (h.use_helo) out += " helo";
+      return out;
+    }
+    std::string operator()(const Unreachable& h) const { return "unreachable destination=" + h.destination; }
+    std::string operator()(const Fail& h) const {
+      return "fail " + std::string(failure_kind_name(h.kind)) + " (" + h.detail + ")";
+    }
+  };
+  return std::visit(Visitor{creds}, hop);
+}
+
+}  // namespace gw::routing
