@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Starts a private slapd with the gateway's directory schema and the sample
+# organization, for tests and the quick start.
+#
+#   slapd-up.sh DIR [--port N] [--empty] [--restart]
+#
+# DIR          created if missing; holds slapd.d/ (cn=config), data/ (mdb),
+#              slapd.pid, slapd.log and env. Existing config and data in DIR are
+#              replaced unless --restart is given.
+# --port N     listen on ldap://127.0.0.1:N/ (default: a free port, chosen at
+#              random and retried when another process wins the race for it).
+# --empty      load only the base entries (domain, CN=Users, the gateway's
+#              service account, CN=Configuration,CN=Services), no organization.
+# --restart    start again on DIR's existing config, data and port.
+#
+# When slapd answers, DIR/env is written and printed: shell-sourceable
+# KEY=value lines (values never need quoting): LDAP_URI, LDAP_PORT, LDAP_BASE,
+# LDAP_ADMIN_DN, LDAP_ADMIN_PW, LDAP_SERVICE_DN, LDAP_SERVICE_PW, SLAPD_PID.
+# Stop it with slapd-down.sh DIR. Exit status is non-zero, with the reason on
+# stderr, when slapd cannot be configured, started or loaded.
+set -euo pipefail
+
+readonly SCHEMA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly SLAPD=${SLAPD:-/usr/sbin/slapd}
+readonly SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
+readonly SYSTEM_SCHEMA_DIR=${SYSTEM_SCHEMA_DIR:-/etc/ldap/schema}
+readonly MODULE_DIR=${SLAPD_MODULE_DIR:-/usr/lib/ldap}
+
+readonly BASE_DN="dc=example,dc=com"
+readonly ADMIN_DN="cn=admin,${BASE_DN}"
+readonly ADMIN_PW="Admin-Passw0rd"
+readonly SERVICE_DN="CN=svc-gateway,CN=Users,DC=example,DC=com"
+readonly SERVICE_PW="Gateway-Passw0rd"
+
+die() { echo "slapd-up: $*" >&2; exit 1; }
+
+usage() { die "usage: slapd-up.sh DIR [--port N] [--empty] [--restart]"; }
+
+dir="" port="" empty=0 restart=0
+while (($#)); do
+  case "$1" in
+    --port) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || usage; port=$2; shift 2 ;;
+    --port=*) port=${1#--port=}; [[ "$port" =~ ^[0-9]+$ ]] || usage; shift ;;
+    --empty) empty=1; shift ;;
+    --restart) restart=1; shift ;;
+    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) usage ;;
+    *) [[ -z "$dir" ]] || usage; dir=$1; shift ;;
+  esac
+done
+[[ -n "$dir" ]] || usage
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+running_pid() {
+  local pid
+  [[ -s "$dir/slapd.pid" ]] || return 1
+  pid=$(<"$dir/slapd.pid")
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+if pid=$(running_pid); then
+  die "slapd already running in $dir (pid $pid); stop it with slapd-down.sh first"
+fi
+rm -f "$dir/slapd.pid"
+
+# ---- configuration (cn=config, written by slapadd -n0) ----
+write_config() {
+  local admin_hash
+  admin_hash=$(/usr/sbin/slappasswd -h '{SSHA}' -s "$ADMIN_PW")
+  {
+    cat <<CONFIG
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: $dir/slapd.pid
+olcArgsFile: $dir/slapd.args
+olcLogLevel: none
+olcPasswordHash: {SSHA}
+
+dn: cn=module{0},cn=config
+objectClass: olcModuleList
+cn: module{0}
+olcModulePath: $MODULE_DIR
+olcModuleLoad: back_mdb
+olcModuleLoad: syncprov
+olcModuleLoad: memberof
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+CONFIG
+    for schema in "$SYSTEM_SCHEMA_DIR"/{core,cosine,inetorgperson}.ldif \
+                  "$SCHEMA_ROOT"/schema/ad-exchange.ldif "$SCHEMA_ROOT"/schema/gateway.ldif; do
+      grep -v '^#' "$schema"
+      echo
+    done
+    cat <<CONFIG
+dn: olcDatabase={-1}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {-1}frontend
+olcAccess: {0}to dn.base="" by * read
+olcAccess: {1}to dn.base="cn=Subschema" by * read
+
+dn: olcDatabase={0}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {0}config
+olcRootDN: cn=config
+olcRootPW: $admin_hash
+
+dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcSuffix: $BASE_DN
+olcRootDN: $ADMIN_DN
+olcRootPW: $admin_hash
+olcDbDirectory: $dir/data
+olcDbMaxSize: 1073741824
+olcDbNoSync: TRUE
+olcDbIndex: objectClass eq
+olcDbIndex: entryCSN,entryUUID eq
+olcDbIndex: proxyAddresses eq,sub
+olcDbIndex: mail eq,sub
+olcDbIndex: cn eq,sub
+olcDbIndex: mailNickname,legacyExchangeDN,sAMAccountName,userPrincipalName eq
+olcDbIndex: member,memberOf eq
+olcDbIndex: homeMDB,msExchOwningServer,msExchHomeServerName,altRecipient,targetAddress eq
+olcDbIndex: networkAddress eq
+olcSizeLimit: size.soft=1000 size.hard=unlimited size.pr=unlimited size.prtotal=unlimited
+olcAccess: {0}to attrs=userPassword by self =wx by dn.exact="$SERVICE_DN" compare by anonymous auth by * none
+olcAccess: {1}to dn.subtree="$BASE_DN" by dn.exact="$SERVICE_DN" read by users read by anonymous auth by * none
+
+dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {0}syncprov
+olcSpCheckpoint: 100 10
+olcSpSessionlog: 10000
+
+dn: olcOverlay={1}memberof,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcMemberOf
+olcOverlay: {1}memberof
+olcMemberOfGroupOC: group
+olcMemberOfMemberAD: member
+olcMemberOfMemberOfAD: memberOf
+olcMemberOfRefInt: TRUE
+olcMemberOfDangling: ignore
+CONFIG
+  } >"$dir/config.ldif"
+  rm -rf "$dir/slapd.d" "$dir/data"
+  mkdir -p "$dir/slapd.d" "$dir/data"
+  "$SLAPADD" -n0 -F "$dir/slapd.d" -l "$dir/config.ldif" >"$dir/slapadd.log" 2>&1 \
+    || die "cn=config rejected (see $dir/slapadd.log): $(tail -n 3 "$dir/slapadd.log")"
+}
+
+# ---- start ----
+start_on() {
+  local try_port=$1
+  # slapd's parent process waits for the child to open its listeners, so a
+  # port lost to another process shows up here as a non-zero exit status.
+  "$SLAPD" -F "$dir/slapd.d" -h "ldap://127.0.0.1:${try_port}/" >>"$dir/slapd.log" 2>&1
+}
+
+wait_until_answering() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if ldapsearch -x -H "ldap://127.0.0.1:$port/" -b "" -s base -LLL 1.1 >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+if ((restart)); then
+  [[ -d "$dir/slapd.d" && -s "$dir/env" ]] || die "--restart: no previous instance in $dir"
+  if [[ -z "$port" ]]; then
+    port=$(sed -n 's/^LDAP_PORT=//p' "$dir/env")
+  fi
+  [[ -n "$port" ]] || die "--restart: no LDAP_PORT in $dir/env"
+  started=0
+  # The old listener may take a moment to be released by the kernel.
+  for ((attempt = 0; attempt < 50; attempt++)); do
+    if start_on "$port"; then started=1; break; fi
+    sleep 0.1
+  done
+  ((started)) || die "cannot restart on port $port (see $dir/slapd.log)"
+else
+  write_config
+  : >"$dir/slapd.log"
+  if [[ -n "$port" ]]; then
+    start_on "$port" || die "cannot listen on 127.0.0.1:$port (see $dir/slapd.log)"
+  else
+    started=0
+    # Ports below the Linux ephemeral range (32768+) so outgoing connections of
+    # parallel tests do not collide with listeners.
+    for ((attempt = 0; attempt < 40; attempt++)); do
+      port=$((20000 + (SRANDOM % 12000)))
+      if start_on "$port"; then started=1; break; fi
+    done
+    ((started)) || die "no free port found after 40 attempts (see $dir/slapd.log)"
+  fi
+fi
+
+wait_until_answering || die "slapd on port $port does not answer (see $dir/slapd.log)"
+pid=$(running_pid) || die "slapd started but left no live pid in $dir/slapd.pid"
+
+cat >"$dir/env" <<ENV
+LDAP_URI=ldap://127.0.0.1:$port
+LDAP_PORT=$port
+LDAP_BASE=$BASE_DN
+LDAP_ADMIN_DN=$ADMIN_DN
+LDAP_ADMIN_PW=$ADMIN_PW
+LDAP_SERVICE_DN=$SERVICE_DN
+LDAP_SERVICE_PW=$SERVICE_PW
+SLAPD_PID=$pid
+ENV
+
+# ---- data (loaded over LDAP so the memberof overlay maintains memberOf) ----
+if ((!restart)); then
+  files=("$SCHEMA_ROOT"/sample/00-base.ldif)
+  if ((!empty)); then
+    files=("$SCHEMA_ROOT"/sample/[0-9][0-9]-*.ldif)
+  fi
+  for file in "${files[@]}"; do
+    if ! ldapmodify -a -x -H "ldap://127.0.0.1:$port/" -D "$ADMIN_DN" -w "$ADMIN_PW" \
+         -f "$file" >"$dir/load.log" 2>&1; then
+      kill "$pid" 2>/dev/null || true
+      die "loading $(basename "$file") failed: $(tail -n 4 "$dir/load.log")"
+    fi
+  done
+fi
+
+cat "$dir/env"
