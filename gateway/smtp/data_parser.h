@@ -58,7 +58,8 @@ class DataParser {
   // Starts DATA content (after the 354 reply).
   void begin_data();
   // Starts one BDAT chunk of `octets`; the summary accumulates over chunks.
-  void begin_chunk(std::uint64_t octets);
+  // `last`: the chunk ends the content (BDAT ... LAST), so a final bare CR counts.
+  void begin_chunk(std::uint64_t octets, bool last = false);
 
   // Consumes input of the current DATA content or chunk, appends content to
   // `output`, returns the octets consumed (less than input.size() only when the
@@ -74,13 +75,15 @@ class DataParser {
   // Line-state of DATA: where we are relative to the last CRLF.
   enum class DataState { LineStart, InLine, CrInLine, Dot, DotCr };
 
-  void emit(std::string_view bytes, std::string& output);
+  void emit(char c, std::string& output);
   void observe(char c);  // line and header bookkeeping on content octets
+  void finish_content();
 
   Limits limits_;
   Mode mode_ = Mode::Idle;
   DataState data_state_ = DataState::LineStart;
   std::uint64_t chunk_left_ = 0;
+  bool last_chunk_ = false;
   bool done_ = false;
   BodySummary summary_;
 

@@ -182,26 +182,36 @@ class Session {
   Action handle_vrfy(const Command& command);
   Action handle_starttls(const Command& command);
   Action handle_auth(const Command& command);
+  // A refused command that counts towards max_errors (syntax, sequence, unknown).
   Action error_reply(Reply reply);
-  Action reply(Reply reply, bool close_after = false);
+  Action send(Reply reply, bool close_after = false);
+  Action closing(Reply reply);
   std::vector<std::string> ehlo_lines() const;
   bool auth_offered() const;
   bool may_relay() const;
-  void reset_transaction();
-  std::uint64_t remaining_session_size() const;
+  bool sender_filtered(const Path& sender) const;
+  bool in_transaction() const;
+  // Ends the current transaction; true when a spool file was begun for it (the
+  // reply then carries discard_message).
+  bool reset_transaction();
+  BodyLimits body_limits() const;
 
   ListenerPolicy policy_;
   PeerInfo peer_;
   Phase phase_ = Phase::Greeting;
-  Phase phase_before_check_ = Phase::Greeting;
+  Phase phase_before_auth_ = Phase::Ready;
   bool tls_active_ = false;
   std::string auth_identity_;
   MessageEnvelope envelope_;
   std::optional<AcceptedRecipient> pending_recipient_;
+  bool awaiting_check_ = false;
   bool pending_vrfy_ = false;
+  Address pending_vrfy_address_;
+  bool receiving_ = false;        // the driver is reading DATA content or a BDAT chunk
+  bool receiving_last_ = false;   // ... and it ends the content
+  std::uint64_t chunk_size_ = 0;
   bool body_started_ = false;     // a spool file is open for this transaction
   bool awaiting_commit_ = false;
-  bool bdat_failed_ = false;      // an earlier chunk of this transaction was refused
   std::uint32_t messages_accepted_ = 0;
   std::uint32_t errors_ = 0;
   std::uint64_t session_octets_ = 0;
