@@ -1,0 +1,205 @@
+#include "gateway/server/gateway_server.h"
+
+#include <set>
+#include <stdexcept>
+
+#include "gateway/common/log.h"
+#include "gateway/server/smtp_connection.h"
+
+namespace gw::server {
+namespace {
+
+const char* state_name(metabase::ServerState state) {
+  switch (state) {
+    case metabase::STOPPED: return "stopped";
+    case metabase::PAUSED: return "paused";
+    default: return "started";
+  }
+}
+
+}  // namespace
+
+GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(options)) {
+  unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
+
+  auto loaded = load_metabase(options_.metabase_file);
+  if (!loaded) throw std::runtime_error(loaded.error().message());
+  metabase_ = *loaded;
+
+  spool_ = std::make_unique<queue::Spool>(queue::SpoolOptions{options_.spool_directory});
+  auto recovered = spool_->recover();
+  if (!recovered) throw std::runtime_error("spool recover: " + recovered.error().message());
+  std::map<int, std::size_t> per_queue;
+  for (const auto& message : recovered->messages) ++per_queue[message.envelope.queue()];
+  log::info({"gateway"}, "spool {}: recovered {} message(s), removed {} incomplete, {} to badmail",
+            options_.spool_directory.string(), recovered->messages.size(), recovered->incomplete_removed,
+            recovered->moved_to_badmail);
+  for (const auto& [queue, count] : per_queue)
+    log::info({"gateway"}, "spool: {} message(s) in {}", count,
+              envelope::QueueName_Name(static_cast<envelope::QueueName>(queue)));
+}
+
+GatewayServer::~GatewayServer() {
+  // Sockets, timers and coroutine frames belong to the contexts: release them
+  // while the contexts and the spool still exist, then the contexts themselves.
+  watcher_.reset();
+  listeners_.clear();
+  servers_.clear();
+  for (auto& context : contexts_) context->stop();
+  contexts_.clear();
+}
+
+asio::any_io_executor GatewayServer::next_worker() {
+  auto& context = *contexts_[next_worker_++ % contexts_.size()];
+  return context.get_executor();
+}
+
+void GatewayServer::run() {
+  if (auto applied = apply(metabase_, true); !applied) throw std::runtime_error(applied.error().message());
+
+  watcher_ = MetabaseWatcher::start(control(), options_.metabase_file, [this] { reload(); });
+  asio::signal_set signals(*contexts_.front(), SIGTERM, SIGINT, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      log::info({"gateway"}, "SIGHUP: reloading {}", options_.metabase_file.string());
+      reload();
+      signals.async_wait(on_signal);
+      return;
+    }
+    log::info({"gateway"}, "signal {}: shutting down", signal);
+    stop();
+  };
+  signals.async_wait(on_signal);
+
+  std::vector<std::thread> threads;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& context : contexts_) guards.emplace_back(context->get_executor());
+  for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([&context = *contexts_[i]] { context.run(); });
+  log::info({"gateway"}, "running with {} event loop(s)", contexts_.size());
+  contexts_.front()->run();
+  guards.clear();
+  for (auto& thread : threads) thread.join();
+  watcher_.reset();
+}
+
+void GatewayServer::stop() {
+  asio::post(control(), [this] {
+    if (watcher_) watcher_->stop();
+    for (auto& [key, listener] : listeners_) listener->close();
+    listeners_.clear();
+    for (auto& context : contexts_) context->stop();
+  });
+}
+
+void GatewayServer::reload() {
+  auto loaded = load_metabase(options_.metabase_file);
+  if (!loaded) {
+    log::error({"reload"}, "{}; keeping the running configuration", loaded.error().message());
+    return;
+  }
+  if (auto applied = apply(*loaded, false); !applied) {
+    log::error({"reload"}, "{}; keeping the running configuration", applied.error().message());
+    return;
+  }
+  log::info({"reload"}, "applied metabase serial {}", (*loaded)->provenance().serial());
+}
+
+Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
+  // Build every snapshot first, so a bad server leaves the whole old configuration.
+  std::map<std::string, SettingsPtr> settings;
+  for (const auto& server : metabase->virtual_servers()) {
+    auto built = build_settings(*metabase, server);
+    if (!built) return make_error(built.error().code, "virtual server " + server.id() + ": " + built.error().detail);
+    settings.emplace(server.id(), std::move(*built));
+  }
+
+  for (auto it = servers_.begin(); it != servers_.end();) {
+    if (!settings.contains(it->first)) {
+      log::info({"gateway"}, "virtual server {} removed", it->first);
+      it = servers_.erase(it);  // its sessions keep their reference and finish
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [id, snapshot] : settings) {
+    auto& server = servers_[id];
+    const bool is_new = !server;
+    if (is_new)
+      server = std::make_shared<VirtualServer>(snapshot);
+    else
+      server->update(snapshot);
+    log::info({"gateway"}, "virtual server {} ({}) {}{}", id, snapshot->name, state_name(snapshot->state),
+              is_new ? "" : " (settings updated)");
+  }
+
+  const auto plans = plan_listeners(*metabase);
+  std::set<std::string> wanted;
+  for (const auto& plan : plans) wanted.insert(plan.key());
+  // Close first: a port may move from specific sockets to one wildcard socket.
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    if (!wanted.contains(it->first)) {
+      log::info({"listener"}, "closing {}", it->first);
+      it->second->close();
+      it = listeners_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& plan : plans) {
+    if (auto existing = listeners_.find(plan.key()); existing != listeners_.end()) {
+      existing->second->update(plan);
+      continue;
+    }
+    if (plan.implicit_tls) {
+      log::error({"listener"}, "{}: implicit TLS bindings are not supported yet; not listening", plan.key());
+      continue;
+    }
+    auto opened = Listener::open(
+        control(), plan, [this] { return next_worker(); },
+        [this](asio::ip::tcp::socket socket, const std::string& id) { dispatch(std::move(socket), id); });
+    if (!opened) {
+      if (startup) return std::unexpected(opened.error());
+      log::error({"listener"}, "{}", opened.error().message());
+      continue;
+    }
+    log::info({"listener"}, "listening on {} for virtual server {}", plan.key(), plan.default_server);
+    listeners_.emplace(plan.key(), std::move(*opened));
+  }
+  metabase_ = metabase;
+  return {};
+}
+
+void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& server_id) {
+  const std::uint64_t session_id = next_session_id_.fetch_add(1);
+  auto found = servers_.find(server_id);
+  if (found == servers_.end()) {
+    // A wildcard socket outlived its owner between plan updates: refuse politely.
+    asio::co_spawn(socket.get_executor(),
+                   SmtpConnection::refuse(std::move(socket),
+                                          Refusal{421, EnhancedStatus{4, 3, 2}, "Service not available"},
+                                          metabase_->this_server().fqdn(), session_id),
+                   asio::detached);
+    return;
+  }
+  auto server = found->second;
+  const auto settings = server->settings();
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  if (ec) return;
+  auto admission = server->gate()->admit(peer.address(), settings->connection_rules);
+  if (auto* refusal = std::get_if<Refusal>(&admission)) {
+    asio::co_spawn(socket.get_executor(),
+                   SmtpConnection::refuse(std::move(socket), std::move(*refusal), settings->fqdn, session_id),
+                   asio::detached);
+    return;
+  }
+  auto executor = socket.get_executor();
+  auto connection = std::make_shared<SmtpConnection>(std::move(socket), std::move(server),
+                                                     std::get<ConnectionGate::Ticket>(std::move(admission)),
+                                                     ConnectionServices{*spool_, validator_}, session_id);
+  asio::co_spawn(executor, [connection]() { return connection->run(); }, asio::detached);
+}
+
+}  // namespace gw::server

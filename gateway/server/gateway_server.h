@@ -1,0 +1,85 @@
+// GatewayServer: the running gateway daemon -- spool recovery, the virtual
+// servers of the metabase, their listeners, hot reload and shutdown.
+//
+// Threading: one io_context per worker thread ("one event loop per core",
+// DESIGN contract 6). Context 0 is also the control loop: listeners accept
+// there, reloads and signals run there, so the listener and virtual-server
+// tables need no locks. Each accepted socket is created on the next context
+// round-robin and its whole session runs on that one thread, so a session needs
+// no strand. Shared state touched by sessions (connection counters, the
+// protocol log, settings snapshots) is thread-safe; the Spool runs its blocking
+// calls on its own pool.
+//
+// Start-up: load and validate the metabase, Spool::recover() (before any
+// listener opens), open every running virtual server's sockets; any failure
+// there throws (main reports it and exits non-zero).
+// Reload (metabase file renamed into place, or SIGHUP): a metabase that fails
+// to load or validate is logged and ignored; otherwise new virtual servers
+// start, removed or paused/stopped ones stop accepting, changed settings apply
+// to new sessions. Sessions in flight always complete on the settings they
+// started with. A socket that cannot be bound on reload is logged; the rest of
+// the configuration still applies.
+// SIGTERM/SIGINT: close the listeners and stop; sessions in flight are dropped
+// (no reply was promised for an uncommitted message, committed ones are safe).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/common/asio.h"
+#include "gateway/queue/spool.h"
+#include "gateway/server/listener.h"
+#include "gateway/server/metabase_loader.h"
+#include "gateway/server/metabase_watcher.h"
+#include "gateway/server/recipient_validator.h"
+#include "gateway/server/virtual_server.h"
+
+namespace gw::server {
+
+struct GatewayOptions {
+  std::filesystem::path metabase_file;
+  std::filesystem::path spool_directory;
+  unsigned threads = 0;  // 0 = one per core
+};
+
+class GatewayServer {
+ public:
+  // Loads the metabase and recovers the spool; throws std::runtime_error with a
+  // readable message on failure.
+  explicit GatewayServer(GatewayOptions options);
+  ~GatewayServer();
+  GatewayServer(const GatewayServer&) = delete;
+  GatewayServer& operator=(const GatewayServer&) = delete;
+
+  // Opens the listeners and runs the event loops until SIGTERM/SIGINT or stop().
+  // Throws when a listener of the initial configuration cannot be opened.
+  void run();
+  // Thread-safe: asks the loops to finish.
+  void stop();
+
+ private:
+  Result<void> apply(const MetabasePtr& metabase, bool startup);
+  void reload();
+  void dispatch(asio::ip::tcp::socket socket, const std::string& server_id);
+  asio::any_io_executor next_worker();
+  asio::any_io_executor control() { return contexts_.front()->get_executor(); }
+
+  GatewayOptions options_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::unique_ptr<queue::Spool> spool_;
+  AcceptLocalDomains validator_;
+  MetabasePtr metabase_;
+  std::map<std::string, std::shared_ptr<VirtualServer>> servers_;
+  std::map<std::string, std::shared_ptr<Listener>> listeners_;  // by SocketPlan::key()
+  std::shared_ptr<MetabaseWatcher> watcher_;
+  std::atomic<std::uint64_t> next_session_id_{1};
+  std::size_t next_worker_ = 0;
+};
+
+}  // namespace gw::server

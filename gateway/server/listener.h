@@ -1,0 +1,49 @@
+// Listener: one listening socket of the plan (listener_plan.h) and its accept
+// loop.
+//
+// Contract: open() binds and listens (SO_REUSEADDR; a wildcard socket is
+// dual-stack [::] when the host has IPv6, 0.0.0.0 otherwise) or returns the
+// error. The accept loop runs on the control executor; each accepted socket is
+// created on the executor the WorkerPicker returns (one io_context per core,
+// round-robin), the owning virtual server is looked up from the socket's local
+// address (SocketPlan::server_for) and the socket is handed to `dispatch`.
+// update() swaps the dispatch table of a socket that stays open across a reload;
+// close() stops accepting (sessions already handed on are not affected).
+// Transient accept errors (EMFILE, ENFILE, ENOBUFS) pause the loop briefly
+// instead of spinning. Control executor only, not thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gateway/common/asio.h"
+#include "gateway/common/result.h"
+#include "gateway/server/listener_plan.h"
+
+namespace gw::server {
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  using WorkerPicker = std::function<asio::any_io_executor()>;
+  using Dispatch = std::function<void(asio::ip::tcp::socket socket, const std::string& server_id)>;
+
+  static Result<std::shared_ptr<Listener>> open(asio::any_io_executor control, SocketPlan plan,
+                                                WorkerPicker pick_worker, Dispatch dispatch);
+  void update(SocketPlan plan) { plan_ = std::move(plan); }
+  void close();
+  const SocketPlan& plan() const noexcept { return plan_; }
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+ private:
+  Listener(asio::any_io_executor control, SocketPlan plan, WorkerPicker pick_worker, Dispatch dispatch);
+  asio::awaitable<void> accept_loop();
+
+  asio::ip::tcp::acceptor acceptor_;
+  SocketPlan plan_;
+  WorkerPicker pick_worker_;
+  Dispatch dispatch_;
+  bool closed_ = false;
+};
+
+}  // namespace gw::server

@@ -1,0 +1,439 @@
+#include "gateway/server/smtp_connection.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "gateway/common/log.h"
+#include "gateway/queue/spool_error.h"
+
+namespace gw::server {
+namespace {
+
+constexpr std::size_t kMaxLoggedQuery = 256;
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
+  const auto address = canonical(endpoint.address());
+  return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+         std::to_string(endpoint.port());
+}
+
+envelope::Ret to_proto(smtp::Ret ret) {
+  switch (ret) {
+    case smtp::Ret::Full: return envelope::RET_FULL;
+    case smtp::Ret::Headers: return envelope::RET_HDRS;
+    case smtp::Ret::Unspecified: break;
+  }
+  return envelope::RET_UNSPECIFIED;
+}
+
+envelope::BodyType to_proto(smtp::BodyType body) {
+  switch (body) {
+    case smtp::BodyType::EightBitMime: return envelope::BODY_8BITMIME;
+    case smtp::BodyType::BinaryMime: return envelope::BODY_BINARYMIME;
+    case smtp::BodyType::SevenBit: break;
+  }
+  return envelope::BODY_7BIT;
+}
+
+smtp::CommitFailure commit_failure(const Error& error) {
+  return error.code == queue::SpoolErrc::NoSpace ? smtp::CommitFailure::InsufficientStorage
+                                                 : smtp::CommitFailure::LocalError;
+}
+
+smtp::PeerInfo peer_info(const asio::ip::tcp::socket& socket, const VirtualServerSettings& settings) {
+  smtp::PeerInfo peer;
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (!ec) {
+    const auto address = canonical(remote.address());
+    peer.ip = address.to_string();
+    peer.port = remote.port();
+    peer.relay_allowed = settings.relay_networks.contains(address);
+  }
+  return peer;
+}
+
+}  // namespace
+
+SmtpConnection::SmtpConnection(asio::ip::tcp::socket socket, std::shared_ptr<VirtualServer> server,
+                               ConnectionGate::Ticket ticket, ConnectionServices services,
+                               std::uint64_t session_id)
+    : transport_(std::move(socket)),
+      server_(std::move(server)),
+      settings_(server_->settings()),
+      protocol_log_(server_->protocol_log()),
+      ticket_(std::move(ticket)),
+      services_(services),
+      session_id_(session_id),
+      session_(settings_->policy, peer_info(transport_.socket(), *settings_)),
+      deadline_(transport_.socket().get_executor()) {
+  boost::system::error_code ec;
+  const auto remote = transport_.socket().remote_endpoint(ec);
+  peer_text_ = ec ? "unknown" : endpoint_text(remote);
+  const auto local = transport_.socket().local_endpoint(ec);
+  if (!ec) {
+    local_ip_ = canonical(local.address()).to_string();
+    local_port_ = local.port();
+  }
+}
+
+log::Context SmtpConnection::log_context() const {
+  return log::Context{"smtp", session_id_, peer_text_, queue_id_};
+}
+
+asio::awaitable<void> SmtpConnection::refuse(asio::ip::tcp::socket socket, Refusal refusal, std::string fqdn,
+                                             std::uint64_t session_id) {
+  Transport transport(std::move(socket));
+  boost::system::error_code ec;
+  const auto remote = transport.socket().remote_endpoint(ec);
+  const std::string peer = ec ? "unknown" : endpoint_text(remote);
+  log::info({"smtp", session_id, peer}, "refused: {} {} {}", refusal.code, refusal.status.str(), refusal.text);
+  const smtp::Reply reply(refusal.code, refusal.status, fqdn + " " + refusal.text);
+  const std::string wire = reply.wire();
+  // The peer may never read; do not let it hold the socket open.
+  asio::steady_timer guard(transport.socket().get_executor());
+  guard.expires_after(std::chrono::seconds(10));
+  guard.async_wait([&transport](boost::system::error_code wait_ec) {
+    if (!wait_ec) transport.cancel();
+  });
+  co_await transport.write(asio::buffer(wire), ec);
+  guard.cancel();
+  transport.close();
+}
+
+asio::awaitable<void> SmtpConnection::run() {
+  auto self = shared_from_this();
+  log::info(log_context(), "connect to virtual server {} ({}) at {}:{}", settings_->id, settings_->name, local_ip_,
+            local_port_);
+  asio::co_spawn(deadline_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
+
+  smtp::Action action = session_.on_connect();
+  for (;;) {
+    if (co_await perform(std::move(action)) == Next::Close) break;
+    smtp::Command command;
+    if (!co_await next_command(command)) {
+      if (timed_out_) {
+        log::info(log_context(), "timeout in phase {}", static_cast<int>(session_.phase()));
+        log_method_ = "+Timeout";
+        log_query_.clear();
+        timed_out_ = false;
+        co_await perform(session_.on_timeout());
+      }
+      break;
+    }
+    note_command(command);
+    action = session_.on_command(command);
+  }
+  if (!out_.empty()) co_await flush();
+  closed_ = true;
+  deadline_.cancel();
+  writer_.reset();  // an uncommitted message is abandoned: its files are removed
+  transport_.close();
+  log::info(log_context(), "disconnect messages={}", messages_);
+}
+
+void SmtpConnection::note_command(const smtp::Command& command) {
+  const std::string_view line = command.line;
+  const auto space = line.find(' ');
+  std::string method(line.substr(0, std::min<std::size_t>(space, 16)));
+  std::transform(method.begin(), method.end(), method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  log_method_ = std::move(method);
+  // AUTH arguments may carry credentials (initial response): never logged.
+  if (command.verb == smtp::Verb::Auth || space == std::string_view::npos)
+    log_query_.clear();
+  else
+    log_query_ = std::string(line.substr(space + 1, kMaxLoggedQuery));
+  command_started_ = std::chrono::steady_clock::now();
+}
+
+void SmtpConnection::queue_reply(const smtp::Reply& reply) {
+  const std::string wire = reply.wire();
+  out_.append(wire);
+  if (protocol_log_) {
+    ProtocolLogRecord record;
+    record.when = std::chrono::system_clock::now();
+    record.client_ip = peer_text_.substr(0, peer_text_.rfind(':'));
+    record.username = !session_.auth_identity().empty() ? session_.auth_identity() : session_.envelope().helo;
+    record.server_name = settings_->fqdn;
+    record.server_ip = local_ip_;
+    record.server_port = local_port_;
+    record.method = log_method_;
+    record.query = log_query_;
+    record.status = reply.code;
+    record.time_taken_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                          std::chrono::steady_clock::now() - command_started_)
+                                                          .count());
+    record.bytes_sent = wire.size();
+    record.bytes_received = command_bytes_;
+    protocol_log_->write(record);
+  }
+  command_bytes_ = 0;
+}
+
+void SmtpConnection::arm_deadline(std::chrono::seconds timeout) { deadline_.expires_after(timeout); }
+
+asio::awaitable<void> SmtpConnection::watchdog() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    boost::system::error_code ec;
+    co_await deadline_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) break;
+    // A re-armed deadline aborts the wait; only a passed expiry is a timeout.
+    if (deadline_.expiry() <= asio::steady_timer::clock_type::now()) {
+      timed_out_ = true;
+      deadline_.expires_at(asio::steady_timer::time_point::max());
+      transport_.cancel();
+    }
+  }
+}
+
+asio::awaitable<bool> SmtpConnection::flush() {
+  if (out_.empty()) co_return true;
+  arm_deadline(settings_->timeouts.command);
+  boost::system::error_code ec;
+  co_await transport_.write(asio::buffer(out_), ec);
+  out_.clear();
+  deadline_.expires_at(asio::steady_timer::time_point::max());
+  co_return !ec;
+}
+
+asio::awaitable<bool> SmtpConnection::read_more(std::chrono::seconds timeout) {
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > kReadChunk) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  // Replies to everything answered so far go out before we wait for the peer.
+  if (!co_await flush()) co_return false;
+  const std::size_t old_size = in_.size();
+  in_.resize(old_size + kReadChunk);
+  arm_deadline(timeout);
+  boost::system::error_code ec;
+  const std::size_t n = co_await transport_.read_some(asio::buffer(in_.data() + old_size, kReadChunk), ec);
+  deadline_.expires_at(asio::steady_timer::time_point::max());
+  in_.resize(old_size + n);
+  if (ec) {
+    if (ec != asio::error::eof && ec != asio::error::operation_aborted && ec != asio::error::connection_reset)
+      log::info(log_context(), "read: {}", ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> SmtpConnection::next_command(smtp::Command& command) {
+  for (;;) {
+    if (in_pos_ < in_.size()) {
+      const std::size_t used = parser_.put(std::string_view(in_).substr(in_pos_));
+      in_pos_ += used;
+      command_bytes_ += used;
+      if (parser_.ready()) {
+        command = parser_.take();
+        co_return true;
+      }
+    }
+    if (!co_await read_more(settings_->timeouts.command)) co_return false;
+  }
+}
+
+asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action action) {
+  for (;;) {
+    if (auto* send = std::get_if<smtp::SendReply>(&action)) {
+      queue_reply(send->reply);
+      if (send->discard_message) {
+        writer_.reset();
+        body_parser_.reset();
+        spool_error_.reset();
+      }
+      co_return send->close_after ? Next::Close : Next::ReadCommand;
+    }
+    if (auto* check = std::get_if<smtp::CheckRecipient>(&action)) {
+      RecipientQuery query{check->recipient, check->domain_class, check->vrfy, settings_->id};
+      const auto verdict = co_await services_.validator.check(std::move(query));
+      action = session_.on_recipient_checked(verdict);
+      continue;
+    }
+    if (auto* body = std::get_if<smtp::ReceiveBody>(&action)) {
+      auto next = co_await receive_body(*body);
+      if (!next) co_return Next::Close;  // peer gone or timed out (reply already queued)
+      action = std::move(*next);
+      continue;
+    }
+    if (auto* discard = std::get_if<smtp::DiscardBody>(&action)) {
+      if (!co_await discard_body(discard->octets)) {
+        if (!timed_out_) co_return Next::Close;
+        timed_out_ = false;
+        action = session_.on_timeout();
+        continue;
+      }
+      queue_reply(discard->reply);
+      co_return discard->close_after ? Next::Close : Next::ReadCommand;
+    }
+    if (auto* commit_request = std::get_if<smtp::CommitMessage>(&action)) {
+      action = co_await commit(*commit_request);
+      continue;
+    }
+    if (auto* tls = std::get_if<smtp::StartTls>(&action)) {
+      // Not reachable while the policy does not offer STARTTLS (Transport has no TLS yet).
+      log::error(log_context(), "STARTTLS requested but TLS is not available");
+      queue_reply(smtp::Reply(454, smtp::status(4, 7, 0), "TLS not available"));
+      (void)tls;
+      co_return Next::Close;
+    }
+    if (std::get_if<smtp::Authenticate>(&action)) {
+      // Not reachable while the policy offers no SASL mechanism.
+      action = session_.on_auth_failed(smtp::AuthFailure::Temporary);
+      continue;
+    }
+    co_return Next::Close;
+  }
+}
+
+envelope::Envelope SmtpConnection::make_envelope() const {
+  const auto& source = session_.envelope();
+  envelope::Envelope out;
+  out.set_format_version(1);
+  out.set_sender(source.sender.null ? std::string() : source.sender.mailbox.str());
+  for (const auto& accepted : source.recipients) {
+    auto* recipient = out.add_recipients();
+    recipient->set_address(accepted.address.str());
+    if (!accepted.orcpt.empty())
+      recipient->set_orcpt((accepted.orcpt_type.empty() ? std::string("rfc822") : accepted.orcpt_type) + ";" +
+                           accepted.orcpt);
+    if (accepted.notify.given) {
+      auto* notify = recipient->mutable_notify();
+      notify->set_never(accepted.notify.never);
+      notify->set_success(accepted.notify.success);
+      notify->set_failure(accepted.notify.failure);
+      notify->set_delay(accepted.notify.delay);
+    }
+    recipient->set_state(envelope::PENDING);
+  }
+  out.set_ret(to_proto(source.mail.ret));
+  out.set_envid(source.mail.envid);
+  out.set_body_type(to_proto(source.mail.body));
+  out.set_smtputf8(source.mail.smtputf8);
+  out.set_declared_size(source.mail.size.value_or(0));
+  out.set_arrival_unix(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+  out.set_virtual_server_id(settings_->id);
+  out.set_client_ip(session_.peer().ip);
+  out.set_client_port(session_.peer().port);
+  out.set_helo(source.helo);
+  out.set_auth_identity(source.auth_identity);
+  out.set_tls(source.tls);
+  out.set_queue(envelope::AWAITING_DIRECTORY_LOOKUP);
+  out.set_received_by(settings_->fqdn);
+  return out;
+}
+
+asio::awaitable<void> SmtpConnection::begin_message() {
+  spool_error_.reset();
+  auto writer = co_await services_.spool.begin(make_envelope());
+  if (!writer) {
+    log::error(log_context(), "spool begin: {}", writer.error().message());
+    spool_error_ = writer.error();
+    co_return;
+  }
+  writer_.emplace(std::move(*writer));
+  queue_id_ = writer_->id().str();
+  std::string header = smtp::received_header(session_.envelope(), session_.peer(), settings_->fqdn, queue_id_,
+                                             std::chrono::system_clock::now());
+  co_await write_to_spool(header);
+}
+
+asio::awaitable<void> SmtpConnection::write_to_spool(std::string& pending) {
+  if (pending.empty()) co_return;
+  if (writer_ && !spool_error_) {
+    auto written = co_await writer_->write(pending);
+    if (!written) {
+      log::error(log_context(), "spool write: {}", written.error().message());
+      spool_error_ = written.error();
+      writer_.reset();
+    }
+  }
+  pending.clear();
+}
+
+asio::awaitable<std::optional<smtp::Action>> SmtpConnection::receive_body(const smtp::ReceiveBody& request) {
+  if (request.reply) queue_reply(*request.reply);
+  if (request.first_chunk) {
+    writer_.reset();
+    queue_id_.clear();
+    body_parser_.emplace(request.limits);
+    co_await begin_message();
+  }
+  if (!body_parser_) body_parser_.emplace(request.limits);
+  if (request.mode == smtp::BodyMode::Data)
+    body_parser_->begin_data();
+  else
+    body_parser_->begin_chunk(request.chunk_size);
+
+  std::string pending;
+  bool first_read = request.mode == smtp::BodyMode::Data;
+  while (!body_parser_->done()) {
+    if (in_pos_ < in_.size()) {
+      const std::size_t used = body_parser_->put(std::string_view(in_).substr(in_pos_), pending);
+      in_pos_ += used;
+      command_bytes_ += used;
+      if (pending.size() >= kSpoolChunk) co_await write_to_spool(pending);
+      continue;
+    }
+    const auto timeout = first_read ? settings_->timeouts.data_init : settings_->timeouts.data_block;
+    first_read = false;
+    if (!co_await read_more(timeout)) {
+      if (!timed_out_) co_return std::nullopt;
+      timed_out_ = false;
+      log::info(log_context(), "timeout while receiving the message body");
+      co_return session_.on_timeout();
+    }
+  }
+  co_await write_to_spool(pending);
+  co_return session_.on_body_complete(body_parser_->summary());
+}
+
+asio::awaitable<bool> SmtpConnection::discard_body(std::uint64_t octets) {
+  while (octets > 0) {
+    if (in_pos_ < in_.size()) {
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(octets, in_.size() - in_pos_));
+      in_pos_ += take;
+      command_bytes_ += take;
+      octets -= take;
+      continue;
+    }
+    if (!co_await read_more(settings_->timeouts.data_block)) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<smtp::Action> SmtpConnection::commit(const smtp::CommitMessage& request) {
+  body_parser_.reset();
+  if (spool_error_ || !writer_) {
+    const auto failure = spool_error_ ? commit_failure(*spool_error_) : smtp::CommitFailure::LocalError;
+    writer_.reset();
+    spool_error_.reset();
+    co_return session_.on_commit_failed(failure);
+  }
+  // Our own Received header is one more hop in the stored body.
+  writer_->envelope().set_hop_count(request.body.received_headers + 1);
+  auto writer = std::move(*writer_);
+  writer_.reset();
+  const auto committed = co_await services_.spool.commit(std::move(writer));
+  if (!committed) {
+    log::error(log_context(), "spool commit: {}", committed.error().message());
+    co_return session_.on_commit_failed(commit_failure(committed.error()));
+  }
+  ++messages_;
+  const auto& envelope = session_.envelope();
+  log::info(log_context(), "queued from=<{}> nrcpt={} size={}",
+            log::printable(envelope.sender.null ? std::string() : envelope.sender.mailbox.str()),
+            envelope.recipients.size(), request.body.octets);
+  auto next = session_.on_committed(committed->str());
+  queue_id_.clear();
+  co_return next;
+}
+
+}  // namespace gw::server

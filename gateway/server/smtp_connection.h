@@ -1,0 +1,119 @@
+// SmtpConnection: drives one accepted SMTP connection. It is the I/O half of
+// the protocol; every decision is the smtp::Session's.
+//
+// The driver is one coroutine: read into the input buffer -> CommandParser ->
+// Session::on_command() -> perform the returned Action (write a reply, ask the
+// RecipientValidator, stream the body into the spool through DataParser,
+// commit) -> feed the result back -> next command. PIPELINING (RFC 2920):
+// replies are appended to an output buffer and written when the input buffer
+// holds no further complete command (before every socket read) or before a
+// close, so replies go out in command order and batched. The body is written to
+// the spool in chunks of at most kSpoolChunk octets, prefixed by the Received
+// header; "250 2.6.0" is sent only after Spool::commit() returned (DESIGN
+// contract 1). Deadlines (RFC 5321 4.5.3.2, Timeouts in virtual_server.h) are
+// armed before every read and write; on expiry the Session's on_timeout()
+// reply is sent and the connection closed.
+//
+// Logs: one application log line at connect, per queued message and at
+// disconnect, all prefixed "smtp: session=<id> peer=<ip:port>" and the queue id
+// once there is one; one W3C protocol log line per reply when the virtual
+// server logs. Runs entirely on the executor of its socket. Not responsible
+// for admission (ConnectionGate, done before), TLS and SASL (the Session does
+// not offer them until those layers exist; see Transport).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/common/asio.h"
+#include "gateway/common/log.h"
+#include "gateway/queue/spool.h"
+#include "gateway/server/connection_gate.h"
+#include "gateway/server/recipient_validator.h"
+#include "gateway/server/transport.h"
+#include "gateway/server/virtual_server.h"
+#include "gateway/smtp/command.h"
+#include "gateway/smtp/data_parser.h"
+#include "gateway/smtp/session.h"
+
+namespace gw::server {
+
+struct ConnectionServices {
+  queue::Spool& spool;
+  RecipientValidator& validator;
+};
+
+class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
+ public:
+  static constexpr std::size_t kReadChunk = 64 * 1024;
+  static constexpr std::size_t kSpoolChunk = 64 * 1024;
+
+  SmtpConnection(asio::ip::tcp::socket socket, std::shared_ptr<VirtualServer> server,
+                 ConnectionGate::Ticket ticket, ConnectionServices services, std::uint64_t session_id);
+
+  // Runs the dialogue until the connection is closed. Never throws.
+  asio::awaitable<void> run();
+
+  // Writes the refusal ("554 5.7.1 ..." / "421 4.7.0 ...") and closes the socket.
+  static asio::awaitable<void> refuse(asio::ip::tcp::socket socket, Refusal refusal, std::string fqdn,
+                                      std::uint64_t session_id);
+
+ private:
+  enum class Next { ReadCommand, Close };
+
+  asio::awaitable<Next> perform(smtp::Action action);
+  asio::awaitable<bool> next_command(smtp::Command& command);
+  asio::awaitable<bool> read_more(std::chrono::seconds timeout);
+  asio::awaitable<bool> flush();
+  asio::awaitable<std::optional<smtp::Action>> receive_body(const smtp::ReceiveBody& request);
+  asio::awaitable<bool> discard_body(std::uint64_t octets);
+  asio::awaitable<smtp::Action> commit(const smtp::CommitMessage& request);
+  asio::awaitable<void> begin_message();
+  asio::awaitable<void> write_to_spool(std::string& pending);
+  asio::awaitable<void> watchdog();
+
+  void queue_reply(const smtp::Reply& reply);
+  void arm_deadline(std::chrono::seconds timeout);
+  void note_command(const smtp::Command& command);
+  envelope::Envelope make_envelope() const;
+  log::Context log_context() const;
+
+  Transport transport_;
+  std::shared_ptr<VirtualServer> server_;
+  SettingsPtr settings_;
+  std::shared_ptr<ProtocolLog> protocol_log_;
+  ConnectionGate::Ticket ticket_;
+  ConnectionServices services_;
+  std::uint64_t session_id_;
+  std::string peer_text_;
+  std::string local_ip_;
+  std::uint16_t local_port_ = 0;
+  smtp::Session session_;
+  smtp::CommandParser parser_;
+
+  std::string in_;
+  std::size_t in_pos_ = 0;
+  std::string out_;
+
+  asio::steady_timer deadline_;
+  bool timed_out_ = false;
+  bool closed_ = false;
+
+  // The message being received.
+  std::optional<queue::MessageWriter> writer_;
+  std::optional<smtp::DataParser> body_parser_;
+  std::optional<Error> spool_error_;
+  std::string queue_id_;
+
+  // Protocol log bookkeeping of the command being answered.
+  std::string log_method_ = "+Connect";
+  std::string log_query_;
+  std::chrono::steady_clock::time_point command_started_ = std::chrono::steady_clock::now();
+  std::uint64_t command_bytes_ = 0;
+  std::uint32_t messages_ = 0;
+};
+
+}  // namespace gw::server

@@ -1,0 +1,78 @@
+// VirtualServer: one SMTP virtual server of the metabase as the running gateway
+// keeps it: its current settings, its connection counters and its protocol log.
+//
+// Settings are an immutable snapshot (VirtualServerSettings) built from the
+// metabase by build_settings(); a reload swaps the snapshot, and each session
+// takes the snapshot current at accept time, so changed settings apply to new
+// sessions while sessions in flight keep theirs. The object itself lives as
+// long as the gateway knows the server id or a session still holds it, so a
+// removed server's sessions complete normally. Thread-safe.
+//
+// Not responsible for sockets (Listener) or the SMTP dialogue (SmtpConnection).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "gateway/common/result.h"
+#include "gateway/server/connection_gate.h"
+#include "gateway/server/ip_network.h"
+#include "gateway/server/protocol_log.h"
+#include "gateway/smtp/policy.h"
+#include "proto/metabase.pb.h"
+
+namespace gw::server {
+
+// RFC 5321 4.5.3.2 timeouts, applied to each read from the client. The
+// termination timeout (4.5.3.2.6, 10 min) is the client's wait for our reply
+// after the final "."; the commit answers within it, so it has no timer here.
+struct Timeouts {
+  std::chrono::seconds command{300};     // 4.5.3.2.1/2/3/7: greeting, MAIL, RCPT, next command
+  std::chrono::seconds data_init{120};   // 4.5.3.2.4: first block after the 354
+  std::chrono::seconds data_block{180};  // 4.5.3.2.5: each further block of DATA or BDAT
+};
+
+struct VirtualServerSettings {
+  std::string id;
+  std::string name;
+  std::string fqdn;
+  metabase::ServerState state = metabase::STARTED;
+  smtp::ListenerPolicy policy;       // PeerInfo::relay_allowed is filled per connection
+  IpNetworkList relay_networks;
+  ConnectionRules connection_rules;
+  Timeouts timeouts;
+  bool protocol_logging = false;
+  std::filesystem::path protocol_log_directory;
+};
+
+using SettingsPtr = std::shared_ptr<const VirtualServerSettings>;
+
+// Builds the snapshot for `server`. Organization-wide parts come from `metabase`:
+// SMTP domains, relay connectors' address spaces, the sender filter. The
+// connection timeout (msExchIncomingConnectionTimeout), when set, replaces the
+// command, data-init and data-block timeouts. Fails on an unparsable IP network.
+Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const metabase::VirtualServer& server);
+
+class VirtualServer {
+ public:
+  explicit VirtualServer(SettingsPtr settings);
+
+  const std::string& id() const noexcept { return id_; }
+  SettingsPtr settings() const;
+  void update(SettingsPtr settings);
+  // nullptr when protocol logging is off.
+  std::shared_ptr<ProtocolLog> protocol_log() const;
+  const std::shared_ptr<ConnectionGate>& gate() const noexcept { return gate_; }
+
+ private:
+  std::string id_;
+  std::shared_ptr<ConnectionGate> gate_ = ConnectionGate::create();
+  mutable std::mutex mutex_;
+  SettingsPtr settings_;
+  std::shared_ptr<ProtocolLog> protocol_log_;
+};
+
+}  // namespace gw::server
