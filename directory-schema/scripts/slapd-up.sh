@@ -56,7 +56,11 @@ running_pid() {
   local pid
   [[ -s "$dir/slapd.pid" ]] || return 1
   pid=$(<"$dir/slapd.pid")
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # A killed slapd nobody has reaped yet (e.g. PID 1 in a container does not
+  # reap) is a zombie: it holds no port and no database lock.
+  [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]] || return 1
+  echo "$pid"
 }
 
 if pid=$(running_pid); then

@@ -1,0 +1,251 @@
+// The directory schema and sample organization, checked against a real slapd:
+// the filters the categorizer and metabase-sync rely on match the way they do
+// on Active Directory, and the overlays (memberof, syncprov) and limits
+// (paged results) behave as documented in directory-schema/README.md.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <strings.h>
+
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/fixtures/process.h"
+#include "tests/integration/fixtures/slapd.h"
+
+namespace gw::test {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr std::string_view kUsers = "cn=Users,dc=example,dc=com";
+constexpr std::string_view kAdminGroup =
+    "CN=First Administrative Group,CN=Administrative Groups,CN=Example,CN=Microsoft Exchange,"
+    "CN=Services,CN=Configuration,DC=example,DC=com";
+
+// Values of `attribute` in unwrapped -LLL LDIF (plain values only).
+std::vector<std::string> values_of(const std::string& ldif, std::string_view attribute) {
+  std::vector<std::string> values;
+  std::istringstream lines(ldif);
+  std::string prefix = std::string(attribute) + ": ";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() >= prefix.size() && strncasecmp(line.c_str(), prefix.c_str(), prefix.size()) == 0) {
+      values.push_back(line.substr(prefix.size()));
+    }
+  }
+  return values;
+}
+
+// Leading RDN values ("Alice Anderson") of the entries in an LDIF result.
+std::vector<std::string> names_in(const std::string& ldif) {
+  std::vector<std::string> names;
+  for (const auto& dn : values_of(ldif, "dn")) {
+    auto equals = dn.find('=');
+    names.push_back(dn.substr(equals + 1, dn.find(',') - equals - 1));
+  }
+  return names;
+}
+
+// RFC 4515 escaping of a filter assertion value: DNs of stores contain "(".
+std::string escaped(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    switch (c) {
+      case '(': out += "\\28"; break;
+      case ')': out += "\\29"; break;
+      case '*': out += "\\2a"; break;
+      case '\\': out += "\\5c"; break;
+      case '\0': out += "\\00"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+RunResult search_as(const Slapd& slapd, const std::string& bind_dn, const std::string& password,
+                    std::string_view filter, const std::vector<std::string>& options,
+                    const std::vector<std::string>& attributes) {
+  std::vector<std::string> argv{"ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri(), "-D",
+                                bind_dn, "-w", password, "-b", slapd.base_dn()};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.emplace_back(filter);
+  argv.insert(argv.end(), attributes.begin(), attributes.end());
+  return run(argv);
+}
+
+std::string store_dn(std::string_view server) {
+  return "CN=Mailbox Store (" + std::string(server) + "),CN=First Storage Group,CN=InformationStore,CN=" +
+         std::string(server) + ",CN=Servers," + std::string(kAdminGroup);
+}
+
+class DirectorySchemaTest : public ::testing::Test {
+ protected:
+  Slapd slapd_;
+};
+
+TEST_F(DirectorySchemaTest, SampleOrganizationLoadsBothVirtualServersAndThreeConnectors) {
+  auto servers = slapd_.search(slapd_.base_dn(), "(objectClass=protocolCfgSMTPServer)", {"msExchServerBindings"});
+  EXPECT_THAT(values_of(servers, "msExchServerBindings"), UnorderedElementsAre("127.0.0.1:2525:", "127.0.0.1:2587:"));
+  auto connectors = slapd_.search(slapd_.base_dn(), "(objectClass=msExchRoutingSMTPConnector)", {"routingList"});
+  EXPECT_THAT(values_of(connectors, "routingList"),
+              UnorderedElementsAre("SMTP:*;10", "SMTP:*.mil;1", "SMTP:shared.example.org;1"));
+}
+
+TEST_F(DirectorySchemaTest, ProxyAddressesEqualityIgnoresCaseOfTypeAndAddress) {
+  auto found = slapd_.search(slapd_.base_dn(), "(proxyAddresses=smtp:ALICE@Example.COM)", {"proxyAddresses"});
+  EXPECT_THAT(names_in(found), ElementsAre("Alice Anderson"));
+  // The stored value keeps its case: primary-ness is read from the result.
+  EXPECT_THAT(values_of(found, "proxyAddresses"), testing::Contains("SMTP:alice@example.com"));
+}
+
+TEST_F(DirectorySchemaTest, ProxyAddressesSecondaryAddressMatchesUpperCaseType) {
+  auto found = slapd_.search(slapd_.base_dn(), "(proxyAddresses=SMTP:robert.brown@example.com)", {"mail"});
+  EXPECT_THAT(values_of(found, "mail"), ElementsAre("bob@example.com"));
+}
+
+TEST_F(DirectorySchemaTest, ProxyAddressesSubstringFindsEveryAddressInADomain) {
+  auto found = slapd_.search(slapd_.base_dn(), "(proxyAddresses=smtp:*@EXAMPLE.NET)", {"1.1"});
+  EXPECT_THAT(names_in(found), UnorderedElementsAre("Erin Evans", "Frank Fischer"));
+}
+
+TEST_F(DirectorySchemaTest, SharedProxyAddressReturnsBothObjects) {
+  auto found = slapd_.search(slapd_.base_dn(), "(proxyAddresses=smtp:ambiguous@example.com)", {"1.1"});
+  EXPECT_THAT(names_in(found), UnorderedElementsAre("Dup One", "Dup Two"));
+}
+
+TEST_F(DirectorySchemaTest, MailEqualityIgnoresCase) {
+  auto found = slapd_.search(slapd_.base_dn(), "(mail=Carol@EXAMPLE.com)", {"1.1"});
+  EXPECT_THAT(names_in(found), ElementsAre("Carol Clark"));
+}
+
+TEST_F(DirectorySchemaTest, MailNicknameEqualityIgnoresCase) {
+  auto found = slapd_.search(slapd_.base_dn(), "(mailNickname=GRACE)", {"altRecipient", "deliverAndRedirect"});
+  EXPECT_THAT(names_in(found), ElementsAre("Grace Green"));
+  EXPECT_THAT(values_of(found, "deliverAndRedirect"), ElementsAre("TRUE"));
+}
+
+TEST_F(DirectorySchemaTest, HomeMdbEqualityFindsEveryMailboxOfAStore) {
+  auto found = slapd_.search(slapd_.base_dn(), "(homeMDB=" + escaped(store_dn("BH1")) + ")", {"1.1"});
+  EXPECT_THAT(names_in(found), UnorderedElementsAre("Bob Brown", "Frank Fischer", "Dup Two"));
+}
+
+TEST_F(DirectorySchemaTest, StoreNamesItsOwningServerWhoseNetworkAddressCarriesTheFqdn) {
+  auto store = slapd_.search(store_dn("MBX1"), "(objectClass=msExchPrivateMDB)", {"msExchOwningServer"}, "base");
+  auto owner = values_of(store, "msExchOwningServer");
+  ASSERT_EQ(owner.size(), 1u);
+  auto server = slapd_.search(owner[0], "(objectClass=msExchExchangeServer)", {"networkAddress"}, "base");
+  EXPECT_THAT(values_of(server, "networkAddress"), testing::Contains("ncacn_ip_tcp:mbx1.example.com"));
+}
+
+TEST_F(DirectorySchemaTest, DisabledAccountsMatchTheAdBitwiseFilter) {
+  auto found = slapd_.search(slapd_.base_dn(), "(userAccountControl:1.2.840.113556.1.4.803:=2)", {"1.1"});
+  EXPECT_THAT(names_in(found), ElementsAre("Dave Disabled"));
+}
+
+TEST_F(DirectorySchemaTest, SecurityGroupsMatchTheAdBitwiseFilter) {
+  auto found = slapd_.search(slapd_.base_dn(), "(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=2147483648))",
+                             {"1.1"});
+  EXPECT_THAT(names_in(found), ElementsAre("Help Desk"));
+}
+
+TEST_F(DirectorySchemaTest, MemberOfOverlayStampsDirectAndNestedGroupMembership) {
+  auto carol = slapd_.search(slapd_.base_dn(), "(mailNickname=carol)", {"memberOf"});
+  EXPECT_THAT(values_of(carol, "memberOf"),
+              UnorderedElementsAre("cn=Platform,cn=Users,dc=example,dc=com", "cn=Engineering,cn=Users,dc=example,dc=com"));
+  auto platform = slapd_.search(slapd_.base_dn(), "(mailNickname=platform)", {"memberOf"});
+  EXPECT_THAT(values_of(platform, "memberOf"), ElementsAre("cn=Engineering,cn=Users,dc=example,dc=com"));
+}
+
+TEST_F(DirectorySchemaTest, MemberOfFollowsMembershipChanges) {
+  slapd_.modify(
+      "dn: CN=Executives,CN=Users,DC=example,DC=com\n"
+      "changetype: modify\n"
+      "add: member\n"
+      "member: CN=Carol Clark,CN=Users,DC=example,DC=com\n");
+  auto carol = slapd_.search(slapd_.base_dn(), "(memberOf=CN=Executives,CN=Users,DC=example,DC=com)", {"1.1"});
+  EXPECT_THAT(names_in(carol), UnorderedElementsAre("Alice Anderson", "Bob Brown", "Carol Clark"));
+}
+
+TEST_F(DirectorySchemaTest, GroupCycleIsStoredBothWays) {
+  auto loop_a = slapd_.search(slapd_.base_dn(), "(mailNickname=loop-a)", {"member", "memberOf"});
+  EXPECT_THAT(values_of(loop_a, "member"), ElementsAre("cn=Loop B,cn=Users,dc=example,dc=com"));
+  EXPECT_THAT(values_of(loop_a, "memberOf"), ElementsAre("cn=Loop B,cn=Users,dc=example,dc=com"));
+}
+
+TEST_F(DirectorySchemaTest, SyncprovAnswersARefreshOnlySearchAndPublishesContextCsn) {
+  RunResult sync = search_as(slapd_, slapd_.service_dn(), slapd_.service_password(), "(mailNickname=alice)",
+                             {"-E", "!sync=ro"}, {"1.1"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  EXPECT_THAT(names_in(sync.out), ElementsAre("Alice Anderson"));
+  auto base = slapd_.search(slapd_.base_dn(), "(objectClass=*)", {"contextCSN"}, "base");
+  EXPECT_EQ(values_of(base, "contextCSN").size(), 1u);
+}
+
+TEST_F(DirectorySchemaTest, ServiceAccountReadsRecipientsButNotPasswords) {
+  RunResult result = search_as(slapd_, slapd_.service_dn(), slapd_.service_password(), "(mailNickname=alice)", {},
+                               {"userPassword", "homeMDB"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(values_of(result.out, "homeMDB"), ElementsAre(testing::StrCaseEq(store_dn("MBX1"))));
+  EXPECT_TRUE(values_of(result.out, "userPassword").empty());
+}
+
+TEST_F(DirectorySchemaTest, UserBindsWithOwnPassword) {
+  RunResult ok = run({"ldapwhoami", "-x", "-H", slapd_.uri(), "-D", "CN=Alice Anderson,CN=Users,DC=example,DC=com",
+                      "-w", "Passw0rd!"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  RunResult wrong = run({"ldapwhoami", "-x", "-H", slapd_.uri(), "-D",
+                         "CN=Alice Anderson,CN=Users,DC=example,DC=com", "-w", "wrong"});
+  EXPECT_EQ(wrong.exit_code, 49);  // invalidCredentials
+}
+
+TEST_F(DirectorySchemaTest, AnonymousClientsCannotSearchRecipients) {
+  RunResult result = run({"ldapsearch", "-x", "-LLL", "-H", slapd_.uri(), "-b", slapd_.base_dn(), "(mail=*)", "1.1"});
+  EXPECT_THAT(result.out, testing::Not(HasSubstr("dn:")));
+}
+
+TEST_F(DirectorySchemaTest, SchemaRejectsAttributesOutsideTheClass) {
+  EXPECT_THROW(slapd_.add("dn: CN=Stray,CN=Users,DC=example,DC=com\n"
+                          "objectClass: top\nobjectClass: group\ncn: Stray\ngroupType: 8\n"
+                          "homeMDB: " + store_dn("BH1") + "\n"),
+               std::runtime_error);
+}
+
+TEST_F(DirectorySchemaTest, GatewayExtensionAttributesNeedTheirAuxiliaryClass) {
+  const std::string vs = "CN=1,CN=SMTP,CN=Protocols,CN=BH1,CN=Servers," + std::string(kAdminGroup);
+  slapd_.modify("dn: " + vs + "\nchangetype: modify\nreplace: gwSmtpMaxConnectionsPerIp\ngwSmtpMaxConnectionsPerIp: 7\n");
+  EXPECT_THAT(values_of(slapd_.search(vs, "(objectClass=*)", {"gwSmtpMaxConnectionsPerIp"}, "base"),
+                        "gwSmtpMaxConnectionsPerIp"),
+              ElementsAre("7"));
+  const std::string store = store_dn("BH1");
+  EXPECT_THROW(slapd_.modify("dn: " + store + "\nchangetype: modify\nadd: gwSmtpMaxConnectionsPerIp\n"
+                             "gwSmtpMaxConnectionsPerIp: 7\n"),
+               std::runtime_error);
+}
+
+TEST(DirectorySchemaLimitsTest, PagedSearchReturnsMoreEntriesThanTheSoftSizeLimit) {
+  Slapd slapd({.empty = true});
+  constexpr int kEntries = 1100;  // soft size limit is 1000
+  std::string ldif = "dn: OU=Bulk,DC=example,DC=com\nobjectClass: organizationalUnit\nou: Bulk\n\n";
+  for (int i = 0; i < kEntries; ++i) {
+    ldif += "dn: CN=bulk" + std::to_string(i) + ",OU=Bulk,DC=example,DC=com\nobjectClass: top\nobjectClass: person\n"
+            "objectClass: organizationalPerson\nobjectClass: contact\ncn: bulk" + std::to_string(i) +
+            "\nsn: bulk\nmailNickname: bulk" + std::to_string(i) + "\n\n";
+  }
+  slapd.add(ldif);
+
+  RunResult unpaged = search_as(slapd, slapd.service_dn(), slapd.service_password(), "(mailNickname=bulk*)", {}, {"1.1"});
+  EXPECT_EQ(unpaged.exit_code, 4);  // sizeLimitExceeded
+  EXPECT_EQ(names_in(unpaged.out).size(), 1000u);
+
+  RunResult paged = search_as(slapd, slapd.service_dn(), slapd.service_password(), "(mailNickname=bulk*)",
+                              {"-E", "pr=250/noprompt"}, {"1.1"});
+  ASSERT_EQ(paged.exit_code, 0) << paged.err;
+  EXPECT_EQ(names_in(paged.out).size(), static_cast<std::size_t>(kEntries));
+}
+
+}  // namespace
+}  // namespace gw::test
