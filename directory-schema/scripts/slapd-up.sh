@@ -23,6 +23,7 @@ set -euo pipefail
 readonly SCHEMA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly SLAPD=${SLAPD:-/usr/sbin/slapd}
 readonly SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
+readonly SLAPMODIFY=${SLAPMODIFY:-/usr/sbin/slapmodify}
 readonly SYSTEM_SCHEMA_DIR=${SYSTEM_SCHEMA_DIR:-/etc/ldap/schema}
 readonly MODULE_DIR=${SLAPD_MODULE_DIR:-/usr/lib/ldap}
 
@@ -155,10 +156,21 @@ olcMemberOfRefInt: TRUE
 olcMemberOfDangling: ignore
 CONFIG
   } >"$dir/config.ldif"
+  # AD clients find the naming contexts in the root DSE.
+  cat >"$dir/rootdse.ldif" <<ROOTDSE
+dn:
+configurationNamingContext: CN=Configuration,DC=example,DC=com
+defaultNamingContext: DC=example,DC=com
+ROOTDSE
   rm -rf "$dir/slapd.d" "$dir/data"
   mkdir -p "$dir/slapd.d" "$dir/data"
   "$SLAPADD" -n0 -F "$dir/slapd.d" -l "$dir/config.ldif" >"$dir/slapadd.log" 2>&1 \
     || die "cn=config rejected (see $dir/slapadd.log): $(tail -n 3 "$dir/slapadd.log")"
+  # The root DSE file can name attributes only once the schema exists, so it
+  # is attached to cn=config after the initial load.
+  printf 'dn: cn=config\nchangetype: modify\nadd: olcRootDSE\nolcRootDSE: %s\n' "$dir/rootdse.ldif" \
+    | "$SLAPMODIFY" -n0 -F "$dir/slapd.d" >>"$dir/slapadd.log" 2>&1 \
+    || die "root DSE rejected (see $dir/slapadd.log): $(tail -n 3 "$dir/slapadd.log")"
 }
 
 # ---- start ----

@@ -226,6 +226,14 @@ TEST_F(DirectorySchemaTest, GatewayExtensionAttributesNeedTheirAuxiliaryClass) {
                std::runtime_error);
 }
 
+TEST_F(DirectorySchemaTest, RootDsePublishesTheAdNamingContexts) {
+  RunResult result = run({"ldapsearch", "-x", "-LLL", "-H", slapd_.uri(), "-b", "", "-s", "base",
+                          "configurationNamingContext", "defaultNamingContext"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(values_of(result.out, "configurationNamingContext"), ElementsAre("CN=Configuration,DC=example,DC=com"));
+  EXPECT_THAT(values_of(result.out, "defaultNamingContext"), ElementsAre("DC=example,DC=com"));
+}
+
 TEST(DirectorySchemaLimitsTest, PagedSearchReturnsMoreEntriesThanTheSoftSizeLimit) {
   Slapd slapd({.empty = true});
   constexpr int kEntries = 1100;  // soft size limit is 1000

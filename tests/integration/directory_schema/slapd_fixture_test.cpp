@@ -11,6 +11,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "tests/integration/fixtures/free_port.h"
 #include "tests/integration/fixtures/process.h"
@@ -39,6 +43,30 @@ TEST(SlapdFixtureTest, StartsAnsweringOnLoopbackWithTheDocumentedIdentities) {
   RunResult answer = probe(slapd);
   EXPECT_EQ(answer.exit_code, 0) << answer.err;
   EXPECT_THAT(answer.out, HasSubstr("namingContexts: dc=example,dc=com"));
+}
+
+TEST(SlapdFixtureTest, ParallelStartsGetDistinctPorts) {
+  constexpr int kInstances = 4;
+  std::vector<std::unique_ptr<Slapd>> instances(kInstances);
+  std::vector<std::string> errors(kInstances);
+  std::vector<std::thread> starters;
+  for (int i = 0; i < kInstances; ++i) {
+    starters.emplace_back([&, i] {
+      try {
+        instances[i] = std::make_unique<Slapd>(SlapdOptions{.empty = true});
+      } catch (const std::exception& error) {
+        errors[i] = error.what();
+      }
+    });
+  }
+  for (auto& starter : starters) starter.join();
+  std::set<std::uint16_t> ports;
+  for (int i = 0; i < kInstances; ++i) {
+    ASSERT_TRUE(instances[i]) << errors[i];
+    ports.insert(instances[i]->port());
+    EXPECT_EQ(probe(*instances[i]).exit_code, 0);
+  }
+  EXPECT_EQ(ports.size(), static_cast<std::size_t>(kInstances));
 }
 
 TEST(SlapdFixtureTest, EmptyInstanceHoldsOnlyTheBaseEntries) {
