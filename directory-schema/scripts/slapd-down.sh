@@ -17,7 +17,15 @@ pid_file="$dir/slapd.pid"
 pid=$(<"$pid_file")
 [[ "$pid" =~ ^[0-9]+$ ]] || die "$pid_file does not hold a pid"
 
-alive() { kill -0 "$pid" 2>/dev/null && [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]]; }
+# A dead slapd nobody has reaped yet (PID 1 in a container may not reap) is a
+# zombie: it holds no port and no database lock, so it counts as stopped.
+alive() {
+  local stat
+  kill -0 "$pid" 2>/dev/null || return 1
+  stat=$(<"/proc/$pid/stat") 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ "${stat:0:1}" != Z ]]
+}
 
 if alive; then
   kill -TERM "$pid" 2>/dev/null || true

@@ -60,7 +60,10 @@ running_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
   # A killed slapd nobody has reaped yet (e.g. PID 1 in a container does not
   # reap) is a zombie: it holds no port and no database lock.
-  [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]] || return 1
+  local stat
+  stat=$(<"/proc/$pid/stat") 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ "${stat:0:1}" != Z ]] || return 1
   echo "$pid"
 }
 
