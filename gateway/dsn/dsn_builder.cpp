@@ -243,7 +243,8 @@ std::string make_boundary(std::string_view queue_id, std::int64_t unix_seconds, 
 
 Result<void> write_report(const ReportContent& r, BodySource& original, ReportSink& out) {
   const bool utf8 = r.smtputf8;
-  const bool eight_bit = utf8 || (r.original_8bit && r.ret == ReturnContent::Full);
+  // 8BITMIME originals may carry 8-bit octets in the header too, so even RET=HDRS is 8bit.
+  const bool eight_bit = utf8 || r.original_8bit;
   const std::string delimiter = "\r\n--" + r.boundary;
 
   std::string head;
@@ -281,7 +282,7 @@ Result<void> write_report(const ReportContent& r, BodySource& original, ReportSi
   } else {
     head += "Content-Description: Message header\r\n";
     head += std::string("Content-Type: ") + (utf8 ? "message/global-headers" : "text/rfc822-headers") + "\r\n";
-    if (utf8) head += "Content-Transfer-Encoding: 8bit\r\n";
+    if (eight_bit) head += "Content-Transfer-Encoding: 8bit\r\n";
   }
   head += "\r\n";
   if (auto w = out.write(head); !w) return w;
