@@ -1,0 +1,116 @@
+#include "metabase-sync/config_reader.h"
+
+#include <algorithm>
+
+#include "metabase-sync/errors.h"
+#include "metabase-sync/ldap_text.h"
+
+namespace msync {
+namespace {
+
+constexpr const char* kSyncControlOid = "1.3.6.1.4.1.4203.1.9.1.1";  // RFC 4533
+
+gw::Result<DirectoryEntry> root_dse(LdapSession& session) {
+  auto entries = session.search("", Scope::Base, "(objectClass=*)",
+                                {"namingContexts", "configurationNamingContext", "defaultNamingContext",
+                                 "supportedControl"});
+  if (!entries) return std::unexpected(entries.error());
+  if (entries->empty()) return DirectoryEntry{};
+  return std::move(entries->front());
+}
+
+}  // namespace
+
+gw::Result<bool> supports_content_sync(LdapSession& session) {
+  auto dse = root_dse(session);
+  if (!dse) return std::unexpected(dse.error());
+  const auto& controls = dse->values("supportedControl");
+  return std::find(controls.begin(), controls.end(), kSyncControlOid) != controls.end();
+}
+
+gw::Result<ConfigSnapshot> read_snapshot(LdapSession& session, const ReadOptions& options) {
+  ConfigSnapshot snapshot;
+  snapshot.source_uri = session.options().uri;
+  snapshot.bind_dn = session.options().bind_dn;
+  snapshot.bind_password_file = options.bind_password_file;
+
+  auto dse = root_dse(session);
+  if (!dse) return std::unexpected(dse.error());
+  snapshot.default_nc = options.default_nc;
+  if (snapshot.default_nc.empty()) snapshot.default_nc = dse->first("defaultNamingContext").value_or("");
+  if (snapshot.default_nc.empty()) snapshot.default_nc = dse->first("namingContexts").value_or("");
+  snapshot.config_nc = options.config_nc;
+  if (snapshot.config_nc.empty()) snapshot.config_nc = dse->first("configurationNamingContext").value_or("");
+  if (snapshot.config_nc.empty()) {
+    if (snapshot.default_nc.empty())
+      return fail(SyncErrc::ConfigurationMissing,
+                  session.options().uri + ": the RootDSE names no naming context; use --config-nc");
+    snapshot.config_nc = "CN=Configuration," + snapshot.default_nc;
+  }
+
+  auto config = session.read(snapshot.config_nc, {"1.1"});
+  if (!config) return std::unexpected(config.error());
+  if (!*config) return fail(SyncErrc::ConfigurationMissing, snapshot.config_nc + ": configuration container not found");
+
+  // contextCSN is published on the database suffix by the syncprov overlay.
+  if (!snapshot.default_nc.empty()) {
+    auto suffix = session.read(snapshot.default_nc, {"contextCSN"});
+    if (suffix && *suffix) {
+      auto csns = (*suffix)->values("contextCSN");
+      std::sort(csns.begin(), csns.end());
+      for (const auto& csn : csns) snapshot.context_csn += (snapshot.context_csn.empty() ? "" : ";") + csn;
+    }
+  }
+
+  const std::string exchange = "CN=Microsoft Exchange,CN=Services," + snapshot.config_nc;
+  auto organizations = session.search(exchange, Scope::Subtree, "(objectClass=msExchOrganizationContainer)");
+  if (!organizations) return std::unexpected(organizations.error());
+  if (organizations->empty())
+    return fail(SyncErrc::ConfigurationMissing, exchange + ": no Exchange organization (msExchOrganizationContainer)");
+  if (organizations->size() > 1)
+    return fail(SyncErrc::InvalidConfiguration,
+                exchange + ": several Exchange organizations (msExchOrganizationContainer); expected one");
+  snapshot.organization = std::move(organizations->front());
+  const auto& org_dn = snapshot.organization.dn;
+
+  const auto server_filter = "(&(objectClass=msExchExchangeServer)" + equality_filter("cn", options.server_name) + ")";
+  auto servers = session.search(org_dn, Scope::Subtree, server_filter);
+  if (!servers) return std::unexpected(servers.error());
+  if (servers->empty())
+    return fail(SyncErrc::UnknownServer,
+                org_dn + ": no Exchange server (msExchExchangeServer) named \"" + options.server_name + "\"");
+  if (servers->size() > 1)
+    return fail(SyncErrc::InvalidConfiguration,
+                org_dn + ": several Exchange servers named \"" + options.server_name + "\"");
+  snapshot.this_server = std::move(servers->front());
+
+  auto virtual_servers =
+      session.search(snapshot.this_server.dn, Scope::Subtree, "(objectClass=protocolCfgSMTPServer)");
+  if (!virtual_servers) return std::unexpected(virtual_servers.error());
+  snapshot.virtual_servers = std::move(*virtual_servers);
+
+  auto objects = session.search(org_dn, Scope::Subtree,
+                                "(|(objectClass=msExchExchangeServer)(objectClass=msExchPrivateMDB)"
+                                "(objectClass=msExchRoutingSMTPConnector)(objectClass=msExchRecipientPolicy)"
+                                "(objectClass=msExchMessageDeliveryConfig))");
+  if (!objects) return std::unexpected(objects.error());
+  for (auto& entry : *objects) {
+    if (entry.has_object_class("msExchExchangeServer"))
+      snapshot.servers.push_back(std::move(entry));
+    else if (entry.has_object_class("msExchPrivateMDB"))
+      snapshot.mailbox_stores.push_back(std::move(entry));
+    else if (entry.has_object_class("msExchRoutingSMTPConnector"))
+      snapshot.connectors.push_back(std::move(entry));
+    else if (entry.has_object_class("msExchRecipientPolicy"))
+      snapshot.recipient_policies.push_back(std::move(entry));
+    else if (entry.has_object_class("msExchMessageDeliveryConfig")) {
+      if (snapshot.message_delivery)
+        return fail(SyncErrc::InvalidConfiguration,
+                    entry.dn + ": a second Message Delivery object (msExchMessageDeliveryConfig); expected one");
+      snapshot.message_delivery = std::move(entry);
+    }
+  }
+  return snapshot;
+}
+
+}  // namespace msync

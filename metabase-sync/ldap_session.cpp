@@ -1,0 +1,163 @@
+#include "metabase-sync/ldap_session.h"
+
+#include <sys/time.h>
+
+#include <ldap.h>
+
+#include "metabase-sync/errors.h"
+
+namespace msync {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+SyncErrc classify(int code) {
+  switch (code) {
+    case LDAP_SERVER_DOWN:
+    case LDAP_CONNECT_ERROR:
+    case LDAP_TIMEOUT:
+    case LDAP_TIMELIMIT_EXCEEDED:
+    case LDAP_UNAVAILABLE:
+    case LDAP_BUSY:
+      return SyncErrc::DirectoryUnavailable;
+    case LDAP_INVALID_CREDENTIALS:
+    case LDAP_INAPPROPRIATE_AUTH:
+      return SyncErrc::BindFailed;
+    default:
+      return SyncErrc::DirectoryError;
+  }
+}
+
+std::string diagnostic_of(LDAP* ld) {
+  char* text = nullptr;
+  std::string out;
+  if (ld && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &text) == LDAP_OPT_SUCCESS && text) {
+    out = text;
+    ldap_memfree(text);
+  }
+  return out;
+}
+
+struct MessageGuard {
+  LDAPMessage* message = nullptr;
+  ~MessageGuard() {
+    if (message) ldap_msgfree(message);
+  }
+};
+
+DirectoryEntry to_entry(LDAP* ld, LDAPMessage* message) {
+  DirectoryEntry entry;
+  if (char* dn = ldap_get_dn(ld, message)) {
+    entry.dn = dn;
+    ldap_memfree(dn);
+  }
+  BerElement* ber = nullptr;
+  for (char* name = ldap_first_attribute(ld, message, &ber); name != nullptr;
+       name = ldap_next_attribute(ld, message, ber)) {
+    std::vector<std::string> values;
+    if (berval** bvals = ldap_get_values_len(ld, message, name)) {
+      for (int i = 0; bvals[i] != nullptr; ++i) values.emplace_back(bvals[i]->bv_val, bvals[i]->bv_len);
+      ldap_value_free_len(bvals);
+    }
+    entry.attributes[name] = std::move(values);
+    ldap_memfree(name);
+  }
+  if (ber) ber_free(ber, 0);
+  return entry;
+}
+
+}  // namespace
+
+gw::Error ldap_error(int code, const std::string& context, const std::string& diagnostic) {
+  std::string detail = context + ": " + ldap_err2string(code);
+  if (!diagnostic.empty()) detail += " (" + diagnostic + ")";
+  return gw::Error{make_error_code(classify(code)), std::move(detail)};
+}
+
+gw::Result<LdapSession> LdapSession::connect(const ConnectOptions& options) {
+  LDAP* ld = nullptr;
+  int rc = ldap_initialize(&ld, options.uri.c_str());
+  if (rc != LDAP_SUCCESS || ld == nullptr)
+    return fail(SyncErrc::DirectoryUnavailable, options.uri + ": not a usable LDAP URI: " + ldap_err2string(rc));
+  LdapSession session(ld, options);
+  const int version = LDAP_VERSION3;
+  ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+  ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+  const timeval network = to_timeval(options.network_timeout);
+  ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &network);
+  const timeval operation = to_timeval(options.operation_timeout);
+  ldap_set_option(ld, LDAP_OPT_TIMEOUT, &operation);
+
+  berval credentials{};
+  credentials.bv_val = const_cast<char*>(options.password.c_str());
+  credentials.bv_len = options.password.size();
+  rc = ldap_sasl_bind_s(ld, options.bind_dn.empty() ? nullptr : options.bind_dn.c_str(), LDAP_SASL_SIMPLE,
+                        &credentials, nullptr, nullptr, nullptr);
+  if (rc != LDAP_SUCCESS) {
+    auto error = ldap_error(rc, options.uri, diagnostic_of(ld));
+    // A malformed bind DN or an empty password are refused credentials too.
+    if (rc == LDAP_UNWILLING_TO_PERFORM || rc == LDAP_INVALID_DN_SYNTAX)
+      error.code = make_error_code(SyncErrc::BindFailed);
+    if (error.code == make_error_code(SyncErrc::BindFailed))
+      error.detail = options.uri + ": bind as \"" + options.bind_dn + "\" failed: " + ldap_err2string(rc);
+    else if (error.code == make_error_code(SyncErrc::DirectoryUnavailable))
+      error.detail = options.uri + ": cannot reach the directory: " + ldap_err2string(rc);
+    return std::unexpected(std::move(error));
+  }
+  return session;
+}
+
+LdapSession::LdapSession(LdapSession&& other) noexcept
+    : ld_(std::exchange(other.ld_, nullptr)), options_(std::move(other.options_)) {}
+
+LdapSession& LdapSession::operator=(LdapSession&& other) noexcept {
+  if (this != &other) {
+    if (ld_) ldap_unbind_ext_s(ld_, nullptr, nullptr);
+    ld_ = std::exchange(other.ld_, nullptr);
+    options_ = std::move(other.options_);
+  }
+  return *this;
+}
+
+LdapSession::~LdapSession() {
+  if (ld_) ldap_unbind_ext_s(ld_, nullptr, nullptr);
+}
+
+gw::Result<std::vector<DirectoryEntry>> LdapSession::search(const std::string& base, Scope scope,
+                                                            const std::string& filter,
+                                                            const std::vector<std::string>& attributes,
+                                                            bool missing_base_is_empty) {
+  const int ldap_scope = scope == Scope::Base       ? LDAP_SCOPE_BASE
+                         : scope == Scope::OneLevel ? LDAP_SCOPE_ONELEVEL
+                                                    : LDAP_SCOPE_SUBTREE;
+  std::vector<char*> attrs;
+  for (const auto& attribute : attributes) attrs.push_back(const_cast<char*>(attribute.c_str()));
+  attrs.push_back(nullptr);
+  timeval timeout = to_timeval(options_.operation_timeout);
+  MessageGuard result;
+  const int rc = ldap_search_ext_s(ld_, base.c_str(), ldap_scope, filter.c_str(),
+                                   attributes.empty() ? nullptr : attrs.data(), 0, nullptr, nullptr, &timeout,
+                                   LDAP_NO_LIMIT, &result.message);
+  if (rc == LDAP_NO_SUCH_OBJECT && missing_base_is_empty) return std::vector<DirectoryEntry>{};
+  if (rc != LDAP_SUCCESS) return std::unexpected(ldap_error(rc, "search " + base, diagnostic_of(ld_)));
+  std::vector<DirectoryEntry> entries;
+  for (LDAPMessage* message = ldap_first_entry(ld_, result.message); message != nullptr;
+       message = ldap_next_entry(ld_, message))
+    entries.push_back(to_entry(ld_, message));
+  return entries;
+}
+
+gw::Result<std::optional<DirectoryEntry>> LdapSession::read(const std::string& dn,
+                                                            const std::vector<std::string>& attributes) {
+  auto entries = search(dn, Scope::Base, "(objectClass=*)", attributes, true);
+  if (!entries) return std::unexpected(entries.error());
+  if (entries->empty()) return std::optional<DirectoryEntry>();
+  return std::optional<DirectoryEntry>(std::move(entries->front()));
+}
+
+}  // namespace msync

@@ -1,0 +1,50 @@
+// SyncService: keeps the metabase file equal to the directory.
+//
+// run_once(): connect, read, build, validate, publish; the first error ends it.
+// follow(): the daemon loop. On each connection it first starts an RFC 4533
+// refreshAndPersist search (libldap ldap_sync_*) over the configuration NC,
+// then reads and publishes the full configuration, then waits: every entry the
+// server reports as added, modified or deleted triggers a re-read (well within
+// two seconds). When the server does not offer Content Synchronization the loop
+// re-reads every poll interval instead. A lost or hung connection is dropped and
+// re-established with exponential backoff (bounded by max_backoff). A
+// configuration that fails validation is logged with its DN and attribute and
+// not written; the last good file stays untouched. follow() returns when `stop`
+// becomes true (SIGTERM/SIGINT), checking it at least every 250 ms.
+// Fatal in follow(): only misconfiguration of the tool itself before the first
+// successful read (bind refused, unknown server, no configuration container);
+// later the same conditions are logged and retried.
+// Not responsible for: argument parsing and signal installation (main.cpp).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+
+#include "gateway/common/result.h"
+#include "metabase-sync/config_reader.h"
+#include "metabase-sync/ldap_session.h"
+#include "metabase-sync/metabase_file.h"
+
+namespace msync {
+
+struct SyncOptions {
+  ConnectOptions connect;
+  ReadOptions read;
+  std::filesystem::path out;
+  std::chrono::milliseconds poll_interval{30000};
+  bool force_polling = false;               // ignore syncrepl even if offered
+  std::chrono::milliseconds min_backoff{250};
+  std::chrono::milliseconds max_backoff{10000};
+};
+
+// Reads the directory once and returns the built (validated) metabase.
+gw::Result<gw::metabase::Metabase> read_metabase_from_directory(const SyncOptions& options);
+
+// --once: read and publish. Returns whether the file was (re)written.
+gw::Result<bool> run_once(const SyncOptions& options);
+
+// --follow. Returns success on a requested stop, an error when fatal.
+gw::Result<void> follow(const SyncOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace msync

@@ -1,0 +1,259 @@
+#include "metabase-sync/metabase_builder.h"
+
+#include <gtest/gtest.h>
+
+#include "metabase-sync/errors.h"
+#include "tests/unit/metabase-sync/sample_snapshot.h"
+
+namespace msync {
+namespace {
+
+using namespace msync::test;
+namespace mb = gw::metabase;
+
+mb::Metabase built(const ConfigSnapshot& snapshot) {
+  auto metabase = build_metabase(snapshot);
+  EXPECT_TRUE(metabase) << (metabase ? "" : metabase.error().detail);
+  return metabase ? *metabase : mb::Metabase{};
+}
+
+std::string error_of(const ConfigSnapshot& snapshot) {
+  auto metabase = build_metabase(snapshot);
+  EXPECT_FALSE(metabase);
+  if (metabase) return {};
+  EXPECT_EQ(metabase.error().code, make_error_code(SyncErrc::InvalidConfiguration));
+  return metabase.error().detail;
+}
+
+TEST(BuildMetabase, DescribesThisServerFromItsServerObject) {
+  const auto m = built(sample_snapshot());
+  EXPECT_EQ(m.format_version(), 1u);
+  EXPECT_EQ(m.this_server().name(), "BH1");
+  EXPECT_EQ(m.this_server().fqdn(), "bh1.example.com");
+  EXPECT_EQ(m.this_server().routing_group_dn(), kRg);
+  EXPECT_EQ(m.organization().name(), "Example");
+  EXPECT_EQ(m.organization().administrative_group_dn(), kAg);
+}
+
+TEST(BuildMetabase, OrdersVirtualServersByInstanceNumber) {
+  auto s = sample_snapshot();
+  std::swap(s.virtual_servers[0], s.virtual_servers[1]);
+  const auto m = built(s);
+  ASSERT_EQ(m.virtual_servers_size(), 2);
+  EXPECT_EQ(m.virtual_servers(0).id(), "1");
+  EXPECT_EQ(m.virtual_servers(0).name(), "Default SMTP Virtual Server");
+  EXPECT_EQ(m.virtual_servers(1).name(), "Client Submission");
+}
+
+TEST(BuildMetabase, ConvertsKilobytesToBytes) {
+  const auto metabase = built(sample_snapshot());
+  const auto& limits = metabase.virtual_servers(0).limits();
+  EXPECT_EQ(limits.max_message_size(), 10240u * 1024);
+  EXPECT_EQ(limits.max_session_size(), 20480u * 1024);
+}
+
+TEST(BuildMetabase, AppliesExchangeDefaultsToAbsentAttributes) {
+  const auto metabase = built(sample_snapshot());
+  const auto& vs = metabase.virtual_servers(1);
+  EXPECT_EQ(vs.limits().max_message_size(), 0u);
+  EXPECT_EQ(vs.limits().max_recipients_per_message(), 64000u);
+  EXPECT_EQ(vs.limits().max_hop_count(), 15u);
+  EXPECT_EQ(vs.limits().max_connections(), 2000000000u);
+  EXPECT_EQ(vs.outbound().port(), 25u);
+  EXPECT_EQ(vs.outbound().retry().first_retry_seconds(), 600u);
+  EXPECT_EQ(vs.outbound().retry().subsequent_retry_seconds(), 900u);
+  EXPECT_EQ(vs.outbound().remote_delay_notification_seconds(), 12u * 3600);
+  EXPECT_EQ(vs.outbound().remote_expiration_timeout_seconds(), 2u * 86400);
+  EXPECT_TRUE(vs.relay().allow_authenticated_relay());
+  EXPECT_EQ(vs.state(), mb::STARTED);
+  EXPECT_EQ(vs.fqdn(), "bh1.example.com");
+}
+
+TEST(BuildMetabase, ConvertsQueueTimersFromMinutes) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].add("msExchSmtpLocalQueueExpirationTimeout", "60");
+  EXPECT_EQ(built(s).virtual_servers(0).outbound().local_expiration_timeout_seconds(), 3600u);
+}
+
+TEST(BuildMetabase, ReadsAuthenticationBitsAndTlsRequirement) {
+  const auto metabase = built(sample_snapshot());
+  const auto& auth = metabase.virtual_servers(1).authentication();
+  EXPECT_FALSE(auth.anonymous());
+  EXPECT_TRUE(auth.basic());
+  EXPECT_TRUE(auth.require_tls());
+  EXPECT_TRUE(auth.require_sender_is_own_address());
+}
+
+TEST(BuildMetabase, DefaultBindingIsAllUnassignedPort25) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].attributes.erase("msExchServerBindings");
+  const auto metabase = built(s);
+  const auto& vs = metabase.virtual_servers(0);
+  ASSERT_EQ(vs.bindings_size(), 1);
+  EXPECT_EQ(vs.bindings(0).ip(), "");
+  EXPECT_EQ(vs.bindings(0).port(), 25u);
+}
+
+TEST(BuildMetabase, RejectsAMalformedBindingNamingDnAndAttribute) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].attributes["msExchServerBindings"] = {"abc"};
+  EXPECT_EQ(error_of(s), kVs1 + ": msExchServerBindings: \"abc\" is not IP:port:");
+}
+
+TEST(BuildMetabase, RejectsANonNumericLimit) {
+  auto s = sample_snapshot();
+  s.virtual_servers[1].add("msExchSmtpMaxRecipients", "many");
+  EXPECT_EQ(error_of(s), kVs2 + ": msExchSmtpMaxRecipients: \"many\" is not a non-negative integer");
+}
+
+TEST(BuildMetabase, RejectsAServerWithoutVirtualServers) {
+  auto s = sample_snapshot();
+  s.virtual_servers.clear();
+  EXPECT_EQ(error_of(s), kBh1 + ": protocolCfgSMTPServer: no SMTP virtual server below CN=SMTP,CN=Protocols");
+}
+
+TEST(BuildMetabase, RejectsAServerWithoutAnIpAddressFqdn) {
+  auto s = sample_snapshot();
+  s.this_server.attributes["networkAddress"] = {"netbios:BH1"};
+  EXPECT_EQ(error_of(s), kBh1 + ": networkAddress: no ncacn_ip_tcp:<fqdn> value");
+}
+
+TEST(BuildMetabase, RejectsAMalformedAddressSpace) {
+  auto s = sample_snapshot();
+  s.connectors[1].attributes["routingList"] = {"SMTP:*.mil"};
+  EXPECT_EQ(error_of(s), s.connectors[1].dn +
+                             ": routingList: \"SMTP:*.mil\" is not TYPE:address-space;cost with cost 1..100");
+}
+
+TEST(BuildMetabase, MarksConnectorsThisServerBridgesAndNamesTheirServers) {
+  auto s = sample_snapshot();
+  s.connectors[2].attributes["msExchSourceBridgeheadServersDN"] = {"CN=1,CN=SMTP,CN=Protocols," + kMbx1};
+  const auto m = built(s);
+  ASSERT_EQ(m.connectors_size(), 3);
+  EXPECT_EQ(m.connectors(0).name(), "Internet");
+  EXPECT_TRUE(m.connectors(0).local_bridgehead());
+  EXPECT_EQ(m.connectors(0).source_bridgehead_servers(0), "BH1");
+  EXPECT_EQ(m.connectors(2).name(), "Shared Namespace");
+  EXPECT_FALSE(m.connectors(2).local_bridgehead());
+  EXPECT_EQ(m.connectors(2).source_bridgehead_servers(0), "MBX1");
+}
+
+TEST(BuildMetabase, ReadsConnectorSmartHostsAndRelay) {
+  const auto m = built(sample_snapshot());
+  const auto& military = m.connectors(1);
+  EXPECT_EQ(military.address_spaces(0).pattern(), "*.mil");
+  EXPECT_EQ(military.smart_hosts(0), "smarthost.example.net");
+  EXPECT_TRUE(military.security().require_tls());
+  EXPECT_TRUE(m.connectors(2).allow_relay());
+  EXPECT_TRUE(m.connectors(0).smart_hosts().empty());
+  EXPECT_TRUE(m.connectors(0).delivery_restrictions().default_accept());
+}
+
+TEST(BuildMetabase, ListsPolicyDomainsByPriorityWithAuthority) {
+  const auto m = built(sample_snapshot());
+  ASSERT_EQ(m.domains_size(), 4);
+  EXPECT_EQ(m.domains(0).name(), "example.com");
+  EXPECT_EQ(m.domains(0).policy_priority(), 1);
+  EXPECT_FALSE(m.domains(0).primary());
+  EXPECT_EQ(m.domains(1).name(), "example.net");
+  EXPECT_TRUE(m.domains(1).primary());
+  EXPECT_EQ(m.domains(1).policy_filter(), "(department=Sales)");
+  EXPECT_EQ(m.domains(2).name(), "example.com");
+  EXPECT_EQ(m.domains(2).policy_dn(), kDefaultPolicy);
+  EXPECT_TRUE(m.domains(2).authoritative());
+  EXPECT_EQ(m.domains(3).name(), "shared.example.org");
+  EXPECT_FALSE(m.domains(3).authoritative());
+}
+
+TEST(BuildMetabase, RejectsANonAuthoritativeDomainThePolicyDoesNotGenerate) {
+  auto s = sample_snapshot();
+  s.recipient_policies[0].add("msExchNonAuthoritativeDomains", "SMTP:@elsewhere.example");
+  EXPECT_EQ(error_of(s), kDefaultPolicy +
+                             ": msExchNonAuthoritativeDomains: \"elsewhere.example\" is not one of the policy's "
+                             "gatewayProxy SMTP domains");
+}
+
+TEST(BuildMetabase, MailboxServersAreServersOwningAStore) {
+  const auto m = built(sample_snapshot());
+  ASSERT_EQ(m.mailbox_servers_size(), 1);
+  const auto& mbx = m.mailbox_servers(0);
+  EXPECT_EQ(mbx.name(), "MBX1");
+  EXPECT_EQ(mbx.fqdn(), "mbx1.example.com");
+  EXPECT_EQ(mbx.delivery_protocol(), mb::DELIVERY_LMTP);
+  EXPECT_EQ(mbx.delivery_host(), "127.0.0.1");
+  EXPECT_EQ(mbx.delivery_port(), 2424u);
+  EXPECT_FALSE(mbx.is_this_server());
+  EXPECT_EQ(mbx.store_dns_size(), 1);
+}
+
+TEST(BuildMetabase, MailboxServerDefaultsToSmtpOnItsFqdn) {
+  auto s = sample_snapshot();
+  s.servers[1].attributes.erase("gwDeliveryProtocol");
+  s.servers[1].attributes.erase("gwDeliveryEndpoint");
+  const auto metabase = built(s);
+  const auto& mbx = metabase.mailbox_servers(0);
+  EXPECT_EQ(mbx.delivery_protocol(), mb::DELIVERY_SMTP);
+  EXPECT_EQ(mbx.delivery_host(), "mbx1.example.com");
+  EXPECT_EQ(mbx.delivery_port(), 25u);
+}
+
+TEST(BuildMetabase, StoreWithoutOwningServerBelongsToTheServerAboveIt) {
+  auto s = sample_snapshot();
+  s.mailbox_stores[0].attributes.erase("msExchOwningServer");
+  EXPECT_EQ(built(s).mailbox_servers(0).name(), "MBX1");
+}
+
+TEST(BuildMetabase, DirectoryEndpointsDefaultToTheIdentityMetabaseSyncUsed) {
+  const auto metabase = built(sample_snapshot());
+  const auto& directory = metabase.directory();
+  ASSERT_EQ(directory.uris_size(), 1);
+  EXPECT_EQ(directory.uris(0), "ldap://127.0.0.1:3890");
+  EXPECT_EQ(directory.bind_dn(), "CN=svc-gateway,CN=Users,DC=example,DC=com");
+  EXPECT_EQ(directory.bind_password_file(), "/etc/gateway/ldap.secret");
+  EXPECT_EQ(directory.recipient_base_dn(), "DC=example,DC=com");
+  EXPECT_EQ(directory.config_base_dn(), "CN=Configuration,DC=example,DC=com");
+  EXPECT_EQ(directory.search_timeout_ms(), 5000u);
+}
+
+TEST(BuildMetabase, DirectoryEndpointsComeFromTheServerObjectWhenSet) {
+  auto s = sample_snapshot();
+  s.this_server.add("gwDirectoryUri", "ldaps://dc1.example.com")
+      .add("gwDirectoryUri", "ldaps://dc2.example.com")
+      .add("gwDirectoryBindDN", "CN=other,DC=example,DC=com")
+      .add("gwDirectoryBindPasswordFile", "/etc/other.secret")
+      .add("gwDirectoryStartTls", "TRUE");
+  const auto metabase = built(s);
+  const auto& directory = metabase.directory();
+  ASSERT_EQ(directory.uris_size(), 2);
+  EXPECT_EQ(directory.uris(1), "ldaps://dc2.example.com");
+  EXPECT_EQ(directory.bind_dn(), "CN=other,DC=example,DC=com");
+  EXPECT_EQ(directory.bind_password_file(), "/etc/other.secret");
+  EXPECT_TRUE(directory.start_tls());
+}
+
+TEST(BuildMetabase, MessageDeliveryDefaultsAndConversions) {
+  auto s = sample_snapshot();
+  EXPECT_EQ(built(s).message_delivery().default_recipient_limit(), 1000u);
+  EXPECT_EQ(built(s).message_delivery().default_send_size(), 10240u * 1024);
+  s.message_delivery.reset();
+  EXPECT_EQ(built(s).message_delivery().default_recipient_limit(), 5000u);
+  EXPECT_EQ(built(s).message_delivery().default_send_size(), 0u);
+}
+
+TEST(BuildMetabase, GatewayStateOverridesAutoStart) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].add("msExchServerAutoStart", "FALSE");
+  EXPECT_EQ(built(s).virtual_servers(0).state(), mb::STOPPED);
+  s.virtual_servers[0].add("gwServerState", "Paused");
+  EXPECT_EQ(built(s).virtual_servers(0).state(), mb::PAUSED);
+}
+
+TEST(BuildMetabase, SameSnapshotGivesIdenticalBytes) {
+  std::string a, b;
+  built(sample_snapshot()).SerializeToString(&a);
+  built(sample_snapshot()).SerializeToString(&b);
+  EXPECT_EQ(a, b);
+}
+
+}  // namespace
+}  // namespace msync
