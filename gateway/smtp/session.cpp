@@ -19,10 +19,20 @@ std::string ascii_lower(std::string_view text) {
   return out;
 }
 
-// Peer text that ends up in a header: printable ASCII only.
+// Peer text that ends up in a header: printable ASCII without blanks or
+// parentheses, so it cannot fold the header or open a comment.
 std::string printable(std::string_view text, std::size_t max_len = 255) {
   std::string out;
-  for (const unsigned char c : text.substr(0, max_len)) out += (c >= 33 && c <= 126 && c != '(' && c != ')') ? static_cast<char>(c) : '?';
+  for (const unsigned char c : text.substr(0, max_len))
+    out += (c >= 33 && c <= 126 && c != '(' && c != ')') ? static_cast<char>(c) : '?';
+  return out;
+}
+
+// Text the driver produced (TLS description): printable ASCII and blanks.
+std::string comment_text(std::string_view text, std::size_t max_len = 128) {
+  std::string out;
+  for (const unsigned char c : text.substr(0, max_len))
+    out += (c >= 32 && c <= 126 && c != '(' && c != ')' && c != '\\') ? static_cast<char>(c) : '?';
   return out;
 }
 
@@ -351,6 +361,8 @@ Action Session::handle_bdat(const Command& command) {
 Action Session::on_body_complete(const BodySummary& body) {
   if (!receiving_) return send(sequence("No message content expected"));
   receiving_ = false;
+  // The session size limit counts every octet received, accepted or not.
+  if (receiving_last_ || body.size_exceeded) session_octets_ += body.octets;
   const bool per_message_limit =
       policy_.max_message_size != 0 && body.octets > policy_.max_message_size;
   if (body.size_exceeded) {
@@ -529,7 +541,7 @@ std::string received_header(const MessageEnvelope& envelope, const PeerInfo& pee
 
   std::string header = "Received: from " + helo + " (" + host + " " + ip_literal + ")\r\n";
   header += "\tby " + std::string(by_fqdn) + " with " + protocol + " id " + std::string(queue_id);
-  if (!envelope.tls.empty()) header += "\r\n\t(using " + printable(envelope.tls, 128) + ")";
+  if (!envelope.tls.empty()) header += "\r\n\t(using " + comment_text(envelope.tls) + ")";
   if (envelope.recipients.size() == 1) header += "\r\n\tfor <" + envelope.recipients.front().address.str() + ">";
   header += "; " + rfc5322_date(when) + "\r\n";
   return header;
