@@ -48,23 +48,25 @@ Fail fail(FailureKind kind, std::string detail) { return Fail{kind, std::move(de
 // --- mailbox users -------------------------------------------------------
 
 const gw::metabase::MailboxServer* home_server(const RoutingSnapshot& snap, const CategorizedRecipient& rcpt) {
+  const auto& keys = snap.mailbox_keys;
+  auto find = [&](auto matches) -> const gw::metabase::MailboxServer* {
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (matches(keys[i])) return &snap.mailbox_servers[i];
+    return nullptr;
+  };
   if (!rcpt.home_mdb_dn.empty()) {
     const std::string mdb = normalize_dn(rcpt.home_mdb_dn);
-    for (const auto& server : snap.mailbox_servers)
-      for (const auto& store : server.store_dns())
-        if (normalize_dn(store) == mdb) return &server;
+    if (auto* s = find([&](const auto& k) { return contains(k.store_dns, mdb); })) return s;
   }
   if (!rcpt.home_server_dn.empty()) {
-    const std::string dn = normalize_dn(rcpt.home_server_dn);
-    for (const auto& server : snap.mailbox_servers)
-      if (normalize_dn(server.dn()) == dn || lowercase(server.legacy_exchange_dn()) == lowercase(rcpt.home_server_dn))
-        return &server;
+    const std::string dn = normalize_dn(rcpt.home_server_dn), legacy = lowercase(rcpt.home_server_dn);
+    if (auto* s = find([&](const auto& k) { return k.dn == dn || (!k.legacy_dn.empty() && k.legacy_dn == legacy); }))
+      return s;
   }
   if (!rcpt.home_server_fqdn.empty()) {
     std::string fqdn = lowercase(rcpt.home_server_fqdn);
     if (fqdn.back() == '.') fqdn.pop_back();
-    for (const auto& server : snap.mailbox_servers)
-      if (lowercase(server.fqdn()) == fqdn) return &server;
+    if (auto* s = find([&](const auto& k) { return k.fqdn == fqdn; })) return s;
   }
   return nullptr;
 }
@@ -122,7 +124,7 @@ std::vector<Candidate> matching_connectors(const RoutingSnapshot& snap, std::str
   std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
     if (a.specificity != b.specificity) return a.specificity > b.specificity;
     if (a.cost != b.cost) return a.cost < b.cost;
-    return normalize_dn(a.connector->dn) < normalize_dn(b.connector->dn);
+    return a.connector->normalized_dn < b.connector->normalized_dn;
   });
   return out;
 }
@@ -276,9 +278,7 @@ NextHop route_domain(const RoutingSnapshot& snap, const std::string& domain, con
 }
 
 bool is_authoritative(const RoutingSnapshot& snap, std::string_view domain) {
-  return std::any_of(snap.domains.begin(), snap.domains.end(), [&](const gw::metabase::SmtpDomain& d) {
-    return d.authoritative() && lowercase(d.name()) == domain;
-  });
+  return contains(snap.authoritative_domains, domain);
 }
 
 NextHop forward_unresolved(const RoutingSnapshot& snap, const CategorizedRecipient& rcpt) {

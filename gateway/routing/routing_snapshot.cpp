@@ -111,7 +111,14 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
 
   snap.domains.assign(metabase.domains().begin(), metabase.domains().end());
   snap.mailbox_servers.assign(metabase.mailbox_servers().begin(), metabase.mailbox_servers().end());
-  for (const auto& server : snap.mailbox_servers) add_unique(snap.server_fqdns, strip_dot(lowercase(server.fqdn())));
+  for (const auto& server : snap.mailbox_servers) {
+    add_unique(snap.server_fqdns, strip_dot(lowercase(server.fqdn())));
+    MailboxServerKeys keys{normalize_dn(server.dn()), lowercase(server.legacy_exchange_dn()),
+                           strip_dot(lowercase(server.fqdn())), normalized_all(server.store_dns())};
+    snap.mailbox_keys.push_back(std::move(keys));
+  }
+  for (const auto& domain : snap.domains)
+    if (domain.authoritative()) add_unique(snap.authoritative_domains, strip_dot(lowercase(domain.name())));
 
   auto fqdn_of_server = [&](std::string_view name) -> std::string {
     for (const auto& server : snap.mailbox_servers)
@@ -123,12 +130,13 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
     ConnectorRoute route;
     route.name = c.name();
     route.dn = c.dn();
+    route.normalized_dn = normalize_dn(c.dn());
     for (const auto& space : c.address_spaces()) {
       if (space.type() != gw::metabase::ADDRESS_SPACE_SMTP || space.pattern().empty()) continue;
       // Exchange costs are 1..100; an unset (0) cost must not beat every real one.
       route.smtp_spaces.push_back({lowercase(space.pattern()), std::max<std::uint32_t>(space.cost(), 1)});
     }
-    const std::string dn = normalize_dn(c.dn());
+    const std::string& dn = route.normalized_dn;
     route.in_scope = c.scope() == gw::metabase::ORGANIZATION ||
                      (!snap.routing_group_dn.empty() && routing_group_of_connector(dn) == snap.routing_group_dn);
     route.schedule_never = c.has_schedule() && c.schedule().style() == gw::metabase::Schedule::NEVER;

@@ -33,6 +33,7 @@ struct ConnectorRoute {
 
   std::string name;
   std::string dn;                       // as written
+  std::string normalized_dn;
   std::vector<Space> smtp_spaces;       // SMTP address spaces only
   bool in_scope = true;                 // usable from this server's routing group
   bool schedule_never = false;
@@ -65,6 +66,13 @@ struct RoutingSnapshot {
   std::vector<std::string> server_fqdns;  // every known server FQDN of the organization (5.4.8)
   std::vector<gw::metabase::SmtpDomain> domains;
   std::vector<gw::metabase::MailboxServer> mailbox_servers;
+  // Lookup keys of mailbox_servers[i], pre-normalized (DNs, legacyExchangeDN, FQDN).
+  struct MailboxServerKeys {
+    std::string dn, legacy_dn, fqdn;
+    std::vector<std::string> store_dns;
+  };
+  std::vector<MailboxServerKeys> mailbox_keys;
+  std::vector<std::string> authoritative_domains;  // lower case
   std::vector<ConnectorRoute> connectors;
   struct VirtualServerRoute {
     std::string id;
