@@ -660,7 +660,10 @@ mb::Metabase build(const ConfigSnapshot& snapshot) {
     directory->set_bind_password_file(snapshot.bind_password_file);
   } else {
     directory->set_bind_dn(bind_dn);
-    directory->set_bind_password_file(server_fields.text("gwDirectoryBindPasswordFile"));
+    auto password_file = server_fields.text("gwDirectoryBindPasswordFile");
+    // The same identity metabase-sync uses: its password file is the one to use.
+    if (password_file.empty() && same_dn(bind_dn, snapshot.bind_dn)) password_file = snapshot.bind_password_file;
+    directory->set_bind_password_file(password_file);
   }
   directory->set_start_tls(server_fields.boolean("gwDirectoryStartTls", false));
   directory->set_search_timeout_ms(defaults::kSearchTimeoutMs);
