@@ -223,6 +223,23 @@ NextHop hop_via_connector(const RoutingSnapshot& snap, const ConnectorRoute& c, 
   if (!c.smart_host_error.empty())
     return fail(FailureKind::BadSmartHost, "connector " + c.name + ": " + c.smart_host_error);
   if (c.smart_hosts.empty()) {
+    // A domain literal (user@[192.0.2.1]) names its host: no MX lookup (RFC 5321 5.1).
+    if (domain.starts_with('[')) {
+      auto literal = parse_smart_hosts(domain);
+      if (!literal || literal->size() != 1 || !literal->front().ip_literal || literal->front().port != 0)
+        return fail(FailureKind::BadAddressSyntax, "domain literal " + domain);
+      SmartHost host = literal->front();
+      host.port = default_port;
+      if (is_own_endpoint(snap, host.host, host.port))
+        return fail(FailureKind::LoopBackToSelf, "domain literal " + domain + " is this server");
+      SmartHosts hop;
+      hop.connector = c.name;
+      hop.hosts.push_back(std::move(host));
+      hop.tls_required = c.tls_required;
+      hop.credentials = credentials_of(c);
+      hop.use_helo = c.use_helo;
+      return hop;
+    }
     return DnsMx{c.name, domain, default_port, c.tls_required, credentials_of(c), c.use_helo};
   }
   SmartHosts hop;
@@ -340,6 +357,30 @@ NextHop route(const RoutingSnapshot& snapshot, const CategorizedRecipient& rcpt,
     }
   }
   return fail(FailureKind::NoRoute, "unknown recipient kind");
+}
+
+std::optional<CategorizedRecipient> categorized_recipient(const gw::envelope::Envelope& envelope, int index) {
+  if (index < 0 || index >= envelope.recipients_size()) return std::nullopt;
+  const auto& src = envelope.recipients(index);
+  const auto& res = src.resolution();
+  CategorizedRecipient r;
+  switch (res.kind()) {
+    case gw::envelope::Resolution::MAILBOX: r.kind = RecipientKind::Mailbox; break;
+    case gw::envelope::Resolution::CONTACT: r.kind = RecipientKind::Contact; break;
+    case gw::envelope::Resolution::REMOTE: r.kind = RecipientKind::Remote; break;
+    case gw::envelope::Resolution::NON_AUTHORITATIVE: r.kind = RecipientKind::NonAuthoritative; break;
+    default: return std::nullopt;
+  }
+  r.address = res.primary_address().empty() ? src.address() : res.primary_address();
+  r.home_mdb_dn = res.home_mdb_dn();
+  r.home_server_dn = res.home_server_dn();
+  r.home_server_fqdn = res.home_server_fqdn();
+  r.target_address = res.target_address();
+  r.message.sender = envelope.sender();
+  r.message.size = envelope.body_size() != 0 ? envelope.body_size() : envelope.declared_size();
+  r.message.system_message = envelope.sender().empty();
+  r.message.virtual_server_id = envelope.virtual_server_id();
+  return r;
 }
 
 std::string queue_name(const NextHop& hop) {

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -37,6 +38,7 @@
 #include "gateway/common/failure_kind.h"
 #include "gateway/routing/routing_snapshot.h"
 #include "gateway/routing/smart_host.h"
+#include "proto/envelope.pb.h"
 
 namespace gw::routing {
 
@@ -132,6 +134,12 @@ struct Fail {
 using NextHop = std::variant<LocalDelivery, SmartHosts, DnsMx, Unreachable, Fail>;
 
 NextHop route(const RoutingSnapshot& snapshot, const CategorizedRecipient& recipient, const RouteState& state);
+
+// The router's view of envelope recipient `index` as the categorizer left it.
+// nullopt for recipients that are not routable (UNRESOLVED, or a GROUP that
+// should have been expanded). Sender DN, groups and priority are not in the
+// envelope; the caller adds them to `message` when restrictions need them.
+std::optional<CategorizedRecipient> categorized_recipient(const gw::envelope::Envelope& envelope, int index);
 
 // The named queue the admin view shows for this hop: "Local delivery",
 // "Remote delivery [mbx1.example.com]", "Remote delivery [Military]",

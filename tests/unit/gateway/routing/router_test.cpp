@@ -469,6 +469,49 @@ TEST(Router, EmptyContentRestrictionsRestrictNothing) {
   EXPECT_EQ(as<SmartHosts>(route_in(mb, r)).connector, "Military");
 }
 
+TEST(Router, DomainLiteralGoesToThatAddressWithoutMxLookup) {
+  auto hop = route_in(sample_org(), remote("postmaster@[198.51.100.9]"));
+  const auto& sh = as<SmartHosts>(hop);
+  EXPECT_EQ(sh.connector, "Internet");
+  ASSERT_EQ(sh.hosts.size(), 1u);
+  EXPECT_EQ(sh.hosts[0].str(), "[198.51.100.9]:25");
+}
+
+TEST(Router, MalformedDomainLiteralFails513) {
+  expect_fail(route_in(sample_org(), remote("postmaster@[198.51.100.900]")), FailureKind::BadAddressSyntax, 553,
+              "5.1.3");
+}
+
+// --- from the envelope ---------------------------------------------------------------
+
+TEST(CategorizedRecipient, TakesKindHomeAndMessageFactsFromTheEnvelope) {
+  gw::envelope::Envelope e;
+  e.set_sender("");
+  e.set_body_size(4096);
+  e.set_virtual_server_id("1");
+  auto* rcpt = e.add_recipients();
+  rcpt->set_address("Bob@example.com");
+  rcpt->mutable_resolution()->set_kind(gw::envelope::Resolution::MAILBOX);
+  rcpt->mutable_resolution()->set_home_mdb_dn(kMbx1Store);
+  rcpt->mutable_resolution()->set_primary_address("bob@example.com");
+  const auto r = categorized_recipient(e, 0);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, RecipientKind::Mailbox);
+  EXPECT_EQ(r->address, "bob@example.com");
+  EXPECT_TRUE(r->message.system_message);
+  EXPECT_EQ(r->message.size, 4096u);
+  EXPECT_EQ(as<LocalDelivery>(route_in(sample_org(), *r)).server, "MBX1");
+}
+
+TEST(CategorizedRecipient, UnresolvedAndGroupRecipientsAreNotRoutable) {
+  gw::envelope::Envelope e;
+  e.add_recipients()->mutable_resolution()->set_kind(gw::envelope::Resolution::UNRESOLVED);
+  e.add_recipients()->mutable_resolution()->set_kind(gw::envelope::Resolution::GROUP);
+  EXPECT_FALSE(categorized_recipient(e, 0));
+  EXPECT_FALSE(categorized_recipient(e, 1));
+  EXPECT_FALSE(categorized_recipient(e, 2));
+}
+
 // --- misc ------------------------------------------------------------------------------
 
 TEST(Router, SpreadKeyIsFnv1a64OfTheMessageId) {
