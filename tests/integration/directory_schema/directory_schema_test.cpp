@@ -7,6 +7,8 @@
 
 #include <strings.h>
 
+#include <cctype>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -232,6 +234,70 @@ TEST_F(DirectorySchemaTest, RootDsePublishesTheAdNamingContexts) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(values_of(result.out, "configurationNamingContext"), ElementsAre("CN=Configuration,DC=example,DC=com"));
   EXPECT_THAT(values_of(result.out, "defaultNamingContext"), ElementsAre("DC=example,DC=com"));
+}
+
+// Blocks of one entry each from -LLL output.
+std::vector<std::string> entries_in(const std::string& ldif) {
+  std::vector<std::string> entries;
+  std::istringstream lines(ldif);
+  std::string current;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) {
+      if (!current.empty()) entries.push_back(current);
+      current.clear();
+    } else {
+      current += line + "\n";
+    }
+  }
+  if (!current.empty()) entries.push_back(current);
+  return entries;
+}
+
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+TEST_F(DirectorySchemaTest, SampleProxyAddressesAreUniqueExceptTheDeliberateDuplicate) {
+  auto all = slapd_.search(slapd_.base_dn(), "(proxyAddresses=*)", {"proxyAddresses"});
+  std::map<std::string, int> owners;
+  for (const auto& value : values_of(all, "proxyAddresses")) ++owners[lower(value)];
+  for (const auto& [address, count] : owners) {
+    if (address == "smtp:ambiguous@example.com") {
+      EXPECT_EQ(count, 2) << address;
+    } else {
+      EXPECT_EQ(count, 1) << address << " is shared by " << count << " objects";
+    }
+  }
+}
+
+TEST_F(DirectorySchemaTest, SampleMailEqualsThePrimarySmtpProxyAddressOutsideOuBroken) {
+  auto all = slapd_.search(slapd_.base_dn(), "(&(mailNickname=*)(!(objectClass=contact)))", {"mail", "proxyAddresses"});
+  for (const auto& entry : entries_in(all)) {
+    if (entry.find(",ou=Broken,") != std::string::npos) continue;
+    auto mail = values_of(entry, "mail");
+    ASSERT_EQ(mail.size(), 1u) << entry;
+    EXPECT_THAT(values_of(entry, "proxyAddresses"), testing::Contains("SMTP:" + mail[0])) << entry;
+  }
+}
+
+TEST_F(DirectorySchemaTest, SampleMailboxesPointAtAStoreWhoseServerMatchesTheirHomeServerOutsideOuBroken) {
+  auto all = slapd_.search(slapd_.base_dn(), "(homeMDB=*)", {"homeMDB", "msExchHomeServerName"});
+  int checked = 0;
+  for (const auto& entry : entries_in(all)) {
+    if (entry.find(",ou=Broken,") != std::string::npos) continue;
+    auto store = values_of(entry, "homeMDB");
+    ASSERT_EQ(store.size(), 1u) << entry;
+    auto owner = values_of(slapd_.search(store[0], "(objectClass=msExchPrivateMDB)", {"msExchOwningServer"}, "base"),
+                           "msExchOwningServer");
+    ASSERT_EQ(owner.size(), 1u) << entry;
+    auto server_legacy_dn =
+        values_of(slapd_.search(owner[0], "(objectClass=msExchExchangeServer)", {"legacyExchangeDN"}, "base"),
+                  "legacyExchangeDN");
+    EXPECT_EQ(values_of(entry, "msExchHomeServerName"), server_legacy_dn) << entry;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
 }
 
 TEST(DirectorySchemaLimitsTest, PagedSearchReturnsMoreEntriesThanTheSoftSizeLimit) {
