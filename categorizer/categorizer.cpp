@@ -1,0 +1,183 @@
+#include "categorizer/categorizer.h"
+
+#include "gateway/common/log.h"
+#include "gateway/dsn/status_table.h"
+
+namespace gw::categorizer {
+namespace {
+
+const gw::log::Context kLog{"categorizer"};
+
+envelope::Resolution::Kind to_proto(ResolutionKind kind) {
+  switch (kind) {
+    case ResolutionKind::Mailbox: return envelope::Resolution::MAILBOX;
+    case ResolutionKind::Contact: return envelope::Resolution::CONTACT;
+    case ResolutionKind::Remote: return envelope::Resolution::REMOTE;
+    case ResolutionKind::NonAuthoritative: return envelope::Resolution::NON_AUTHORITATIVE;
+  }
+  return envelope::Resolution::UNRESOLVED;
+}
+
+void stamp_failure(envelope::Recipient& r, const Failure& failure) {
+  const auto& row = dsn::status_of(failure.kind);
+  r.set_state(envelope::FAILED);
+  r.set_status(row.status.str());
+  r.set_reply_code(row.reply_code);
+  r.set_diagnostic(std::string(row.text) + (failure.detail.empty() ? "" : " (" + failure.detail + ")"));
+}
+
+void stamp_delivery(envelope::Recipient& r, const Delivery& d) {
+  auto* res = r.mutable_resolution();
+  res->set_kind(to_proto(d.kind));
+  res->set_object_dn(d.object_dn);
+  res->set_home_server_fqdn(d.home_server_fqdn);
+  res->set_home_server_dn(d.home_server_dn);
+  res->set_target_address(d.target_address);
+  res->set_primary_address(d.primary_address);
+  res->set_expanded_from_dn(d.expanded_from_dn);
+  r.set_state(envelope::RESOLVED);
+}
+
+envelope::Recipient& append_like(envelope::Envelope& env, const envelope::Recipient& parent, std::string address) {
+  auto* added = env.add_recipients();
+  added->set_address(std::move(address));
+  *added->mutable_notify() = parent.notify();
+  return *added;
+}
+
+}  // namespace
+
+CategorizerOptions CategorizerOptions::from_metabase(const metabase::Metabase& metabase) {
+  CategorizerOptions options;
+  const auto& dir = metabase.directory();
+  options.resolver.recipient_base_dn = dir.recipient_base_dn();
+  options.resolver.config_base_dn = dir.config_base_dn();
+  const auto& delivery = metabase.message_delivery();
+  if (delivery.default_recipient_limit() != 0)
+    options.resolver.default_recipient_limit = delivery.default_recipient_limit();
+  options.resolver.default_receive_size_kb = delivery.default_receive_size();
+  return options;
+}
+
+Categorizer::Categorizer(DirectoryClient& client, const metabase::Metabase& metabase, CategorizerOptions options)
+    : cache_(options.use_cache ? options.cache : DirectoryCache::Options{0, {}, {}}),
+      resolver_(client, DomainClassifier(metabase), options.resolver, &cache_) {}
+
+asio::awaitable<Result<SenderIdentity>> Categorizer::resolve_sender(std::string address, bool authenticated) {
+  co_return co_await resolver_.resolve_sender(std::move(address), authenticated);
+}
+
+asio::awaitable<RecipientVerdict> Categorizer::check_recipient(std::string address, const SenderIdentity& sender,
+                                                               std::size_t accepted_so_far,
+                                                               std::uint64_t declared_size) {
+  ++recipients_checked_;
+  if (sender.failure) co_return Reject{*sender.failure, "sender " + sender.dn};
+  if (accepted_so_far >= sender.recipient_limit)
+    co_return Reject{FailureKind::TooManyRecipients, "limit " + std::to_string(sender.recipient_limit)};
+  std::vector<std::string> addresses{std::move(address)};
+  auto outcomes = co_await resolver_.resolve(std::move(addresses), sender, declared_size, Depth::Shallow);
+  if (!outcomes) {
+    ++try_later_;
+    gw::log::warn(kLog, "RCPT check deferred: {}", outcomes.error().message());
+    co_return TryLater{outcomes.error().message()};
+  }
+  const auto& outcome = outcomes->front();
+  if (outcome.failure) co_return Reject{outcome.failure->kind, outcome.failure->detail};
+  co_return Accept{};
+}
+
+asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
+  const gw::log::Context ctx{"categorizer", 0, {}, env.queue_id()};
+  auto sender = co_await resolver_.resolve_sender(env.sender(), !env.auth_identity().empty());
+  if (!sender) {
+    ++try_later_;
+    gw::log::warn(ctx, "sender lookup deferred: {}", sender.error().message());
+    co_return std::unexpected(sender.error());
+  }
+  std::vector<int> pending;
+  std::vector<std::string> addresses;
+  for (int i = 0; i < env.recipients_size(); ++i)
+    if (env.recipients(i).state() == envelope::PENDING) {
+      pending.push_back(i);
+      addresses.push_back(env.recipients(i).address());
+    }
+  // The sender's limit counts every recipient of the message, not only those still pending.
+  if (static_cast<std::size_t>(env.recipients_size()) > sender->recipient_limit) {
+    const Failure failure{FailureKind::TooManyRecipients, std::to_string(env.recipients_size()) +
+                                                              " recipients, limit " +
+                                                              std::to_string(sender->recipient_limit)};
+    for (int i : pending) stamp_failure(*env.mutable_recipients(i), failure);
+    ++messages_categorized_;
+    co_return Result<void>{};
+  }
+  auto outcomes = co_await resolver_.resolve(addresses, *sender,
+                                             env.body_size() != 0 ? env.body_size() : env.declared_size(),
+                                             Depth::Full);
+  if (!outcomes) {
+    ++try_later_;
+    gw::log::warn(ctx, "categorization deferred: {}", outcomes.error().message());
+    co_return std::unexpected(outcomes.error());
+  }
+
+  for (std::size_t k = 0; k < pending.size(); ++k) {
+    const auto& outcome = (*outcomes)[k];
+    // Copy: appending recipients below may reallocate the repeated field.
+    const envelope::Recipient parent = env.recipients(pending[k]);
+    envelope::Recipient updated = parent;
+    if (outcome.failure) {
+      stamp_failure(updated, *outcome.failure);
+      if (!outcome.object_dn.empty()) updated.mutable_resolution()->set_object_dn(outcome.object_dn);
+      gw::log::info(ctx, "to=<{}>, dsn={}, status=failed ({})", gw::log::printable(parent.address()),
+                    updated.status(), updated.diagnostic());
+    } else if (outcome.is_group) {
+      updated.set_state(envelope::EXPANDED);
+      auto* res = updated.mutable_resolution();
+      res->set_kind(envelope::Resolution::GROUP);
+      res->set_object_dn(outcome.object_dn);
+      res->set_primary_address(outcome.primary_address);
+    } else {
+      const Delivery* own = nullptr;
+      for (const auto& d : outcome.deliveries)
+        if (d.replaces_recipient) {
+          own = &d;
+          break;
+        }
+      if (own != nullptr) {
+        stamp_delivery(updated, *own);
+      } else {
+        // Forwarded (only) to an object that already receives a copy of this message.
+        updated.set_state(envelope::EXPANDED);
+        updated.mutable_resolution()->set_object_dn(outcome.object_dn);
+        updated.mutable_resolution()->set_primary_address(outcome.primary_address);
+      }
+    }
+    *env.mutable_recipients(pending[k]) = updated;
+    if (outcome.failure) continue;
+
+    for (const auto& d : outcome.deliveries) {
+      if (d.replaces_recipient && !outcome.is_group) continue;
+      auto& added = append_like(env, parent, d.address);
+      stamp_delivery(added, d);
+    }
+    for (const auto& mf : outcome.member_failures) {
+      auto& added = append_like(env, parent, mf.address);
+      added.mutable_resolution()->set_object_dn(mf.object_dn);
+      added.mutable_resolution()->set_expanded_from_dn(mf.expanded_from_dn);
+      stamp_failure(added, mf.failure);
+    }
+  }
+  ++messages_categorized_;
+  co_return Result<void>{};
+}
+
+CategorizerStats Categorizer::stats() const {
+  CategorizerStats s;
+  s.resolver = resolver_.stats();
+  s.cache_entries = cache_.size();
+  s.recipients_checked = recipients_checked_;
+  s.messages_categorized = messages_categorized_;
+  s.try_later = try_later_;
+  return s;
+}
+
+}  // namespace gw::categorizer

@@ -1,0 +1,87 @@
+// Categorizer: the categorizer as the gateway uses it, at RCPT time and after queuing.
+//
+// check_recipient() answers RCPT TO: Accept, Reject{kind} (unknown in an authoritative domain ->
+// UnknownRecipient, delivery restriction, size, ambiguity, server-FQDN domain, bad syntax, too many
+// recipients for the sender) or TryLater (directory unreachable or slow: the gateway answers
+// 451 4.4.3). Unknown recipients of non-authoritative and remote domains are accepted.
+// categorize() resolves every PENDING recipient of a queued envelope and stamps the outcome into
+// it: resolution, state, enhanced status, reply code and text (from gateway/dsn's status table).
+// Groups become EXPANDED and their members are appended as new recipients; forwarded copies
+// (deliverAndRedirect) are appended too. On a directory error the envelope is left untouched and
+// the error returned, so the message waits in "awaiting directory lookup": an outage never
+// bounces mail. Runs on the caller's executor (single-threaded), like the DirectoryClient.
+// Not responsible for: relay decisions (smtp::Session), routing, writing the envelope to disk.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "categorizer/directory_cache.h"
+#include "categorizer/directory_client.h"
+#include "categorizer/resolver.h"
+#include "gateway/common/asio.h"
+#include "gateway/common/failure_kind.h"
+#include "gateway/common/result.h"
+#include "proto/envelope.pb.h"
+#include "proto/metabase.pb.h"
+
+namespace gw::categorizer {
+
+struct Accept {};
+struct Reject {
+  FailureKind kind;
+  std::string detail;
+};
+struct TryLater {
+  std::string reason;
+};
+using RecipientVerdict = std::variant<Accept, Reject, TryLater>;
+
+struct CategorizerOptions {
+  ResolverOptions resolver;
+  DirectoryCache::Options cache;
+  bool use_cache = true;
+
+  // Bases, limits and sizes from the metabase (directory endpoints, message delivery defaults).
+  static CategorizerOptions from_metabase(const metabase::Metabase& metabase);
+};
+
+struct CategorizerStats {
+  ResolverStats resolver;
+  std::size_t cache_entries = 0;
+  std::uint64_t recipients_checked = 0;
+  std::uint64_t messages_categorized = 0;
+  std::uint64_t try_later = 0;
+};
+
+class Categorizer {
+ public:
+  Categorizer(DirectoryClient& client, const metabase::Metabase& metabase, CategorizerOptions options);
+  Categorizer(DirectoryClient& client, const metabase::Metabase& metabase)
+      : Categorizer(client, metabase, CategorizerOptions::from_metabase(metabase)) {}
+
+  // The sender of a message as the directory knows it (authenticated = the session used AUTH).
+  asio::awaitable<Result<SenderIdentity>> resolve_sender(std::string address, bool authenticated);
+
+  // `accepted_so_far` = recipients already accepted in this transaction (for msExchRecipLimit);
+  // `declared_size` = the MAIL FROM SIZE= value, 0 when not given.
+  asio::awaitable<RecipientVerdict> check_recipient(std::string address, const SenderIdentity& sender,
+                                                    std::size_t accepted_so_far = 0,
+                                                    std::uint64_t declared_size = 0);
+
+  asio::awaitable<Result<void>> categorize(envelope::Envelope& envelope);
+
+  CategorizerStats stats() const;
+  void clear_cache() { cache_.clear(); }
+
+ private:
+  DirectoryCache cache_;
+  Resolver resolver_;
+  std::uint64_t recipients_checked_ = 0;
+  std::uint64_t messages_categorized_ = 0;
+  std::uint64_t try_later_ = 0;
+};
+
+}  // namespace gw::categorizer

@@ -1,0 +1,147 @@
+// Resolver: who each recipient of a message is, according to the directory. Pure logic over a
+// DirectoryClient; no SMTP, no sockets of its own.
+//
+// Contract:
+// - Batching: all addresses of a call are looked up together, in OR filters of up to
+//   `batch_size` values: (|(proxyAddresses=smtp:a)(mail=a)(proxyAddresses=smtp:b)(mail=b)...).
+//   Entries fetched by DN (group members, alternate recipients, stores, servers) are fetched the
+//   same way on the DN attribute (`entryDN` on OpenLDAP, `distinguishedName` on AD), one level of
+//   group nesting at a time, so a 10,000-member group costs about 10,000 / batch_size searches.
+//   Answers are cached in the optional DirectoryCache (positive and negative).
+// - Objects: mailbox user (homeMDB -> store -> msExchOwningServer, or three RDNs up -> server ->
+//   networkAddress "ncacn_ip_tcp:<fqdn>"); contact or mail-enabled user (targetAddress "SMTP:x");
+//   group (member, expanded recursively with a message-wide visited set: no loops, one copy per
+//   object); altRecipient with or without deliverAndRedirect. Delivery restrictions (authOrig,
+//   unauthOrig, dLMemSubmitPerms, dLMemRejectPerms, msExchRequireAuthToSendTo) and delivContLength
+//   apply to every object reached, groups included.
+// - Failures are gw::FailureKind values (gateway/common/failure_kind.h); gateway/dsn's status table
+//   turns them into codes and text. A failure of an expanded member is reported beside the group,
+//   never instead of it; a failure of the recipient itself (or of its forward-only alternate)
+//   replaces its deliveries.
+// - Errors (Result): only directory errors (DirectoryErrc). The caller answers 451 4.4.3 or keeps
+//   the message waiting; a directory outage never turns into a failure of a recipient.
+// Not responsible for: routing (the router picks next hops), SMTP replies, the envelope format
+// (Categorizer stamps the outcome into the envelope).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "categorizer/directory_cache.h"
+#include "categorizer/directory_client.h"
+#include "categorizer/domain_classifier.h"
+#include "gateway/common/asio.h"
+#include "gateway/common/failure_kind.h"
+#include "gateway/common/result.h"
+
+namespace gw::categorizer {
+
+struct ResolverOptions {
+  std::string recipient_base_dn;         // gwRecipientBaseDN (domain NC)
+  std::string config_base_dn;            // configuration NC (stores, servers)
+  std::string dn_attribute = "entryDN";  // "distinguishedName" against Active Directory
+  std::size_t batch_size = 50;           // values per OR filter
+  int max_expansion_depth = 16;          // nested group levels
+  std::size_t max_expanded_members = 100000;  // member DNs per recipient, all levels together
+  int max_forward_hops = 8;              // altRecipient chain length
+  std::uint32_t default_recipient_limit = 5000;  // msExchRecipLimit on CN=Message Delivery
+  std::uint64_t default_receive_size_kb = 0;     // delivContLength on CN=Message Delivery; 0 = none
+};
+
+// The envelope sender as the directory knows it.
+struct SenderIdentity {
+  std::string address;      // empty = null sender
+  bool authenticated = false;
+  std::string dn;           // empty: not a directory object
+  std::unordered_set<std::string> group_dns;  // normalized DNs of every group it is in, transitively
+  std::uint32_t recipient_limit = 5000;
+  std::optional<FailureKind> failure;  // BadSenderAddress: the whole message fails
+};
+
+enum class ResolutionKind { Mailbox, Contact, Remote, NonAuthoritative };
+
+// One copy of the message to deliver.
+struct Delivery {
+  ResolutionKind kind = ResolutionKind::Remote;
+  std::string address;           // where it goes: primary address, targetAddress or the address itself
+  std::string object_dn;
+  std::string primary_address;   // the object's primary SMTP address
+  std::string target_address;    // contacts
+  std::string home_server_dn;    // mailboxes
+  std::string home_server_fqdn;  // mailboxes
+  std::string expanded_from_dn;  // group (or forwarding object) that produced it
+  bool replaces_recipient = false;  // the recipient itself or its forward-only alternate
+};
+
+struct Failure {
+  FailureKind kind;
+  std::string detail;  // for logs and the diagnostic text: DN, attribute
+};
+
+struct MemberFailure {
+  std::string address;  // the member's primary address, or its DN when it has none
+  std::string object_dn;
+  std::string expanded_from_dn;
+  Failure failure;
+};
+
+struct RecipientOutcome {
+  std::string address;                 // as given
+  std::optional<Failure> failure;      // the recipient itself failed: no deliveries
+  bool is_group = false;               // expanded: deliveries are its members
+  std::string object_dn;               // the object the address resolved to, if any
+  std::string primary_address;
+  std::vector<Delivery> deliveries;
+  std::vector<MemberFailure> member_failures;
+};
+
+// Shallow: what RCPT TO needs (the object, restrictions, size). Full: expansion and home servers.
+enum class Depth { Shallow, Full };
+
+struct ResolverStats {
+  std::uint64_t searches = 0;        // DirectoryClient::search calls
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t batches = 0;         // OR-filter searches
+  std::uint64_t batched_values = 0;  // values in them
+  std::uint64_t largest_batch = 0;
+  std::uint64_t expanded_members = 0;
+};
+
+class Resolver {
+ public:
+  Resolver(DirectoryClient& client, DomainClassifier domains, ResolverOptions options,
+           DirectoryCache* cache = nullptr);
+
+  asio::awaitable<Result<SenderIdentity>> resolve_sender(std::string address, bool authenticated);
+
+  // One outcome per address, in order. `message_size` in bytes (0 = unknown: no size check).
+  asio::awaitable<Result<std::vector<RecipientOutcome>>> resolve(std::vector<std::string> addresses,
+                                                                 const SenderIdentity& sender,
+                                                                 std::uint64_t message_size, Depth depth);
+
+  const ResolverStats& stats() const noexcept { return stats_; }
+  const DomainClassifier& domains() const noexcept { return domains_; }
+  const ResolverOptions& options() const noexcept { return options_; }
+
+ private:
+  using EntryMap = std::unordered_map<std::string, EntryPtr>;  // normalized DN -> entry (null: absent)
+  asio::awaitable<Result<std::unordered_map<std::string, std::vector<EntryPtr>>>> lookup_addresses(
+      const std::vector<std::string>& addresses);
+  asio::awaitable<Result<EntryMap>> fetch_by_dn(const std::vector<std::string>& dns);
+  asio::awaitable<Result<std::vector<std::string>>> groups_containing(const std::vector<std::string>& dns);
+  asio::awaitable<Result<std::vector<Entry>>> run_search(SearchRequest request, std::size_t batch_values);
+
+  DirectoryClient& client_;
+  DomainClassifier domains_;
+  ResolverOptions options_;
+  DirectoryCache* cache_;
+  ResolverStats stats_;
+};
+
+}  // namespace gw::categorizer
