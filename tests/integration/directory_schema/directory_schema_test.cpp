@@ -8,6 +8,10 @@
 #include <strings.h>
 
 #include <cctype>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <thread>
 #include <map>
 #include <set>
 #include <sstream>
@@ -16,6 +20,7 @@
 
 #include "tests/integration/fixtures/process.h"
 #include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/fixtures/temp_dir.h"
 
 namespace gw::test {
 namespace {
@@ -185,6 +190,31 @@ TEST_F(DirectorySchemaTest, SyncprovAnswersARefreshOnlySearchAndPublishesContext
   EXPECT_THAT(names_in(sync.out), ElementsAre("Alice Anderson"));
   auto base = slapd_.search(slapd_.base_dn(), "(objectClass=*)", {"contextCSN"}, "base");
   EXPECT_EQ(values_of(base, "contextCSN").size(), 1u);
+}
+
+TEST_F(DirectorySchemaTest, SyncprovPersistSearchDeliversALaterChange) {
+  TempDir dir("gw-syncrp");
+  const auto output = dir / "persist.ldif";
+  Process persist = Process::spawn({"ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd_.uri(), "-D",
+                                    slapd_.service_dn(), "-w", slapd_.service_password(), "-b",
+                                    "CN=Configuration,DC=example,DC=com", "-E", "!sync=rp", "(cn=Message Delivery)",
+                                    "msExchRecipLimit"},
+                                   {.stdout_file = output, .stderr_file = dir / "persist.err"});
+  auto file_contains = [&](std::string_view needle) {
+    std::ifstream file(output);
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    return text.find(needle) != std::string::npos;
+  };
+  auto wait_for = [&](std::string_view needle) {
+    for (int i = 0; i < 1000 && !file_contains(needle); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return file_contains(needle);
+  };
+  ASSERT_TRUE(wait_for("msExchRecipLimit: 5000")) << "refresh phase never delivered the entry";
+  slapd_.modify("dn: CN=Message Delivery,CN=Global Settings,CN=Example,CN=Microsoft Exchange,CN=Services,"
+                "CN=Configuration,DC=example,DC=com\nchangetype: modify\nreplace: msExchRecipLimit\n"
+                "msExchRecipLimit: 250\n");
+  EXPECT_TRUE(wait_for("msExchRecipLimit: 250")) << "persist phase never delivered the change";
+  persist.stop();
 }
 
 TEST_F(DirectorySchemaTest, ServiceAccountReadsRecipientsButNotPasswords) {
