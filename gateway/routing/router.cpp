@@ -194,24 +194,14 @@ OutboundCredentials credentials_of(const ConnectorRoute& c) {
                              c.basic_auth ? c.auth_password : std::string{}};
 }
 
-// Splitmix-style finalizer: consecutive counters and similar hashes spread evenly.
-std::uint64_t mix(std::uint64_t x) noexcept {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
+// `bridgehead_key` is the spread key with the connector choice divided out, so
+// a round-robin counter walks every (connector, bridgehead) pair in turn.
 NextHop hop_via_connector(const RoutingSnapshot& snap, const ConnectorRoute& c, const std::string& domain,
-                          const CategorizedRecipient& rcpt, const RouteState& state) {
+                          const CategorizedRecipient& rcpt, const RouteState& state, std::uint64_t bridgehead_key) {
   const std::uint16_t default_port = snap.outbound_port(rcpt.message.virtual_server_id);
   if (!c.local_bridgehead) {
     const auto bridgeheads = available_bridgeheads(c, state);
-    // The connector's own choice above used a different mix, so connector and
-    // bridgehead choices are independent of each other.
-    const auto* bh = bridgeheads[mix(state.spread_key ^ 0x9e3779b97f4a7c15ULL) % bridgeheads.size()];
+    const auto* bh = bridgeheads[bridgehead_key % bridgeheads.size()];
     SmartHosts hop;
     hop.connector = c.name;
     hop.hosts.push_back(SmartHost{bh->fqdn, false, default_port});
@@ -286,8 +276,8 @@ NextHop route_domain(const RoutingSnapshot& snap, const std::string& domain, con
         }
       }
       if (permitted.empty()) return *first_refusal;
-      const auto* chosen = permitted[mix(state.spread_key) % permitted.size()];
-      return hop_via_connector(snap, *chosen, domain, rcpt, state);
+      const auto* chosen = permitted[state.spread_key % permitted.size()];
+      return hop_via_connector(snap, *chosen, domain, rcpt, state, state.spread_key / permitted.size());
     }
     begin = end;
   }
@@ -323,6 +313,12 @@ std::uint64_t spread_key_for(std::string_view message_id) noexcept {
     hash ^= c;
     hash *= 0x100000001b3ULL;
   }
+  // splitmix64's finalizer: FNV's low bits alone spread poorly over small counts.
+  hash ^= hash >> 30;
+  hash *= 0xbf58476d1ce4e5b9ULL;
+  hash ^= hash >> 27;
+  hash *= 0x94d049bb133111ebULL;
+  hash ^= hash >> 31;
   return hash;
 }
 

@@ -78,11 +78,13 @@ struct RouteState {
   // Remote bridgehead servers in retry, by name or FQDN (case-insensitive).
   std::set<std::string> hosts_down;
   // Load spreading among equal choices: spread_key_for(message id) for
-  // per-message stickiness, or a round-robin counter.
+  // per-message stickiness, or a round-robin counter (consecutive values take
+  // the equal connectors, then their bridgeheads, strictly in turn).
   std::uint64_t spread_key = 0;
 };
 
-// Stable across platforms and runs (FNV-1a 64), unlike std::hash.
+// Stable across platforms and runs (FNV-1a 64 with a splitmix64 finalizer),
+// unlike std::hash.
 std::uint64_t spread_key_for(std::string_view message_id) noexcept;
 
 enum class Protocol { Smtp, Lmtp };
