@@ -19,6 +19,8 @@
 # Stop it with slapd-down.sh DIR. Exit status is non-zero, with the reason on
 # stderr, when slapd cannot be configured, started or loaded.
 set -euo pipefail
+# The directory holds password hashes and the data: private to the caller.
+umask 077
 
 readonly SCHEMA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly SLAPD=${SLAPD:-/usr/sbin/slapd}
