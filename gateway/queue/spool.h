@@ -116,8 +116,10 @@ class Spool {
   asio::awaitable<Result<QueueId>> commit(MessageWriter writer);
 
   // Atomically replaces the envelope of a complete message: write a temporary
-  // file in incoming/, fsync, rename over queue/<id>.env, fsync queue/.
-  // envelope.queue_id must be `id`. NotFound when the message is not queued.
+  // file in incoming/, fsync, rename over queue/<id>.env, fsync queue/. The
+  // stored copy gets queue_id `id`. NotFound when the message is not queued. When
+  // the final directory fsync fails the error is returned, and after a crash either
+  // the old or the new envelope is found -- both complete and valid.
   asio::awaitable<Result<void>> update(const QueueId& id, const envelope::Envelope& envelope);
 
   // Deletes a message: unlink the envelope, fsync queue/, then unlink the body, so a
