@@ -1,0 +1,171 @@
+// metabase-sync --follow: changes reach the metabase within two seconds, bad
+// changes never do, and directory outages neither damage nor stall it.
+#include <signal.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/metabase_sync/harness.h"
+
+namespace msync::test {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+namespace mb = gw::metabase;
+
+constexpr auto kPickUpLimit = 2000ms;
+
+class MetabaseSyncFollow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    follower_ = h_.follow(extra_args());
+    ASSERT_TRUE(h_.wait_for_metabase([](const mb::Metabase& m) { return m.virtual_servers_size() == 2; }))
+        << log();
+  }
+  void TearDown() override {
+    if (follower_.pid() > 0 && follower_.running()) {
+      EXPECT_EQ(follower_.stop(), 0) << "SIGTERM must end --follow cleanly\n" << log();
+    }
+  }
+  virtual std::vector<std::string> extra_args() const { return {}; }
+
+  std::string log() const { return read_bytes(h_.follow_log()); }
+
+  // Applies `ldif` and returns how long it took for `condition` to hold.
+  std::optional<std::chrono::milliseconds> change_and_wait(const std::string& ldif,
+                                                           const std::function<bool(const mb::Metabase&)>& condition) {
+    const auto start = std::chrono::steady_clock::now();
+    h_.slapd().modify(ldif);
+    if (!h_.wait_for_metabase(condition, 5s)) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  }
+
+  Harness h_;
+  gw::test::Process follower_;
+};
+
+TEST_F(MetabaseSyncFollow, PicksUpAnAddedConnectorWithinTwoSeconds) {
+  const auto took = change_and_wait(
+      "dn: CN=Partner," + kConnections +
+          "\nchangetype: add\nobjectClass: top\nobjectClass: msExchConnector\nobjectClass: mailGateway\n"
+          "objectClass: msExchRoutingSMTPConnector\ncn: Partner\nroutingList: SMTP:partner.example;5\n"
+          "msExchSmtpSmartHost: [192.0.2.80]\nmsExchSourceBridgeheadServersDN: " + kVs1 + "\n"
+          "homeMTA: CN=Microsoft MTA," + kBh1 + "\ndeliveryMechanism: 2\n",
+      [](const mb::Metabase& m) { return m.connectors_size() == 4; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+  const auto m = h_.metabase();
+  const auto partner = std::find_if(m->connectors().begin(), m->connectors().end(),
+                                    [](const mb::Connector& c) { return c.name() == "Partner"; });
+  ASSERT_NE(partner, m->connectors().end());
+  EXPECT_EQ(partner->address_spaces(0).pattern(), "partner.example");
+  EXPECT_TRUE(partner->local_bridgehead());
+}
+
+TEST_F(MetabaseSyncFollow, PicksUpAChangedVirtualServerLimitWithinTwoSeconds) {
+  const auto took = change_and_wait(
+      "dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchSmtpMaxRecipients\nmsExchSmtpMaxRecipients: 250\n",
+      [](const mb::Metabase& m) { return m.virtual_servers(0).limits().max_recipients_per_message() == 250; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+  EXPECT_EQ(h_.metabase()->provenance().serial(), 2u);
+}
+
+TEST_F(MetabaseSyncFollow, PicksUpADomainMadeNonAuthoritativeWithinTwoSeconds) {
+  const auto policy = "CN=Example Net Policy," + kPolicies;
+  const auto net_is_non_authoritative = [](const mb::Metabase& m) {
+    return std::any_of(m.domains().begin(), m.domains().end(), [](const mb::SmtpDomain& d) {
+      return d.name() == "example.net" && !d.authoritative();
+    });
+  };
+  ASSERT_FALSE(net_is_non_authoritative(*h_.metabase()));
+  const auto took = change_and_wait(
+      "dn: " + policy + "\nchangetype: modify\nadd: msExchNonAuthoritativeDomains\n"
+      "msExchNonAuthoritativeDomains: SMTP:@example.net\n",
+      net_is_non_authoritative);
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+}
+
+TEST_F(MetabaseSyncFollow, PicksUpADeletedVirtualServerWithinTwoSeconds) {
+  const auto took = change_and_wait("dn: " + kVs2 + "\nchangetype: delete\n",
+                                    [](const mb::Metabase& m) { return m.virtual_servers_size() == 1; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+  EXPECT_EQ(h_.metabase()->virtual_servers(0).name(), "Default SMTP Virtual Server");
+}
+
+TEST_F(MetabaseSyncFollow, InvalidChangeKeepsTheLastGoodFileByteIdentical) {
+  const auto before = read_bytes(h_.out());
+  h_.slapd().modify("dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchServerBindings\nmsExchServerBindings: abc\n");
+  ASSERT_TRUE(wait_for([&] { return log().find("msExchServerBindings") != std::string::npos; }, 5s)) << log();
+  EXPECT_THAT(log(), HasSubstr("msExchServerBindings: \"abc\" is not IP:port:; keeping the last good metabase"));
+  EXPECT_THAT(log(), HasSubstr("cn=1,cn=SMTP,cn=Protocols,cn=BH1"));
+  EXPECT_EQ(read_bytes(h_.out()), before);
+  // Fixing the value is picked up as usual.
+  const auto took = change_and_wait(
+      "dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchServerBindings\nmsExchServerBindings: 127.0.0.1:2526:\n",
+      [](const mb::Metabase& m) { return m.virtual_servers(0).bindings(0).port() == 2526; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+}
+
+TEST_F(MetabaseSyncFollow, DirectoryKilledAndRestartedKeepsTheFileAndCatchesUp) {
+  const auto before = read_bytes(h_.out());
+  h_.slapd().kill();
+  ASSERT_TRUE(wait_for([&] { return log().find("connection lost") != std::string::npos ||
+                                    log().find("cannot reach") != std::string::npos; },
+                       5s))
+      << log();
+  std::this_thread::sleep_for(300ms);  // a few failed reconnects
+  EXPECT_TRUE(follower_.running());
+  EXPECT_EQ(read_bytes(h_.out()), before) << "an outage must not touch the metabase";
+  h_.slapd().restart();
+  // The directory changed while metabase-sync was reconnecting: it must catch up.
+  h_.slapd().modify("dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchSmtpMaxHopCount\nmsExchSmtpMaxHopCount: 25\n");
+  EXPECT_TRUE(h_.wait_for_metabase(
+      [](const mb::Metabase& m) { return m.virtual_servers(0).limits().max_hop_count() == 25; }, 10s))
+      << log();
+  // And it follows live changes again.
+  const auto took = change_and_wait(
+      "dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchSmtpMaxHopCount\nmsExchSmtpMaxHopCount: 26\n",
+      [](const mb::Metabase& m) { return m.virtual_servers(0).limits().max_hop_count() == 26; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+}
+
+TEST_F(MetabaseSyncFollow, HungDirectoryIsSurvivedAndFollowedAfterwards) {
+  h_.slapd().pause();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(follower_.running());
+  h_.slapd().resume();
+  const auto took = change_and_wait(
+      "dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchSmtpMaxHopCount\nmsExchSmtpMaxHopCount: 20\n",
+      [](const mb::Metabase& m) { return m.virtual_servers(0).limits().max_hop_count() == 20; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+}
+
+TEST_F(MetabaseSyncFollow, SigintStopsCleanly) {
+  follower_.signal(SIGINT);
+  EXPECT_EQ(follower_.wait(), 0) << log();
+  EXPECT_THAT(log(), HasSubstr("stopping"));
+}
+
+class MetabaseSyncPolling : public MetabaseSyncFollow {
+ protected:
+  std::vector<std::string> extra_args() const override { return {"--no-syncrepl", "--poll-interval", "0.2"}; }
+};
+
+TEST_F(MetabaseSyncPolling, PollingPicksUpChangesWithoutContentSynchronization) {
+  EXPECT_THAT(log(), ::testing::Not(HasSubstr("refreshAndPersist")));
+  const auto took = change_and_wait(
+      "dn: " + kVs2 + "\nchangetype: modify\nreplace: msExchSmtpMaxRecipients\nmsExchSmtpMaxRecipients: 42\n",
+      [](const mb::Metabase& m) { return m.virtual_servers(1).limits().max_recipients_per_message() == 42; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+}
+
+}  // namespace
+}  // namespace msync::test
