@@ -241,7 +241,18 @@ std::string make_boundary(std::string_view queue_id, std::int64_t unix_seconds, 
   return "=_dsn." + safe + "." + buf;
 }
 
+bool valid_boundary(std::string_view boundary) {
+  // RFC 2046 5.1.1 bchars, at most 70, not ending in a space.
+  if (boundary.empty() || boundary.size() > 70 || boundary.back() == ' ') return false;
+  for (char c : boundary)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("'()+_,-./:=? ").find(c) == std::string_view::npos)
+      return false;
+  return true;
+}
+
 Result<void> write_report(const ReportContent& r, BodySource& original, ReportSink& out) {
+  if (!valid_boundary(r.boundary))
+    return make_error(std::make_error_code(std::errc::invalid_argument), "dsn: invalid MIME boundary");
   const bool utf8 = r.smtputf8;
   // 8BITMIME originals may carry 8-bit octets in the header too, so even RET=HDRS is 8bit.
   const bool eight_bit = utf8 || r.original_8bit;

@@ -204,6 +204,7 @@ NextHop hop_via_connector(const RoutingSnapshot& snap, const ConnectorRoute& c, 
     const auto* bh = bridgeheads[bridgehead_key % bridgeheads.size()];
     SmartHosts hop;
     hop.connector = c.name;
+    hop.connector_dn = c.dn;
     hop.hosts.push_back(SmartHost{bh->fqdn, false, default_port});
     hop.bridgehead = bh->fqdn;
     if (is_own_endpoint(snap, bh->fqdn, default_port))
@@ -224,19 +225,24 @@ NextHop hop_via_connector(const RoutingSnapshot& snap, const ConnectorRoute& c, 
         return fail(FailureKind::LoopBackToSelf, "domain literal " + domain + " is this server");
       SmartHosts hop;
       hop.connector = c.name;
+      hop.connector_dn = c.dn;
       hop.hosts.push_back(std::move(host));
       hop.tls_required = c.tls_required;
       hop.credentials = credentials_of(c);
       hop.use_helo = c.use_helo;
+      hop.hold_for_remote_trigger = c.remote_triggered;
       return hop;
     }
-    return DnsMx{c.name, domain, default_port, c.tls_required, credentials_of(c), c.use_helo};
+    return DnsMx{c.name, c.dn, domain, default_port, c.tls_required, credentials_of(c), c.use_helo,
+                 c.remote_triggered};
   }
   SmartHosts hop;
   hop.connector = c.name;
+  hop.connector_dn = c.dn;
   hop.tls_required = c.tls_required;
   hop.credentials = credentials_of(c);
   hop.use_helo = c.use_helo;
+  hop.hold_for_remote_trigger = c.remote_triggered;
   for (SmartHost host : c.smart_hosts) {
     if (host.port == 0) host.port = default_port;
     if (is_own_endpoint(snap, host.host, host.port))
@@ -409,6 +415,7 @@ std::string describe(const NextHop& hop) {
       std::string out = "smarthosts connector=\"" + h.connector + "\" hosts=" + hosts +
                         " tls=" + (h.tls_required ? "required" : "optional") + " auth=" + creds_of(h.credentials);
       if (h.use_helo) out += " helo";
+      if (h.hold_for_remote_trigger) out += " hold=remote-trigger";
       if (!h.bridgehead.empty()) out += " via_bridgehead=" + h.bridgehead;
       return out;
     }
@@ -416,6 +423,7 @@ std::string describe(const NextHop& hop) {
       std::string out = "dns connector=\"" + h.connector + "\" domain=" + h.domain + " port=" + std::to_string(h.port) +
                         " tls=" + (h.tls_required ? "required" : "optional") + " auth=" + creds_of(h.credentials);
       if (h.use_helo) out += " helo";
+      if (h.hold_for_remote_trigger) out += " hold=remote-trigger";
       return out;
     }
     std::string operator()(const Unreachable& h) const { return "unreachable destination=" + h.destination; }

@@ -106,20 +106,24 @@ struct OutboundCredentials {
 
 struct SmartHosts {
   std::string connector;             // connector name
+  std::string connector_dn;          // for schedule and oversize settings of the connector
   std::vector<SmartHost> hosts;      // in the administrator's order, ports filled in
   bool tls_required = false;
   OutboundCredentials credentials;
   bool use_helo = false;
   std::string bridgehead;            // set when forwarding to another bridgehead server
+  bool hold_for_remote_trigger = false;  // queue until the remote host sends ETRN/ATRN
 };
 
 struct DnsMx {
   std::string connector;
+  std::string connector_dn;
   std::string domain;                // look up MX (then A/AAAA) for this domain
   std::uint16_t port = 25;
   bool tls_required = false;
   OutboundCredentials credentials;
   bool use_helo = false;
+  bool hold_for_remote_trigger = false;
 };
 
 // Every connector for the destination is down: keep the message in

@@ -48,22 +48,34 @@ std::vector<std::string> normalized_all(const google::protobuf::RepeatedPtrField
 }  // namespace
 
 std::string normalize_dn(std::string_view dn) {
+  auto fold = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
   std::string out;
   out.reserve(dn.size());
+  bool after_separator = true;   // blanks after an unescaped ',' or '=' (or at the start) are dropped
+  std::size_t kept = 0;          // length of `out` up to the last escaped or non-blank character
   for (std::size_t i = 0; i < dn.size(); ++i) {
-    char c = dn[i];
-    if (c == '\\' && i + 1 < dn.size()) {  // keep escaped characters as written
+    const char c = dn[i];
+    if (c == '\\' && i + 1 < dn.size()) {  // an escaped character is data, never a separator
       out += c;
-      out += dn[++i];
+      out += fold(dn[++i]);
+      kept = out.size();
+      after_separator = false;
       continue;
     }
-    if (c == ' ' && (out.empty() || out.back() == ',' || out.back() == '=')) continue;
-    if (c == ',' || c == '=') {
-      while (!out.empty() && out.back() == ' ') out.pop_back();
+    if (c == ' ') {
+      if (!after_separator) out += c;
+      continue;
     }
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (c == ',' || c == '=') {
+      out.resize(kept);             // blanks before a separator
+      after_separator = true;
+    } else {
+      after_separator = false;
+    }
+    out += fold(c);
+    kept = out.size();
   }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
+  out.resize(kept);
   return out;
 }
 
@@ -140,6 +152,8 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
     route.in_scope = c.scope() == gw::metabase::ORGANIZATION ||
                      (!snap.routing_group_dn.empty() && routing_group_of_connector(dn) == snap.routing_group_dn);
     route.schedule_never = c.has_schedule() && c.schedule().style() == gw::metabase::Schedule::NEVER;
+    route.remote_triggered = c.queue_for_remote_triggered_delivery() ||
+                             (c.has_schedule() && c.schedule().style() == gw::metabase::Schedule::REMOTE_TRIGGERED);
     for (const auto& text : c.smart_hosts()) {
       auto hosts = parse_smart_hosts(text);
       if (!hosts) {

@@ -37,6 +37,7 @@ struct ConnectorRoute {
   std::vector<Space> smtp_spaces;       // SMTP address spaces only
   bool in_scope = true;                 // usable from this server's routing group
   bool schedule_never = false;
+  bool remote_triggered = false;        // Schedule REMOTE_TRIGGERED or queue_for_remote_triggered_delivery
   std::vector<SmartHost> smart_hosts;   // empty = DNS
   std::string smart_host_error;         // non-empty: list did not parse
   bool local_bridgehead = true;         // this server may send over it itself

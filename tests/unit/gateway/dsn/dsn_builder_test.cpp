@@ -294,6 +294,19 @@ TEST(DsnBuilder, SourceErrorIsReturnedUnchanged) {
   EXPECT_EQ(result.error().detail, "spool/ab/Q1.body");
 }
 
+TEST(DsnBuilder, InvalidBoundaryIsRefusedBeforeAnythingIsWritten) {
+  for (std::string boundary : {std::string(), std::string(71, 'a'), std::string("semi;colon"), std::string("a\r\nb")}) {
+    auto report = failure_report();
+    report.boundary = boundary;
+    StringSource source("Subject: x\r\n\r\nbody\r\n");
+    StringSink sink;
+    auto result = write_report(report, source, sink);
+    ASSERT_FALSE(result) << boundary;
+    EXPECT_EQ(result.error().code, std::make_error_code(std::errc::invalid_argument));
+    EXPECT_TRUE(sink.text.empty());
+  }
+}
+
 TEST(DsnBuilder, DateIsRfc5322InUtc) {
   EXPECT_EQ(format_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
   EXPECT_EQ(format_date(1'800'000'000), "Fri, 15 Jan 2027 08:00:00 +0000");

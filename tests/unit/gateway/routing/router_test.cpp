@@ -514,6 +514,20 @@ TEST(CategorizedRecipient, UnresolvedAndGroupRecipientsAreNotRoutable) {
 
 // --- misc ------------------------------------------------------------------------------
 
+TEST(NormalizeDn, FoldsCaseAndBlanksAroundSeparatorsButKeepsEscapes) {
+  EXPECT_EQ(normalize_dn("CN=Mailbox Store (MBX1) , CN = InformationStore,DC=Example"),
+            "cn=mailbox store (mbx1),cn=informationstore,dc=example");
+  EXPECT_EQ(normalize_dn("CN=Doe\\, John,CN=Users"), "cn=doe\\, john,cn=users");
+}
+
+TEST(Router, RemoteTriggeredConnectorHoldsMailForEtrn) {
+  auto mb = sample_org();
+  connector(mb, "Military").mutable_schedule()->set_style(gw::metabase::Schedule::REMOTE_TRIGGERED);
+  auto hop = as<SmartHosts>(route_in(mb, remote("x@army.mil")));
+  EXPECT_TRUE(hop.hold_for_remote_trigger);
+  EXPECT_EQ(hop.connector_dn, connector(mb, "Military").dn());
+}
+
 TEST(Router, SpreadKeyIsTheSameFunctionOfTheMessageIdEverywhere) {
   // FNV-1a 64 of the id, then splitmix64's finalizer: golden values, not std::hash.
   EXPECT_EQ(spread_key_for("abc"), 0x0dd490490804b508ULL);
