@@ -1,0 +1,40 @@
+// gatewayd: runs the SMTP virtual servers of a metabase file and queues the
+// mail they accept into a durable spool. See gateway/server/README.md.
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "gateway/common/log.h"
+#include "gateway/server/gateway_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gatewayd: directory-integrated SMTP gateway"};
+  gw::server::GatewayOptions options;
+  std::string metabase;
+  std::string spool;
+  std::string log_level = "info";
+  std::string log_file;
+  app.add_option("--metabase", metabase, "metabase file written by metabase-sync")->required();
+  app.add_option("--spool", spool, "spool directory (created when missing)")->required();
+  app.add_option("--log-level", log_level, "trace, debug, info, warning, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warning", "warn", "error", "critical", "off"}));
+  app.add_option("--log-file", log_file, "application log file (default: stderr)");
+  app.add_option("--threads", options.threads, "event loops (default: one per core)")->check(CLI::Range(0u, 256u));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    gw::log::init(log_level == "warning" ? "warn" : log_level, log_file);
+    options.metabase_file = metabase;
+    options.spool_directory = spool;
+    gw::server::GatewayServer server(std::move(options));
+    server.run();
+    gw::log::info({"gateway"}, "stopped");
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "gatewayd: " << error.what() << "\n";
+    spdlog::critical("gatewayd: {}", error.what());
+    return 1;
+  }
+}

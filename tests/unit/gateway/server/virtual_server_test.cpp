@@ -1,0 +1,94 @@
+#include "gateway/server/virtual_server.h"
+
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+
+namespace gw::server {
+namespace {
+
+metabase::Metabase parse(const std::string& text) {
+  metabase::Metabase out;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &out)) << text;
+  return out;
+}
+
+const char* kOrganization = R"(
+  this_server { fqdn: "bh1.example.com" }
+  domains { name: "Example.COM." authoritative: true }
+  domains { name: "shared.example.org" }
+  connectors { name: "Internet" address_spaces { pattern: "*" cost: 10 } }
+  connectors { name: "Military" allow_relay: true address_spaces { pattern: "*.mil" cost: 1 } }
+  message_delivery { sender_filter: "spam@bad.example" sender_filter: "@worse.example" }
+)";
+
+SettingsPtr build(const std::string& server_text) {
+  const auto metabase = parse(std::string(kOrganization) + "virtual_servers { " + server_text + " }");
+  auto settings = build_settings(metabase, metabase.virtual_servers(0));
+  EXPECT_TRUE(settings.has_value()) << (settings ? "" : settings.error().message());
+  return settings ? *settings : nullptr;
+}
+
+TEST(BuildSettings, LimitsArePassedToTheSessionPolicyInOctets) {
+  const auto settings = build(R"(id: "1" limits { max_message_size: 10240 max_session_size: 40960
+      max_messages_per_connection: 3 max_recipients_per_message: 5 max_hop_count: 20 })");
+  EXPECT_EQ(settings->policy.max_message_size, 10240u);
+  EXPECT_EQ(settings->policy.max_session_size, 40960u);
+  EXPECT_EQ(settings->policy.max_messages_per_connection, 3u);
+  EXPECT_EQ(settings->policy.max_recipients, 5u);
+  EXPECT_EQ(settings->policy.max_hop_count, 20u);
+}
+
+TEST(BuildSettings, HopCountDefaultsTo15) { EXPECT_EQ(build(R"(id: "1")")->policy.max_hop_count, 15u); }
+
+TEST(BuildSettings, FqdnFallsBackToThisServer) {
+  EXPECT_EQ(build(R"(id: "1")")->fqdn, "bh1.example.com");
+  EXPECT_EQ(build(R"(id: "1" fqdn: "mx.example.com")")->policy.fqdn, "mx.example.com");
+}
+
+TEST(BuildSettings, DomainsAreClassifiedAndNormalized) {
+  const auto settings = build(R"(id: "1")");
+  EXPECT_EQ(settings->policy.domains.authoritative, std::vector<std::string>{"example.com"});
+  EXPECT_EQ(settings->policy.domains.non_authoritative, std::vector<std::string>{"shared.example.org"});
+  // Only connectors that allow relay contribute relay domains; "*" of Internet does not.
+  EXPECT_EQ(settings->policy.domains.relay_connector, std::vector<std::string>{"*.mil"});
+}
+
+TEST(BuildSettings, SenderFilterOnlyWhenTheServerAppliesIt) {
+  EXPECT_TRUE(build(R"(id: "1")")->policy.sender_filter.empty());
+  EXPECT_EQ(build(R"(id: "1" apply_sender_filter: true)")->policy.sender_filter.size(), 2u);
+}
+
+TEST(BuildSettings, AnonymousAccessOffRequiresAuthentication) {
+  EXPECT_TRUE(build(R"(id: "2")")->policy.require_auth);
+  EXPECT_FALSE(build(R"(id: "1" authentication { anonymous: true })")->policy.require_auth);
+}
+
+TEST(BuildSettings, ConnectionTimeoutReplacesTheRfcDefaults) {
+  const auto defaults = build(R"(id: "1")");
+  EXPECT_EQ(defaults->timeouts.command, std::chrono::seconds(300));
+  EXPECT_EQ(defaults->timeouts.data_init, std::chrono::seconds(120));
+  EXPECT_EQ(defaults->timeouts.data_block, std::chrono::seconds(180));
+  const auto configured = build(R"(id: "1" limits { connection_timeout: 45 })");
+  EXPECT_EQ(configured->timeouts.command, std::chrono::seconds(45));
+  EXPECT_EQ(configured->timeouts.data_block, std::chrono::seconds(45));
+}
+
+TEST(BuildSettings, UnlimitedIncomingConnectionsMeansNoLimit) {
+  EXPECT_EQ(build(R"(id: "1" limits { max_connections: 2000000000 })")->connection_rules.max_connections, 0u);
+  EXPECT_EQ(build(R"(id: "1" limits { max_connections: 50 max_connections_per_ip: 4 })")
+                ->connection_rules.max_connections_per_ip,
+            4u);
+}
+
+TEST(BuildSettings, BadRelayNetworkFails) {
+  const auto metabase = parse(R"(virtual_servers { id: "1" relay { relay_ip_list { address: "x" } } })");
+  EXPECT_FALSE(build_settings(metabase, metabase.virtual_servers(0)).has_value());
+}
+
+TEST(BuildSettings, ProtocolLoggingNeedsADirectory) {
+  EXPECT_FALSE(build(R"(id: "1" protocol_logging: true)")->protocol_logging);
+  EXPECT_TRUE(build(R"(id: "1" protocol_logging: true protocol_log_directory: "/tmp/x")")->protocol_logging);
+}
+
+}  // namespace
+}  // namespace gw::server
