@@ -278,8 +278,9 @@ mb::VirtualServer virtual_server(const DirectoryEntry& entry, const std::string&
   if (limits->max_hop_count() == 0) invalid(entry, "msExchSmtpMaxHopCount", "\"0\" would refuse every message");
 
   auto* relay = vs.mutable_relay();
-  if (auto blob = f.single("msExchSmtpRelayIpList"))
-    add_all(relay->mutable_relay_ip_list(), take(entry, "msExchSmtpRelayIpList", parse_relay_ip_list(*blob)));
+  // msExchSmtpRelayIpList is IIS's undocumented binary IPSECLIST; it is kept
+  // opaque in the directory and the readable gwSmtpRelayIpList is authoritative
+  // (directory-schema/README.md), so a misread blob can never grant relay.
   add_all(relay->mutable_relay_ip_list(), f.networks("gwSmtpRelayIpList"));
   relay->set_allow_authenticated_relay(f.boolean("msExchSmtpRelayForAuth", defaults::kRelayForAuthenticated));
 
@@ -423,15 +424,14 @@ mb::Connector connector(const DirectoryEntry& entry, const DirectoryEntry& this_
   c.set_queue_for_remote_triggered_delivery(c.schedule().style() == mb::Schedule::REMOTE_TRIGGERED);
   c.set_oversize_threshold(f.uint("gwConnectorOversizeThreshold", 0, UINT64_MAX / 2));  // bytes already
   if (c.oversize_threshold() > 0) {
-    mb::Schedule oversize;
-    oversize.set_style(mb::Schedule::SELECTED_TIMES);
+    // Without its own schedule, oversize mail follows the connector's schedule.
+    mb::Schedule oversize = c.schedule();
     if (auto windows = f.single("gwConnectorOversizeSchedule")) {
       if (windows->size() != 84)
         invalid(entry, "gwConnectorOversizeSchedule",
                 std::to_string(windows->size()) + "-byte schedule is not 84 bytes (672 quarter hours)");
+      oversize.set_style(mb::Schedule::SELECTED_TIMES);
       oversize.set_windows(*windows);
-    } else {
-      invalid(entry, "gwConnectorOversizeSchedule", "gwConnectorOversizeThreshold is set but no schedule is");
     }
     *c.mutable_oversize_schedule() = oversize;
   }

@@ -199,6 +199,7 @@ class Follower {
     auto first = refresh(session, sync.cookie());
     if (!first) return std::unexpected(first.error());
     if (!*first) return {};
+    auto last_read = std::chrono::steady_clock::now();
     while (!stop_.load()) {
       const int polled = sync.poll();
       if (polled < 0 || polled == LDAP_SERVER_DOWN || polled == LDAP_CONNECT_ERROR) return {};
@@ -206,7 +207,12 @@ class Follower {
         gw::log::warn(kLog, "{}: the server ended the persistent search", options_.connect.uri);
         return {};
       }
-      if (sync.take_changed()) {
+      // A full read every poll interval even while notified: it bounds the damage
+      // of a lost notification and, through the search timeout, detects a server
+      // that hangs without closing the connection.
+      const bool reconcile = std::chrono::steady_clock::now() - last_read >= options_.poll_interval;
+      if (sync.take_changed() || reconcile) {
+        last_read = std::chrono::steady_clock::now();
         auto again = refresh(session, sync.cookie());
         if (!again) return std::unexpected(again.error());
         if (!*again) return {};

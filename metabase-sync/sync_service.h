@@ -5,8 +5,12 @@
 // refreshAndPersist search (libldap ldap_sync_*) over the configuration NC,
 // then reads and publishes the full configuration, then waits: every entry the
 // server reports as added, modified or deleted triggers a re-read (well within
-// two seconds). When the server does not offer Content Synchronization the loop
-// re-reads every poll interval instead. A lost or hung connection is dropped and
+// two seconds), and a full re-read every poll interval reconciles anyway (and,
+// bounded by the search timeout, detects a server that hangs silently). When the
+// server does not offer Content Synchronization the loop re-reads every poll
+// interval instead. libldap runs the RFC 4533 refresh phase in a loop without a
+// deadline; the server answered the RootDSE search just before, so only a server
+// that hangs in that very instant can delay the loop (and SIGTERM) there. A lost or hung connection is dropped and
 // re-established with exponential backoff (bounded by max_backoff). A
 // configuration that fails validation is logged with its DN and attribute and
 // not written; the last good file stays untouched. follow() returns when `stop`

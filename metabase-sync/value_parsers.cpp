@@ -267,35 +267,4 @@ Parsed<std::vector<std::string>> parse_smart_hosts(std::string_view value) {
   return hosts;
 }
 
-Parsed<std::vector<gw::metabase::IpNetwork>> parse_relay_ip_list(std::string_view blob) {
-  constexpr std::size_t kHeaderBytes = 80;
-  if (blob.size() < kHeaderBytes || (blob.size() - kHeaderBytes) % 4 != 0)
-    return std::unexpected(fmt::format("{}-byte value is not an IIS IPSECLIST (80-byte header + 4 bytes per address)",
-                                       blob.size()));
-  const auto word = [&](std::size_t index) {
-    const auto* p = reinterpret_cast<const unsigned char*>(blob.data()) + index * 4;
-    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-  };
-  std::vector<gw::metabase::IpNetwork> networks;
-  const bool grant_listed_only = word(4) != 0;
-  if (!grant_listed_only) {
-    // "All except the list below": everyone may relay.
-    gw::metabase::IpNetwork all;
-    all.set_address("0.0.0.0");
-    all.set_prefix_length(0);
-    networks.push_back(all);
-    return networks;
-  }
-  for (std::size_t offset = kHeaderBytes; offset < blob.size(); offset += 4) {
-    char text[INET_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET, blob.data() + offset, text, sizeof text);
-    gw::metabase::IpNetwork host;
-    host.set_address(text);
-    host.set_prefix_length(32);
-    networks.push_back(host);
-  }
-  return networks;
-}
-
 }  // namespace msync

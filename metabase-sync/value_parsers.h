@@ -59,13 +59,6 @@ Parsed<HostPort> parse_host_port(std::string_view value);
 // IP is accepted here (it is a lint finding, not a syntax error).
 Parsed<std::vector<std::string>> parse_smart_hosts(std::string_view value);
 
-// msExchSmtpRelayIpList: the IIS IPSECLIST blob (see directory-schema/README.md):
-// 80-byte header of 20 little-endian 32-bit words, then one IPv4 address (network
-// byte order) per granted host. Word 4 set to 1 means "only the list below may
-// relay"; 0 means "all except the list below", which this gateway reports as the
-// open network 0.0.0.0/0 so that --check flags it.
-Parsed<std::vector<gw::metabase::IpNetwork>> parse_relay_ip_list(std::string_view blob);
-
 // True for a textual IPv4 or IPv6 address (no brackets, no prefix).
 bool is_ip_literal(std::string_view text);
 

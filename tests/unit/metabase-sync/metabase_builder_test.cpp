@@ -248,6 +248,46 @@ TEST(BuildMetabase, GatewayStateOverridesAutoStart) {
   EXPECT_EQ(built(s).virtual_servers(0).state(), mb::PAUSED);
 }
 
+TEST(BuildMetabase, RelayListComesFromTheReadableAttributeOnly) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].add("msExchSmtpRelayIpList", std::string(84, '\0'));
+  const auto metabase = built(s);
+  const auto& relay = metabase.virtual_servers(0).relay();
+  ASSERT_EQ(relay.relay_ip_list_size(), 1);
+  EXPECT_EQ(relay.relay_ip_list(0).address(), "127.0.0.1");
+  EXPECT_EQ(relay.relay_ip_list(0).prefix_length(), 32u);
+}
+
+TEST(BuildMetabase, RejectsAMalformedRelayNetwork) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].attributes["gwSmtpRelayIpList"] = {"10.0.0.0/40"};
+  EXPECT_EQ(error_of(s), kVs1 + ": gwSmtpRelayIpList: \"10.0.0.0/40\" is not an IP address or network (a.b.c.d/len)");
+}
+
+TEST(BuildMetabase, OversizeMailFollowsTheConnectorScheduleUnlessItHasItsOwn) {
+  auto s = sample_snapshot();
+  s.connectors[0].add("gwConnectorOversizeThreshold", "2097152");
+  auto metabase = built(s);
+  EXPECT_EQ(metabase.connectors(0).oversize_threshold(), 2097152u);
+  EXPECT_EQ(metabase.connectors(0).oversize_schedule().style(), mb::Schedule::ALWAYS);
+  s.connectors[0].add("gwConnectorOversizeSchedule", std::string(84, '\x01'));
+  metabase = built(s);
+  EXPECT_EQ(metabase.connectors(0).oversize_schedule().style(), mb::Schedule::SELECTED_TIMES);
+  EXPECT_EQ(metabase.connectors(0).oversize_schedule().windows().size(), 84u);
+}
+
+TEST(BuildMetabase, RejectsAScheduleOfTheWrongSize) {
+  auto s = sample_snapshot();
+  s.connectors[0].add("activationStyle", "1").add("activationSchedule", std::string(10, '\x01'));
+  EXPECT_EQ(error_of(s), s.connectors[0].dn + ": activationSchedule: 10-byte schedule is not 84 bytes (672 quarter hours)");
+}
+
+TEST(BuildMetabase, RejectsSeveralValuesInASingleValuedAttribute) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].add("msExchSmtpMaxHopCount", "10").add("msExchSmtpMaxHopCount", "20");
+  EXPECT_EQ(error_of(s), kVs1 + ": msExchSmtpMaxHopCount: has several values but is single-valued");
+}
+
 TEST(BuildMetabase, SameSnapshotGivesIdenticalBytes) {
   std::string a, b;
   built(sample_snapshot()).SerializeToString(&a);

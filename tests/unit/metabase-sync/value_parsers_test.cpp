@@ -1,7 +1,5 @@
 #include "metabase-sync/value_parsers.h"
 
-#include <array>
-
 #include <gtest/gtest.h>
 
 namespace msync {
@@ -135,31 +133,6 @@ TEST(ParseBool, AcceptsDirectorySpelling) {
   EXPECT_EQ(parse_bool("false"), false);
   EXPECT_FALSE(parse_bool("yes"));
 }
-
-std::string ipseclist(std::uint32_t grant_listed_only, std::initializer_list<std::array<unsigned char, 4>> hosts) {
-  std::string blob(80, '\0');
-  blob[16] = static_cast<char>(grant_listed_only);
-  for (const auto& host : hosts) blob.append(reinterpret_cast<const char*>(host.data()), 4);
-  return blob;
-}
-
-TEST(ParseRelayIpList, ReadsGrantedHostsOfAnOnlyTheListBelowList) {
-  auto networks = parse_relay_ip_list(ipseclist(1, {{127, 0, 0, 1}, {192, 0, 2, 9}}));
-  ASSERT_TRUE(networks) << networks.error();
-  ASSERT_EQ(networks->size(), 2u);
-  EXPECT_EQ((*networks)[0].address(), "127.0.0.1");
-  EXPECT_EQ((*networks)[1].address(), "192.0.2.9");
-  EXPECT_EQ((*networks)[1].prefix_length(), 32u);
-}
-
-TEST(ParseRelayIpList, AllExceptTheListBelowIsTheOpenNetwork) {
-  auto networks = parse_relay_ip_list(ipseclist(0, {}));
-  ASSERT_TRUE(networks);
-  ASSERT_EQ(networks->size(), 1u);
-  EXPECT_EQ((*networks)[0].prefix_length(), 0u);
-}
-
-TEST(ParseRelayIpList, RejectsATruncatedBlob) { EXPECT_FALSE(parse_relay_ip_list(std::string(10, '\0'))); }
 
 }  // namespace
 }  // namespace msync
