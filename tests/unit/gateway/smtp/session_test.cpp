@@ -364,7 +364,8 @@ INSTANTIATE_TEST_SUITE_P(
                       SenderFilterCase{"*@bad.example", "MAIL FROM:<anyone@sub.bad.example>", false},
                       SenderFilterCase{"<>", "MAIL FROM:<>", true},
                       SenderFilterCase{"<>", "MAIL FROM:<a@bad.example>", false},
-                      SenderFilterCase{"@bad.example", "MAIL FROM:<>", false}));
+                      SenderFilterCase{"@bad.example", "MAIL FROM:<>", false}),
+    [](const ::testing::TestParamInfo<SenderFilterCase>& info) { return "Case" + std::to_string(info.index); });
 
 TEST_F(SessionTest, SpoofedLocalSenderFromAnonymousClientIs550_5_7_1) {
   ListenerPolicy policy = test::sample_policy();
