@@ -250,5 +250,15 @@ TEST_F(MetabaseSyncCheck, MessageSizeLimitAboveSessionSizeLimit) {
                             "session limit wins")));
 }
 
+TEST_F(MetabaseSyncCheck, BrokenOrganizationMatchesTheGoldenReport) {
+  h_.slapd().modify(read_bytes(gw::test::source_path("tests/testdata/metabase_sync/check_broken.ldif")));
+  auto result = h_.check();
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_EQ(result.err, "");
+  const auto golden_path = gw::test::source_path("tests/testdata/metabase_sync/check_broken.golden");
+  if (std::getenv("GW_UPDATE_GOLDEN")) std::ofstream(golden_path) << result.out;
+  EXPECT_EQ(result.out, read_bytes(golden_path)) << "regenerate with GW_UPDATE_GOLDEN=1 after checking the diff";
+}
+
 }  // namespace
 }  // namespace msync::test
