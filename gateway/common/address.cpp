@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 
 namespace gw {
 namespace {
@@ -189,25 +190,31 @@ Parsed parse_domain(Cursor& cur, bool allow_utf8, std::string& out) {
   return {};
 }
 
-bool valid_ipv4(std::string_view text) {
+// IPv4-address-literal = Snum 3("." Snum), Snum = 1*3DIGIT up to 255. Returns
+// the dotted quad without leading zeros ("010.1.1.1" -> "10.1.1.1").
+std::optional<std::string> canonical_ipv4(std::string_view text) {
+  std::string out;
   int parts = 0;
   std::size_t i = 0;
-  while (i <= text.size()) {
+  while (true) {
     std::size_t digits = 0;
     unsigned value = 0;
     while (i < text.size() && is_digit(static_cast<unsigned char>(text[i]))) {
       value = value * 10 + static_cast<unsigned>(text[i] - '0');
       ++digits;
       ++i;
-      if (digits > 3) return false;
+      if (digits > 3) return std::nullopt;
     }
-    if (digits == 0 || value > 255) return false;
+    if (digits == 0 || value > 255) return std::nullopt;
+    out += std::to_string(value);
     ++parts;
     if (i == text.size()) break;
-    if (text[i] != '.' || parts == 4) return false;
+    if (text[i] != '.' || parts == 4) return std::nullopt;
+    out += '.';
     ++i;
   }
-  return parts == 4;
+  if (parts != 4) return std::nullopt;
+  return out;
 }
 
 // address-literal = "[" ( IPv4-address-literal / "IPv6:" IPv6-addr ) "]".
@@ -226,11 +233,8 @@ Parsed parse_address_literal(Cursor& cur, std::string& out) {
     std::array<char, INET6_ADDRSTRLEN> canonical{};
     inet_ntop(AF_INET6, buffer.data(), canonical.data(), canonical.size());
     out = "[ipv6:" + std::string(canonical.data()) + "]";
-  } else if (valid_ipv4(inner)) {
-    std::array<unsigned char, 4> buffer{};
-    const std::string ip(inner);
-    if (inet_pton(AF_INET, ip.c_str(), buffer.data()) != 1) return std::unexpected(AddressErrc::Syntax);
-    out = "[" + ip + "]";
+  } else if (auto canonical = canonical_ipv4(inner)) {
+    out = "[" + *canonical + "]";
   } else {
     return std::unexpected(AddressErrc::Syntax);
   }

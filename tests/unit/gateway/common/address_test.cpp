@@ -138,6 +138,12 @@ TEST(AddressPath, AcceptsIpv4Literal) {
   EXPECT_TRUE(path->mailbox.is_ip_literal());
 }
 
+TEST(AddressPath, Ipv4LiteralLosesLeadingZeros) {
+  auto path = parse_path("<user@[192.000.02.1]>");
+  ASSERT_TRUE(path.has_value());
+  EXPECT_EQ(path->mailbox.domain(), "[192.0.2.1]");
+}
+
 TEST(AddressPath, RefusesInvalidIpv4Literals) {
   for (const char* text : {"<u@[256.0.0.1]>", "<u@[1.2.3]>", "<u@[1.2.3.4.5]>", "<u@[1.2.3.4>", "<u@[]>", "<u@[01234.1.1.1]>"}) {
     EXPECT_EQ(error_of(parse_path(text)), AddressErrc::Syntax) << text;
