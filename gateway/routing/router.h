@@ -20,6 +20,8 @@
 //     restrictions (5.2.3 size, 5.7.1 priority and system/non-system) are
 //     applied; a restricted sender never falls through to a less specific
 //     connector, so a restriction cannot be bypassed by "*";
+//   * a DNS connector sends a domain literal (user@[192.0.2.1]) to that
+//     address; a remote-triggered connector's hop is marked to be held for ETRN;
 //   * no matching connector: Fail 5.4.4; all of them down: Unreachable (retry);
 //     a next hop that is one of this server's own listeners: Fail 5.3.5.
 // Not responsible for DNS (the delivery client resolves MX and smart host
