@@ -451,7 +451,9 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
           continue;
         }
         std::string target_text(target->substr(colon + 1));
-        if (entry_has_address(e, target_text)) {
+        // A contact's own primary proxy usually is its external targetAddress; only a target in one
+        // of our own domains that names the contact itself would send the message round in circles.
+        if (domains_.is_local(target_address->domain) && entry_has_address(e, target_text)) {
           fail(item, Failure{FailureKind::ForwardLoop, "targetAddress of " + e.dn + " is its own address"});
           continue;
         }

@@ -153,6 +153,7 @@ TEST_F(ResolverTest, TwoObjectsWithTheSameProxyAddressAreAmbiguous) {
 TEST_F(ResolverTest, ContactResolvesToItsTargetAddress) {
   fake_.add(make("CN=Pat,CN=Users,DC=example,DC=com", {{"objectClass", "contact"},
                                                        {"proxyAddresses", "smtp:pat@example.com"},
+                                                       {"proxyAddresses", "SMTP:pat@partner.example"},
                                                        {"targetAddress", "SMTP:pat@partner.example"}}));
   auto o = resolve_one("pat@example.com");
   ASSERT_EQ(o.deliveries.size(), 1u);
