@@ -1,0 +1,179 @@
+// LdapDirectoryClient against a real slapd: the async connect and socket handling (the descriptor
+// comes from LDAP_OPT_DESC), paging past the server's size limit, multiplexing, limits and
+// simple_bind_check.
+#include "categorizer/ldap/ldap_directory_client.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <optional>
+
+#include "categorizer/names.h"
+#include "tests/integration/fixtures/slapd.h"
+
+namespace gw::categorizer::ldap {
+namespace {
+
+using namespace std::chrono_literals;
+
+const bool kIgnoreSigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
+class LdapDirectoryClientTest : public ::testing::Test {
+ protected:
+  LdapClientOptions options() {
+    LdapClientOptions o;
+    o.uris = {slapd_.uri()};
+    o.bind_dn = slapd_.service_dn();
+    o.bind_password = slapd_.service_password();
+    o.connect_timeout = 1000ms;
+    o.search_timeout = 2000ms;
+    return o;
+  }
+
+  template <typename T>
+  T run(asio::awaitable<T> op) {
+    std::optional<T> out;
+    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); }, asio::detached);
+    io_.restart();
+    while (!out && io_.run_one()) {
+    }
+    return std::move(*out);
+  }
+
+  SearchRequest users(std::string base = "DC=example,DC=com") {
+    return SearchRequest{std::move(base), SearchScope::Subtree, FilterBuilder::equals("objectClass", "user"),
+                         {"mail"}, 0};
+  }
+
+  gw::test::Slapd slapd_;
+  asio::io_context io_;
+};
+
+TEST_F(LdapDirectoryClientTest, ServiceAccountFindsASampleUser) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  SearchRequest request{"DC=example,DC=com", SearchScope::Subtree,
+                        FilterBuilder::equals("proxyAddresses", "smtp:a.anderson@example.com"), {"mail", "homeMDB"}, 0};
+  auto entries = run(client.search(request));
+  ASSERT_TRUE(entries) << entries.error().message();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ(normalize_dn((*entries)[0].dn), normalize_dn("CN=Alice Anderson,CN=Users,DC=example,DC=com"));
+  EXPECT_EQ((*entries)[0].first("MAIL"), "alice@example.com");
+  EXPECT_EQ(client.stats().connects, 1u);
+}
+
+TEST_F(LdapDirectoryClientTest, NoMatchIsAnEmptyResultNotAnError) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto entries = run(client.search(
+      SearchRequest{"DC=example,DC=com", SearchScope::Subtree, FilterBuilder::equals("mail", "*"), {}, 0}));
+  ASSERT_TRUE(entries);
+  EXPECT_TRUE(entries->empty());
+}
+
+TEST_F(LdapDirectoryClientTest, PagedSearchReturnsMoreEntriesThanTheServerSizeLimit) {
+  std::string ldif = "dn: OU=Many,DC=example,DC=com\nobjectClass: top\nobjectClass: organizationalUnit\nou: Many\n\n";
+  for (int i = 0; i < 1200; ++i)
+    ldif += "dn: CN=m" + std::to_string(i) + ",OU=Many,DC=example,DC=com\nobjectClass: top\nobjectClass: person\n"
+            "objectClass: organizationalPerson\nobjectClass: user\ncn: m" + std::to_string(i) + "\nsn: m\n\n";
+  slapd_.add(ldif);
+  auto o = options();
+  o.page_size = 500;
+  LdapDirectoryClient client(io_.get_executor(), o);
+  auto entries = run(client.search(users("OU=Many,DC=example,DC=com")));
+  ASSERT_TRUE(entries) << entries.error().message();
+  EXPECT_EQ(entries->size(), 1200u);  // slapd's soft limit for unpaged searches is 1000
+  EXPECT_EQ(client.stats().requests, 3u);
+}
+
+TEST_F(LdapDirectoryClientTest, ResultOverTheRequestCapIsSizeLimit) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto request = users();
+  request.max_entries = 2;
+  auto entries = run(client.search(request));
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::SizeLimit));
+}
+
+TEST_F(LdapDirectoryClientTest, ConcurrentSearchesShareOneConnection) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  int done = 0;
+  int found = 0;
+  const std::vector<std::string> names = {"alice", "bob", "carol", "erin", "frank", "grace", "henry", "ivy"};
+  for (const auto& name : names)
+    asio::co_spawn(
+        io_,
+        [&, name]() -> asio::awaitable<void> {
+          SearchRequest request;
+          request.base = "DC=example,DC=com";
+          request.filter = FilterBuilder::equals("mail", name + "@example.com");
+          request.attributes = {"mail"};
+          auto r = co_await client.search(std::move(request));
+          if (r && r->size() == 1) ++found;
+          ++done;
+        },
+        asio::detached);
+  while (done < static_cast<int>(names.size()) && io_.run_one()) {
+  }
+  EXPECT_EQ(found, static_cast<int>(names.size()));
+  EXPECT_EQ(client.stats().connects, 1u);
+  EXPECT_EQ(client.stats().requests, names.size());
+}
+
+TEST_F(LdapDirectoryClientTest, WrongServicePasswordIsUnavailable) {
+  auto o = options();
+  o.bind_password = "wrong";
+  LdapDirectoryClient client(io_.get_executor(), o);
+  auto entries = run(client.search(users()));
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Unavailable));
+}
+
+TEST_F(LdapDirectoryClientTest, NothingListeningIsUnavailable) {
+  auto o = options();
+  slapd_.stop();
+  LdapDirectoryClient client(io_.get_executor(), o);
+  auto entries = run(client.search(users()));
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Unavailable));
+}
+
+TEST_F(LdapDirectoryClientTest, HungServerSearchIsAbandonedAtItsDeadline) {
+  auto o = options();
+  o.search_timeout = 300ms;
+  LdapDirectoryClient client(io_.get_executor(), o);
+  ASSERT_TRUE(run(client.search(users())));
+  slapd_.pause();
+  auto entries = run(client.search(users()));
+  slapd_.resume();
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Timeout));
+  EXPECT_EQ(client.stats().timeouts, 1u);
+  EXPECT_TRUE(run(client.search(users())));  // the connection is still usable
+}
+
+TEST_F(LdapDirectoryClientTest, SimpleBindCheckAcceptsTheRightPassword) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto ok = run(client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "Passw0rd!"));
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_TRUE(*ok);
+}
+
+TEST_F(LdapDirectoryClientTest, SimpleBindCheckRejectsAWrongPassword) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto ok = run(client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "guess"));
+  ASSERT_TRUE(ok);
+  EXPECT_FALSE(*ok);
+}
+
+TEST_F(LdapDirectoryClientTest, SimpleBindCheckRejectsAnEmptyPasswordWithoutAsking) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto ok = run(client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", ""));
+  ASSERT_TRUE(ok);
+  EXPECT_FALSE(*ok);
+  EXPECT_EQ(client.stats().connects, 0u);
+}
+
+}  // namespace
+}  // namespace gw::categorizer::ldap
