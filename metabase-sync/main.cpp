@@ -140,6 +140,12 @@ int main(int argc, char** argv) {
 
   if (check) {
     auto metabase = msync::read_metabase_from_directory(options);
+    if (!metabase && metabase.error().code == msync::make_error_code(msync::SyncErrc::InvalidConfiguration)) {
+      // A value that does not even parse is the first finding; the rules need a
+      // built metabase, so it is the only one.
+      std::cout << "error: " << msync::describe(metabase.error()) << "\n";
+      return static_cast<int>(msync::ExitCode::LintErrors);
+    }
     if (!metabase) return report(metabase.error());
     const auto findings = msync::lint(*metabase);
     for (const auto& finding : findings) std::cout << msync::format_finding(finding) << "\n";

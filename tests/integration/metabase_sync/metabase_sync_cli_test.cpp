@@ -250,6 +250,14 @@ TEST_F(MetabaseSyncCheck, MessageSizeLimitAboveSessionSizeLimit) {
                             "session limit wins")));
 }
 
+TEST_F(MetabaseSyncCheck, MalformedValueIsReportedAsAnError) {
+  modify(kVs2, "replace: msExchSmtpRemoteQueueRetries\nmsExchSmtpRemoteQueueRetries: soon\n");
+  EXPECT_THAT(check(1), ::testing::ElementsAre(finding(
+                            "error", kVs2,
+                            "msExchSmtpRemoteQueueRetries: \"soon\" is not a list of 1 to 4 retry intervals in "
+                            "minutes (\"10,10,10,15\")")));
+}
+
 TEST_F(MetabaseSyncCheck, BrokenOrganizationMatchesTheGoldenReport) {
   h_.slapd().modify(read_bytes(gw::test::source_path("tests/testdata/metabase_sync/check_broken.ldif")));
   auto result = h_.check();

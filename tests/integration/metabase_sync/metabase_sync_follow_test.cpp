@@ -69,7 +69,12 @@ TEST_F(MetabaseSyncFollow, PicksUpAChangedVirtualServerLimitWithinTwoSeconds) {
       [](const mb::Metabase& m) { return m.virtual_servers(0).limits().max_recipients_per_message() == 250; });
   ASSERT_TRUE(took) << log();
   EXPECT_LT(*took, kPickUpLimit);
-  EXPECT_EQ(h_.metabase()->provenance().serial(), 2u);
+  const auto provenance = h_.metabase()->provenance();
+  EXPECT_EQ(provenance.serial(), 2u);
+  EXPECT_EQ(provenance.source_uri(), h_.slapd().uri());
+  EXPECT_THAT(provenance.sync_cookie(), HasSubstr("csn="));
+  EXPECT_FALSE(provenance.context_csn().empty());
+  EXPECT_GT(provenance.synced_at_unix(), 0);
 }
 
 TEST_F(MetabaseSyncFollow, PicksUpADomainMadeNonAuthoritativeWithinTwoSeconds) {
