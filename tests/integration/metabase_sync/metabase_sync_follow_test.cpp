@@ -183,5 +183,29 @@ TEST_F(MetabaseSyncPolling, PollingPicksUpChangesWithoutContentSynchronization) 
   EXPECT_LT(*took, kPickUpLimit);
 }
 
+// A server without the syncprov overlay: metabase-sync must notice the refused
+// Content Synchronization control and poll instead. slapd-up.sh gives cn=config
+// the administrator's password, which is what removes the overlay at run time.
+class MetabaseSyncWithoutSyncprov : public MetabaseSyncFollow {
+ protected:
+  void SetUp() override {
+    auto removed = gw::test::run({"ldapmodify", "-x", "-H", h_.slapd().uri(), "-D", "cn=config", "-w",
+                                  h_.slapd().admin_password()},
+                                 "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config\nchangetype: delete\n");
+    ASSERT_EQ(removed.exit_code, 0) << removed.err;
+    MetabaseSyncFollow::SetUp();
+  }
+  std::vector<std::string> extra_args() const override { return {"--poll-interval", "0.2"}; }
+};
+
+TEST_F(MetabaseSyncWithoutSyncprov, FallsBackToPollingAndStillPicksUpChanges) {
+  EXPECT_THAT(log(), HasSubstr("content synchronization refused (Critical extension is unavailable); polling instead"));
+  const auto took = change_and_wait(
+      "dn: " + kVs2 + "\nchangetype: modify\nreplace: msExchSmtpMaxRecipients\nmsExchSmtpMaxRecipients: 43\n",
+      [](const mb::Metabase& m) { return m.virtual_servers(1).limits().max_recipients_per_message() == 43; });
+  ASSERT_TRUE(took) << log();
+  EXPECT_LT(*took, kPickUpLimit);
+}
+
 }  // namespace
 }  // namespace msync::test
