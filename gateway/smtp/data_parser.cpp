@@ -1,11 +1,21 @@
 #include "gateway/smtp/data_parser.h"
 
+#include <algorithm>
+
 namespace gw::smtp {
 namespace {
 
 constexpr std::string_view kReceived = "received:";
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool is_line_octet(char c) { return c == '\r' || c == '\n'; }
+
+std::size_t run_length(std::string_view text, std::size_t from) {
+  std::size_t end = from;
+  while (end < text.size() && !is_line_octet(text[end])) ++end;
+  return end - from;
+}
 
 }  // namespace
 
@@ -28,7 +38,42 @@ void DataParser::begin_chunk(std::uint64_t octets, bool last) {
   }
 }
 
-void DataParser::observe(char c) {
+void DataParser::append_output(std::string_view bytes, std::string& output) {
+  const std::uint64_t before = summary_.octets;
+  summary_.octets += bytes.size();
+  if (summary_.size_exceeded) return;
+  if (limits_.max_message_size != 0 && summary_.octets > limits_.max_message_size) {
+    // Keep exactly the octets up to the limit; nothing after it reaches the spool.
+    summary_.size_exceeded = true;
+    const std::uint64_t room = limits_.max_message_size > before ? limits_.max_message_size - before : 0;
+    output.append(bytes.substr(0, static_cast<std::size_t>(room)));
+    return;
+  }
+  output.append(bytes);
+}
+
+void DataParser::emit_run(std::string_view run, std::string& output) {
+  if (run.empty()) return;
+  if (prev_cr_) {
+    if (!limits_.binary) summary_.bare_cr = true;
+    prev_cr_ = false;
+  }
+  // The first nine octets of a header line tell whether it is "Received:".
+  if (in_headers_ && line_length_ < kReceived.size()) {
+    const std::size_t take = std::min(kReceived.size() - line_length_, run.size());
+    for (std::size_t i = 0; i < take; ++i) header_name_ += ascii_lower(run[i]);
+    if (header_name_ == kReceived) ++summary_.received_headers;
+  }
+  line_length_ += run.size();
+  if (!limits_.binary && line_length_ > limits_.max_line) summary_.line_too_long = true;
+  append_output(run, output);
+}
+
+void DataParser::emit(char c, std::string& output) {
+  if (!is_line_octet(c)) {
+    emit_run(std::string_view(&c, 1), output);
+    return;
+  }
   if (c == '\n') {
     if (!limits_.binary) {
       if (!prev_cr_) summary_.bare_lf = true;
@@ -39,15 +84,23 @@ void DataParser::observe(char c) {
     line_length_ = 0;
     header_name_.clear();
     prev_cr_ = false;
-    return;
+  } else {  // '\r'
+    if (prev_cr_ && !limits_.binary) summary_.bare_cr = true;
+    prev_cr_ = true;
+    ++line_length_;
+    if (in_headers_ && line_length_ <= kReceived.size()) header_name_ += c;
+    if (!limits_.binary && line_length_ > limits_.max_line) summary_.line_too_long = true;
   }
-  if (prev_cr_ && !limits_.binary) summary_.bare_cr = true;
-  prev_cr_ = c == '\r';
-  ++line_length_;
-  if (!limits_.binary && line_length_ > limits_.max_line) summary_.line_too_long = true;
-  if (in_headers_ && line_length_ <= kReceived.size()) {
-    header_name_ += ascii_lower(c);
-    if (header_name_ == kReceived) ++summary_.received_headers;
+  append_output(std::string_view(&c, 1), output);
+}
+
+void DataParser::emit_text(std::string_view text, std::string& output) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t run = run_length(text, i);
+    emit_run(text.substr(i, run), output);
+    i += run;
+    if (i < text.size()) emit(text[i++], output);
   }
 }
 
@@ -55,21 +108,11 @@ void DataParser::finish_content() {
   if (prev_cr_ && !limits_.binary) summary_.bare_cr = true;
 }
 
-void DataParser::emit(char c, std::string& output) {
-  observe(c);
-  ++summary_.octets;
-  if (limits_.max_message_size != 0 && summary_.octets > limits_.max_message_size)
-    summary_.size_exceeded = true;
-  if (!summary_.size_exceeded) output += c;
-}
-
 std::size_t DataParser::put(std::string_view input, std::string& output) {
   if (done_ || mode_ == Mode::Idle) return 0;
-  std::size_t i = 0;
   if (mode_ == Mode::Chunk) {
-    const std::size_t take =
-        static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, input.size()));
-    for (; i < take; ++i) emit(input[i], output);
+    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, input.size()));
+    emit_text(input.substr(0, take), output);
     chunk_left_ -= take;
     if (chunk_left_ == 0) {
       done_ = true;
@@ -82,24 +125,30 @@ std::size_t DataParser::put(std::string_view input, std::string& output) {
   // one that ended the previous line (or the DATA command). A line starting with
   // "." has that dot removed. A bare CR or LF never starts a line, so none of the
   // smuggling variants (\n.\n, \r.\r, \r.\n, \n.\r\n) can end the content.
+  // States that "reprocess" leave `i` unchanged and look at the octet again.
+  std::size_t i = 0;
   while (i < input.size() && !done_) {
-    const char c = input[i++];
+    const char c = input[i];
     switch (data_state_) {
       case DataState::LineStart:
         if (c == '.') {
           data_state_ = DataState::Dot;
-        } else if (c == '\r') {
-          data_state_ = DataState::CrInLine;
+          ++i;
         } else {
-          emit(c, output);
-          data_state_ = DataState::InLine;
+          data_state_ = DataState::InLine;  // reprocess
         }
         break;
       case DataState::InLine:
         if (c == '\r') {
-          data_state_ = DataState::CrInLine;
+          data_state_ = DataState::CrInLine;  // held until we know what follows
+          ++i;
+        } else if (c == '\n') {
+          emit('\n', output);  // bare LF: content, recorded
+          ++i;
         } else {
-          emit(c, output);
+          const std::size_t run = run_length(input, i);
+          emit_run(input.substr(i, run), output);
+          i += run;
         }
         break;
       case DataState::CrInLine:
@@ -107,35 +156,31 @@ std::size_t DataParser::put(std::string_view input, std::string& output) {
         if (c == '\n') {
           emit('\n', output);
           data_state_ = DataState::LineStart;
+          ++i;
         } else if (c == '\r') {
-          data_state_ = DataState::CrInLine;  // the new CR is pending
+          ++i;  // the new CR is held in turn
         } else {
-          emit(c, output);
-          data_state_ = DataState::InLine;
+          data_state_ = DataState::InLine;  // reprocess
         }
         break;
       case DataState::Dot:
         // The leading dot is dropped whatever follows (transparency).
         if (c == '\r') {
           data_state_ = DataState::DotCr;
+          ++i;
         } else {
-          emit(c, output);
-          data_state_ = DataState::InLine;
+          data_state_ = DataState::InLine;  // reprocess
         }
         break;
       case DataState::DotCr:
         if (c == '\n') {
+          ++i;
           done_ = true;
           mode_ = Mode::Idle;
           finish_content();
         } else {
           emit('\r', output);
-          if (c == '\r') {
-            data_state_ = DataState::CrInLine;
-          } else {
-            emit(c, output);
-            data_state_ = DataState::InLine;
-          }
+          data_state_ = DataState::InLine;  // reprocess
         }
         break;
     }

@@ -75,8 +75,12 @@ class DataParser {
   // Line-state of DATA: where we are relative to the last CRLF.
   enum class DataState { LineStart, InLine, CrInLine, Dot, DotCr };
 
+  // Content octets, with the line and header bookkeeping. emit() takes one
+  // octet, emit_run() a run without CR or LF, emit_text() anything.
   void emit(char c, std::string& output);
-  void observe(char c);  // line and header bookkeeping on content octets
+  void emit_run(std::string_view run, std::string& output);
+  void emit_text(std::string_view text, std::string& output);
+  void append_output(std::string_view bytes, std::string& output);
   void finish_content();
 
   Limits limits_;

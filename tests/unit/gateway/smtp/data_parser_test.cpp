@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -211,6 +212,52 @@ TEST(DataParser, SizeLimitIsTheSameHoweverTheInputIsSplit) {
   BodyLimits limits;
   limits.max_message_size = 7;
   expect_split_invariant("Received: a\r\n..b\r\n.\r\n", limits);
+}
+
+// A deliberately naive model of RFC 5321 4.5.2: the content ends at the first
+// "\r\n.\r\n" (or a leading ".\r\n"), and a dot is removed only where a line
+// starts, i.e. at the beginning or right after CRLF.
+struct Model {
+  bool done = false;
+  std::size_t consumed = 0;
+  std::string output;
+};
+
+Model model_data(const std::string& input) {
+  Model model;
+  std::string raw;
+  if (input.starts_with(".\r\n")) {
+    model.done = true;
+    model.consumed = 3;
+  } else if (const std::size_t p = input.find("\r\n.\r\n"); p != std::string::npos) {
+    model.done = true;
+    model.consumed = p + 5;
+    raw = input.substr(0, p + 2);
+  } else {
+    return model;
+  }
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const bool line_start = i == 0 || (i >= 2 && raw[i - 2] == '\r' && raw[i - 1] == '\n');
+    if (line_start && raw[i] == '.') continue;
+    model.output += raw[i];
+  }
+  return model;
+}
+
+TEST(DataParser, AgreesWithTheReferenceModelOnRandomInput) {
+  std::mt19937 random(20261129);
+  const char alphabet[] = {'\r', '\n', '.', 'a'};
+  for (int round = 0; round < 3000; ++round) {
+    std::string input;
+    const int length = static_cast<int>(random() % 24);
+    for (int i = 0; i < length; ++i) input += alphabet[random() % 4];
+    input += "\r\n.\r\n";  // every input ends eventually
+    const Model want = model_data(input);
+    const Fed got = run_data(input);
+    ASSERT_EQ(got.done, want.done) << testing::PrintToString(input);
+    ASSERT_EQ(got.consumed, want.consumed) << testing::PrintToString(input);
+    ASSERT_EQ(got.output, want.output) << testing::PrintToString(input);
+  }
 }
 
 // BDAT ----------------------------------------------------------------------
