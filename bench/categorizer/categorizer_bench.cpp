@@ -1,0 +1,111 @@
+// Categorizer throughput against a private slapd with the sample organization plus generated
+// users: recipients per second and directory searches per recipient for messages of 1, 100 and
+// 1000 recipients and for one large group, with a cold and a warm cache.
+//
+//   categorizer_bench [--group-members N]      (default 10000; 0 skips the group)
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "categorizer/categorizer.h"
+#include "categorizer/ldap/ldap_directory_client.h"
+#include "tests/integration/fixtures/slapd.h"
+#include "tests/unit/categorizer/test_metabase.h"
+
+using namespace gw;
+using namespace gw::categorizer;
+
+namespace {
+
+std::string users_ldif(const std::string& ou, const std::string& prefix, int count) {
+  const std::string store = "CN=Mailbox Store (MBX1),CN=First Storage Group,CN=InformationStore,CN=MBX1," +
+                            std::string(categorizer::test::kServers);
+  std::string ldif = "dn: OU=" + ou + ",DC=example,DC=com\nobjectClass: top\nobjectClass: organizationalUnit\nou: " + ou + "\n\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string n = prefix + std::to_string(i);
+    ldif += "dn: CN=" + n + ",OU=" + ou + ",DC=example,DC=com\nobjectClass: top\nobjectClass: person\n"
+            "objectClass: organizationalPerson\nobjectClass: user\ncn: " + n + "\nsn: " + n + "\nmail: " + n +
+            "@example.com\nhomeMDB: " + store + "\n\n";
+  }
+  return ldif;
+}
+
+struct Figure {
+  double seconds = 0;
+  std::size_t recipients = 0;
+  std::uint64_t searches = 0;
+};
+
+Figure measure(asio::io_context& io, Categorizer& categorizer, const std::vector<std::string>& rcpts) {
+  envelope::Envelope env;
+  env.set_sender("carol@example.com");
+  for (const auto& r : rcpts) env.add_recipients()->set_address(r);
+  const auto searches_before = categorizer.stats().resolver.searches;
+  std::optional<Result<void>> done;
+  const auto start = std::chrono::steady_clock::now();
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { done.emplace(co_await categorizer.categorize(env)); },
+                 asio::detached);
+  io.restart();
+  while (!done && io.run_one()) {
+  }
+  Figure f;
+  f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!*done) std::fprintf(stderr, "categorize failed: %s\n", done->error().message().c_str());
+  for (const auto& r : env.recipients())
+    if (r.state() == envelope::RESOLVED) ++f.recipients;
+  f.searches = categorizer.stats().resolver.searches - searches_before;
+  return f;
+}
+
+void print(const char* what, const char* cache, const Figure& f) {
+  std::printf("%-28s %-5s %8zu recipients %9.1f ms %10.0f rcpt/s %6llu searches %8.3f searches/rcpt\n", what, cache,
+              f.recipients, f.seconds * 1000, f.recipients / f.seconds, static_cast<unsigned long long>(f.searches),
+              f.recipients ? static_cast<double>(f.searches) / f.recipients : 0.0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  int group_members = 10000;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--group-members") == 0) group_members = std::atoi(argv[i + 1]);
+
+  gw::test::Slapd slapd;
+  std::fprintf(stderr, "loading 1000 users%s ...\n", group_members > 0 ? " and the group" : "");
+  slapd.add(users_ldif("Bench", "bench", 1000));
+  if (group_members > 0) {
+    std::string ldif = users_ldif("BenchGroup", "member", group_members);
+    ldif += "dn: CN=Bench Group,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: Bench Group\n"
+            "groupType: 8\nmail: bench-group@example.com\n";
+    for (int i = 0; i < group_members; ++i) ldif += "member: CN=member" + std::to_string(i) + ",OU=BenchGroup,DC=example,DC=com\n";
+    slapd.add(ldif);
+  }
+
+  asio::io_context io;
+  ldap::LdapClientOptions options;
+  options.uris = {slapd.uri()};
+  options.bind_dn = slapd.service_dn();
+  options.bind_password = slapd.service_password();
+  ldap::LdapDirectoryClient client(io.get_executor(), options);
+
+  for (int n : {1, 100, 1000}) {
+    std::vector<std::string> rcpts;
+    for (int i = 0; i < n; ++i) rcpts.push_back("bench" + std::to_string(i) + "@example.com");
+    Categorizer categorizer(client, categorizer::test::sample_metabase());
+    const std::string what = std::to_string(n) + " recipient(s)";
+    print(what.c_str(), "cold", measure(io, categorizer, rcpts));
+    print(what.c_str(), "warm", measure(io, categorizer, rcpts));
+  }
+  if (group_members > 0) {
+    Categorizer categorizer(client, categorizer::test::sample_metabase());
+    const std::string what = std::to_string(group_members) + "-member group";
+    print(what.c_str(), "cold", measure(io, categorizer, {"bench-group@example.com"}));
+    print(what.c_str(), "warm", measure(io, categorizer, {"bench-group@example.com"}));
+  }
+  client.close();
+  return 0;
+}
