@@ -79,6 +79,16 @@ TEST(MetabaseSyncOnce, InvalidChangeIsNotWrittenAndNamesDnAndAttribute) {
   EXPECT_EQ(read_bytes(h.out()), before);
 }
 
+TEST(MetabaseSyncOnce, ServerWithoutVirtualServersIsInvalid) {
+  Harness h;
+  h.slapd().modify("dn: " + kVs1 + "\nchangetype: delete\n\ndn: " + kVs2 + "\nchangetype: delete\n");
+  auto result = h.once();
+  EXPECT_EQ(result.exit_code, 7);
+  EXPECT_EQ(lower(result.err),
+            lower("metabase-sync: " + kBh1 + ": protocolCfgSMTPServer: no SMTP virtual server below CN=SMTP,CN=Protocols\n"));
+  EXPECT_FALSE(std::filesystem::exists(h.out()));
+}
+
 TEST(MetabaseSyncCli, UnreachableDirectoryIsOneLineAndExitCode3) {
   Harness h;
   auto args = h.argv({"--once", "--network-timeout", "2"});
