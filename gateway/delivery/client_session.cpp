@@ -315,7 +315,7 @@ Action ClientSession::send(OutboundMessage message) {
                           std::to_string(*caps_.size));
   if (message_->smtputf8 && !caps_.smtputf8)
     return refuse_all(553, {5, 6, 7}, "the message needs SMTPUTF8 and the peer does not support it");
-  if (message_->body == BodyType::BinaryMime && !(caps_.binary_mime && caps_.chunking))
+  if (message_->body == BodyType::BinaryMime && !(caps_.binary_mime && use_bdat()))
     return refuse_all(554, {5, 6, 3}, "the message is BINARYMIME and the peer does not support it");
 
   phase_ = Phase::Transaction;
@@ -335,7 +335,7 @@ Action ClientSession::send(OutboundMessage message) {
     out += rcpt_command(message_->recipients[next_rcpt_]);
     pending_.push_back({Expect::Rcpt, next_rcpt_});
   }
-  if (!caps_.chunking) {
+  if (!use_bdat()) {
     out += "DATA\r\n";
     pending_.push_back({Expect::Data});
     data_sent_ = true;
@@ -362,7 +362,7 @@ Action ClientSession::next_transaction_step() {
   if (accepted_.empty() || transaction_failure_ || body_sent_) return finish_message();
   if (!data_sent_) {
     data_sent_ = true;
-    if (caps_.chunking) return SendBody{BodyEncoding::Bdat};
+    if (use_bdat()) return SendBody{BodyEncoding::Bdat};
     pending_.push_back({Expect::Data});
     return Write{"DATA\r\n", Stage::DataInit};
   }

@@ -7,7 +7,7 @@
 // feeds the outcome back: a Write is written and followed by reading one reply
 // (on_reply); ReadReply reads one more; StartTls runs the handshake
 // (on_tls_result); SendBody streams the content, DATA dot-stuffed or as BDAT
-// chunks (on_body_sent); Ready means the connection is idle and takes the next
+// chunks (on_body_sent; BDAT when the peer offers CHUNKING and PIPELINING); Ready means the connection is idle and takes the next
 // message (send) or quit(); Close ends the connection.
 //
 // Contract:
@@ -81,6 +81,7 @@ struct OutboundMessage {
   bool smtputf8 = false;   // addresses or headers need SMTPUTF8
   std::string ret;         // DSN RET: "FULL", "HDRS" or empty
   std::string envid;       // DSN ENVID; empty = none
+  std::string queue_id;    // for log lines only
 };
 
 enum class Outcome { Delivered, Transient, Permanent };
@@ -180,6 +181,8 @@ class ClientSession {
   Action next_transaction_step();
   Action finish_message();
   Action next_read();
+  // BDAT chunks are written back to back, which RFC 3030 4.2 allows only with PIPELINING.
+  bool use_bdat() const noexcept { return caps_.chunking && caps_.pipelining; }
   std::string mail_command() const;
   std::string rcpt_command(const OutboundRecipient& recipient) const;
   void set_result(std::size_t index, const Reply& reply);

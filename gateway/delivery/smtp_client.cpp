@@ -1,0 +1,347 @@
+#include "gateway/delivery/smtp_client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+
+#include "gateway/common/log.h"
+#include "gateway/delivery/body_encoder.h"
+
+namespace gw::delivery {
+namespace {
+
+constexpr std::size_t kBodyChunk = 64 * 1024;
+
+std::shared_ptr<asio::ssl::context> default_tls_context() {
+  static const auto context = make_client_tls_context({});
+  return context;
+}
+
+std::string status_word(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::Delivered: return "sent";
+    case Outcome::Transient: return "deferred";
+    case Outcome::Permanent: return "bounced";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::chrono::milliseconds Timeouts::of(Stage stage) const noexcept {
+  switch (stage) {
+    case Stage::Greeting: return greeting;
+    case Stage::DataInit: return data_init;
+    case Stage::DataBlock: return data_block;
+    case Stage::DataTerm: return data_term;
+    case Stage::Quit: return quit;
+    default: return command;
+  }
+}
+
+std::shared_ptr<asio::ssl::context> make_client_tls_context(const TlsSettings& settings) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  if (settings.ca_file.empty())
+    context->set_default_verify_paths();
+  else
+    context->load_verify_file(settings.ca_file);  // throws: configuration error
+  return context;
+}
+
+std::string Endpoint::str() const {
+  const auto ip = address.address().to_string();
+  return host_name + "[" + ip + "]:" + std::to_string(address.port());
+}
+
+OutboundConnection::OutboundConnection(asio::any_io_executor executor, Endpoint endpoint, ClientOptions options)
+    : endpoint_(std::move(endpoint)),
+      options_(std::move(options)),
+      tls_context_(options_.tls ? options_.tls : default_tls_context()),
+      stream_(executor, *tls_context_),
+      timer_(executor),
+      session_(options_.session) {
+  if (!options_.tls) options_.session.tls = TlsPolicy::Never;
+  session_ = ClientSession(options_.session);
+}
+
+OutboundConnection::~OutboundConnection() { close(); }
+
+void OutboundConnection::arm(std::chrono::milliseconds timeout) {
+  *timed_out_ = false;
+  timer_.expires_after(timeout);
+  timer_.async_wait([flag = timed_out_, this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the operation finished in time (or we are gone)
+    *flag = true;
+    boost::system::error_code ignored;
+    stream_.next_layer().cancel(ignored);
+  });
+}
+
+void OutboundConnection::disarm() { timer_.cancel(); }
+
+void OutboundConnection::close() {
+  timer_.cancel();
+  boost::system::error_code ignored;
+  stream_.next_layer().close(ignored);
+}
+
+asio::awaitable<std::unique_ptr<OutboundConnection>> OutboundConnection::open(asio::any_io_executor executor,
+                                                                             Endpoint endpoint,
+                                                                             ClientOptions options) {
+  std::unique_ptr<OutboundConnection> connection(
+      new OutboundConnection(executor, std::move(endpoint), std::move(options)));
+  auto& self = *connection;
+  boost::system::error_code ec;
+  self.arm(self.options_.timeouts.connect);
+  co_await self.stream_.next_layer().async_connect(self.endpoint_.address,
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  self.disarm();
+  if (ec) {
+    const std::string detail = *self.timed_out_ ? "connect timed out" : "connect: " + ec.message();
+    self.session_.start();
+    self.session_.on_connection_lost(self.endpoint_.str() + ": " + detail);
+    log::info({"delivery", 0, self.endpoint_.str()}, "delivery: {}: {}", self.endpoint_.str(), detail);
+    co_return connection;
+  }
+  boost::system::error_code ignored;
+  self.stream_.next_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+  co_await self.drive(self.session_.start(), nullptr);
+  co_return connection;
+}
+
+asio::awaitable<bool> OutboundConnection::write(std::string_view bytes, std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  arm(timeout);
+  if (tls_)
+    co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  else
+    co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  disarm();
+  if (ec) last_error_ = *timed_out_ ? "write timed out" : "write: " + ec.message();
+  co_return !ec;
+}
+
+asio::awaitable<std::optional<Reply>> OutboundConnection::read_reply(Stage stage) {
+  std::array<char, 4096> buffer;
+  for (;;) {
+    if (auto next = parser_.next()) {
+      if (next->has_value()) co_return std::move(**next);
+      last_error_ = "bad reply: " + next->error().message();
+      co_return std::nullopt;
+    }
+    boost::system::error_code ec;
+    arm(options_.timeouts.of(stage));
+    std::size_t n = 0;
+    if (tls_)
+      n = co_await stream_.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    else
+      n = co_await stream_.next_layer().async_read_some(asio::buffer(buffer),
+                                                        asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) {
+      last_error_ = *timed_out_ ? "timeout waiting for the " + std::string(stage_name(stage)) + " reply"
+                                : "lost connection waiting for the " + std::string(stage_name(stage)) +
+                                      " reply: " + ec.message();
+      co_return std::nullopt;
+    }
+    parser_.put(std::string_view(buffer.data(), n));
+  }
+}
+
+asio::awaitable<bool> OutboundConnection::handshake() {
+  // RFC 3207 5: anything the peer sent after its 220 was not protected; a peer
+  // that does that is broken or under attack.
+  if (parser_.buffered() > 0) {
+    last_error_ = "plaintext received after the STARTTLS reply";
+    co_return false;
+  }
+  SSL* ssl = stream_.native_handle();
+  const bool verify = options_.session.tls == TlsPolicy::Required;
+  SSL_set_tlsext_host_name(ssl, endpoint_.host_name.c_str());
+  if (verify) {
+    stream_.set_verify_mode(asio::ssl::verify_peer);
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (SSL_set1_host(ssl, endpoint_.host_name.c_str()) != 1) {
+      last_error_ = "cannot set the host name to verify";
+      co_return false;
+    }
+  } else {
+    stream_.set_verify_mode(asio::ssl::verify_none);
+  }
+  boost::system::error_code ec;
+  arm(options_.timeouts.command);
+  co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  disarm();
+  if (ec) {
+    const long verify_result = SSL_get_verify_result(ssl);
+    last_error_ = *timed_out_ ? "TLS handshake timed out" : ec.message();
+    if (verify && verify_result != X509_V_OK)
+      last_error_ += std::string(" (certificate: ") + X509_verify_cert_error_string(verify_result) + ")";
+    co_return false;
+  }
+  tls_ = true;
+  log::info({"delivery", 0, endpoint_.str()}, "delivery: {}: TLS {} {}{}", endpoint_.str(), SSL_get_version(ssl),
+            SSL_get_cipher_name(ssl), verify ? ", certificate and host name verified" : ", not verified");
+  co_return true;
+}
+
+asio::awaitable<std::optional<std::size_t>> OutboundConnection::send_body(BodyEncoding encoding, BodySource& body) {
+  if (auto rewound = body.rewind(); !rewound) {
+    last_error_ = rewound.error().message();
+    co_return std::nullopt;
+  }
+  std::string chunk(kBodyChunk, '\0');
+  std::string out;
+  if (encoding == BodyEncoding::Data) {
+    DotStuffer stuffer;
+    for (;;) {
+      auto n = body.read(std::span<char>(chunk.data(), chunk.size()));
+      if (!n) {
+        last_error_ = n.error().message();
+        co_return std::nullopt;
+      }
+      out.clear();
+      if (*n == 0) {
+        stuffer.finish(out);
+        if (!co_await write(out, options_.timeouts.data_block)) co_return std::nullopt;
+        co_return 0;
+      }
+      stuffer.put(std::string_view(chunk.data(), *n), out);
+      if (!co_await write(out, options_.timeouts.data_block)) co_return std::nullopt;
+    }
+  }
+  // BDAT: read one chunk ahead so the last one carries LAST (RFC 3030 2).
+  std::string next(kBodyChunk, '\0');
+  auto filled = body.read(std::span<char>(chunk.data(), chunk.size()));
+  std::size_t chunks = 0;
+  for (;;) {
+    if (!filled) {
+      last_error_ = filled.error().message();
+      co_return std::nullopt;
+    }
+    const std::size_t size = *filled;
+    Result<std::size_t> ahead = std::size_t{0};
+    if (size > 0) ahead = body.read(std::span<char>(next.data(), next.size()));
+    if (!ahead) {
+      last_error_ = ahead.error().message();
+      co_return std::nullopt;
+    }
+    const bool last = size == 0 || *ahead == 0;
+    out = "BDAT " + std::to_string(size) + (last ? " LAST\r\n" : "\r\n");
+    out.append(chunk.data(), size);
+    if (!co_await write(out, options_.timeouts.data_block)) co_return std::nullopt;
+    ++chunks;
+    if (last) co_return chunks;
+    std::swap(chunk, next);
+    filled = ahead;
+  }
+}
+
+asio::awaitable<Action> OutboundConnection::drive(Action action, BodySource* body) {
+  const log::Context context{"delivery", 0, endpoint_.str()};
+  for (;;) {
+    if (std::holds_alternative<Ready>(action)) co_return action;
+    if (std::holds_alternative<Close>(action)) {
+      close();
+      co_return action;
+    }
+    if (auto* write_action = std::get_if<Write>(&action)) {
+      log::debug(context, "delivery: > {}",
+                 write_action->sensitive ? std::string("<authentication data>") : log::printable(write_action->bytes));
+      if (!co_await write(write_action->bytes, options_.timeouts.command)) {
+        action = session_.on_connection_lost(last_error_);
+        continue;
+      }
+      action = ReadReply{write_action->stage};
+    }
+    if (auto* read = std::get_if<ReadReply>(&action)) {
+      auto reply = co_await read_reply(read->stage);
+      if (!reply) {
+        if (session_.in_at_least_once_window())
+          log::warn(context,
+                    "delivery: {}: connection lost after the end of data was sent and before its reply "
+                    "(at-least-once window): the message may have been delivered and will be sent again",
+                    endpoint_.str());
+        action = session_.on_connection_lost(last_error_);
+        continue;
+      }
+      log::debug(context, "delivery: < {}", log::printable(reply->str()));
+      action = session_.on_reply(*reply);
+      continue;
+    }
+    if (std::holds_alternative<StartTls>(action)) {
+      const bool established = co_await handshake();
+      action = session_.on_tls_result(established, last_error_);
+      continue;
+    }
+    if (auto* send = std::get_if<SendBody>(&action)) {
+      std::optional<std::size_t> chunks;
+      if (body) chunks = co_await send_body(send->encoding, *body);
+      if (!chunks) {
+        action = session_.on_connection_lost(body ? last_error_ : "no content to send");
+        continue;
+      }
+      log::debug(context, "delivery: {}: content sent, in the at-least-once window until the reply arrives",
+                 endpoint_.str());
+      action = session_.on_body_sent(*chunks);
+      continue;
+    }
+  }
+}
+
+asio::awaitable<MessageResult> OutboundConnection::deliver(OutboundMessage message, BodySource& body) {
+  const std::string queue_id = message.queue_id;
+  const auto start = std::chrono::steady_clock::now();
+  co_await drive(session_.send(std::move(message)), &body);
+  auto result = session_.take_result().value_or(MessageResult{});
+  const double delay = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const auto& r : result.recipients)
+    log::info({"delivery", 0, {}, queue_id}, "to=<{}>, relay={}, delay={:.2f}, dsn={}, status={} ({})",
+              log::printable(r.address), endpoint_.str(), delay, r.status.str(), status_word(r.outcome),
+              log::printable(r.text));
+  co_return result;
+}
+
+asio::awaitable<void> OutboundConnection::quit() {
+  if (session_.idle()) co_await drive(session_.quit(), nullptr);
+  close();
+}
+
+asio::awaitable<DeliveryReport> deliver_to_hosts(asio::any_io_executor executor, const std::vector<Endpoint>& hosts,
+                                                 const ClientOptions& options, const OutboundMessage& message,
+                                                 BodySource& body) {
+  DeliveryReport report;
+  std::optional<ConnectionFailure> last_failure;
+  for (const auto& host : hosts) {
+    auto connection = co_await OutboundConnection::open(executor, host, options);
+    if (!connection->usable() && connection->failure() && connection->failure()->retry_without_tls) {
+      // Opportunistic TLS that fails is not a reason to keep mail waiting.
+      report.attempts.push_back(host.str() + ": " + connection->failure()->text + "; retrying without TLS");
+      auto plaintext = options;
+      plaintext.tls.reset();
+      connection = co_await OutboundConnection::open(executor, host, plaintext);
+    }
+    if (!connection->usable()) {
+      last_failure = connection->failure().value_or(failure_of(FailureKind::HostNotResponding, host.str()));
+      report.attempts.push_back(host.str() + ": " + last_failure->text);
+      if (last_failure->try_next_host) continue;
+      break;
+    }
+    report.result = co_await connection->deliver(message, body);
+    report.delivered_via = host;
+    report.attempts.push_back(host.str() + ": transaction held");
+    co_await connection->quit();
+    co_return report;
+  }
+  if (!last_failure) last_failure = failure_of(FailureKind::NoMailExchanger, "no host to try");
+  report.result = fail_all(message, *last_failure);
+  co_return report;
+}
+
+}  // namespace gw::delivery

@@ -1,0 +1,251 @@
+// The outbound client against real servers: Postfix's smtp-sink (ESMTP) and
+// Dovecot LMTP (CHUNKING, STARTTLS), each private to the test.
+#include "gateway/delivery/smtp_client.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "tests/integration/delivery/peers.h"
+#include "tests/integration/fixtures/free_port.h"
+#include "tests/integration/fixtures/temp_dir.h"
+
+namespace gw::delivery {
+namespace {
+
+using gw::test::TempDir;
+
+template <typename T>
+T run_io(std::function<asio::awaitable<T>(asio::any_io_executor)> work) {
+  asio::io_context io;
+  std::optional<T> out;
+  std::exception_ptr failure;
+  asio::co_spawn(io, work(io.get_executor()), [&](std::exception_ptr e, T value) {
+    failure = e;
+    if (!e) out = std::move(value);
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
+}
+
+Endpoint local(std::uint16_t port, std::string name = "peer.example.net") {
+  return Endpoint{std::move(name), {asio::ip::make_address("127.0.0.1"), port}};
+}
+
+ClientOptions client_options(Protocol protocol = Protocol::Smtp) {
+  ClientOptions options;
+  options.session.protocol = protocol;
+  options.session.helo_name = "bh1.example.com";
+  options.session.tls = TlsPolicy::Never;
+  options.timeouts.connect = options.timeouts.command = options.timeouts.data_term = std::chrono::seconds(10);
+  return options;
+}
+
+OutboundMessage message(std::vector<std::string> recipients, const std::string& content) {
+  OutboundMessage m;
+  m.sender = "alice@example.com";
+  m.size = content.size();
+  for (auto& r : recipients) m.recipients.push_back({r, "", ""});
+  return m;
+}
+
+const std::string kContent =
+    "From: alice@example.com\r\nTo: b@partner.example\r\nSubject: quarterly report\r\n\r\n"
+    "first line\r\n.a line starting with a dot\r\n.\r\nlast line\r\n";
+
+MessageResult deliver_once(const Endpoint& endpoint, const ClientOptions& options, const OutboundMessage& m,
+                           const std::string& content) {
+  return run_io<MessageResult>([&](asio::any_io_executor ex) -> asio::awaitable<MessageResult> {
+    auto connection = co_await OutboundConnection::open(ex, endpoint, options);
+    StringBodySource body(content);
+    if (!connection->usable()) co_return fail_all(m, *connection->failure());
+    auto result = co_await connection->deliver(m, body);
+    co_await connection->quit();
+    co_return result;
+  });
+}
+
+TEST(SmtpClientWithSmtpSink, PipelinedMessageArrivesWithDsnParametersAndItsDotLines) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  auto m = message({"b@partner.example"}, kContent);
+  m.ret = "HDRS";
+  m.envid = "Q1234";
+  m.recipients[0].notify = "SUCCESS,FAILURE";
+  m.recipients[0].orcpt = "b@partner.example";
+  const auto result = deliver_once(local(sink.port()), client_options(), m, kContent);
+  ASSERT_EQ(result.recipients.size(), 1u);
+  EXPECT_EQ(result.recipients[0].outcome, Outcome::Delivered) << result.recipients[0].text;
+  EXPECT_EQ(result.recipients[0].code, 250);
+  EXPECT_EQ(result.recipients[0].status.str(), "2.0.0");
+  const auto dumps = sink.transactions();
+  ASSERT_EQ(dumps.size(), 1u);
+  // smtp-sink announces DSN but not SIZE: no SIZE parameter.
+  EXPECT_NE(dumps[0].find("X-Mail-Args: <alice@example.com> RET=HDRS ENVID=Q1234\n"), std::string::npos) << dumps[0];
+  EXPECT_NE(dumps[0].find("X-Rcpt-Args: <b@partner.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@partner.example"),
+            std::string::npos)
+      << dumps[0];
+  EXPECT_NE(dumps[0].find("\n.a line starting with a dot\n.\nlast line\n"), std::string::npos) << dumps[0];
+}
+
+TEST(SmtpClientWithSmtpSink, TwoMessagesShareOneConnection) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  using Outcomes = std::vector<Outcome>;
+  std::size_t sent = 0;
+  const auto m = message({"b@partner.example"}, kContent);
+  const auto outcomes = run_io<Outcomes>([&](asio::any_io_executor ex) -> asio::awaitable<Outcomes> {
+    auto connection = co_await OutboundConnection::open(ex, local(sink.port()), client_options());
+    Outcomes out;
+    for (int i = 0; i < 2; ++i) {
+      StringBodySource body(kContent);
+      auto result = co_await connection->deliver(m, body);
+      out.push_back(result.recipients.at(0).outcome);
+    }
+    sent = connection->session().messages_sent();
+    co_await connection->quit();
+    co_return out;
+  });
+  EXPECT_EQ(outcomes, (Outcomes{Outcome::Delivered, Outcome::Delivered}));
+  EXPECT_EQ(sent, 2u);
+  EXPECT_EQ(sink.transactions().size(), 2u);
+}
+
+TEST(SmtpClientWithSmtpSink, RequiredTlsWithoutStarttlsIsTransient474AndNothingIsSent) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  auto options = client_options();
+  options.session.tls = TlsPolicy::Required;
+  options.tls = make_client_tls_context({});
+  const auto result = deliver_once(local(sink.port()), options, message({"b@army.mil"}, kContent), kContent);
+  ASSERT_EQ(result.recipients.size(), 1u);
+  EXPECT_EQ(result.recipients[0].outcome, Outcome::Transient);
+  EXPECT_EQ(result.recipients[0].status.str(), "4.7.4");
+  EXPECT_TRUE(sink.transactions().empty());
+}
+
+TEST(SmtpClientWithSmtpSink, RefusedConnectionFallsBackToTheNextHost) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  const auto dead = local(gw::test::free_port(), "mx1.partner.example");
+  const auto live = local(sink.port(), "mx2.partner.example");
+  const std::vector<Endpoint> hosts{dead, live};
+  const auto m = message({"b@partner.example"}, kContent);
+  const auto report = run_io<DeliveryReport>([&](asio::any_io_executor ex) -> asio::awaitable<DeliveryReport> {
+    StringBodySource body(kContent);
+    co_return co_await deliver_to_hosts(ex, hosts, client_options(), m, body);
+  });
+  ASSERT_TRUE(report.delivered_via);
+  EXPECT_EQ(report.delivered_via->host_name, "mx2.partner.example");
+  EXPECT_EQ(report.attempts.size(), 2u);
+  EXPECT_EQ(report.result.recipients.at(0).outcome, Outcome::Delivered);
+  EXPECT_EQ(sink.transactions().size(), 1u);
+}
+
+TEST(SmtpClient, NoHostAcceptingConnectionsIsTransient441) {
+  const std::vector<Endpoint> hosts{local(gw::test::free_port())};
+  const auto m = message({"b@partner.example"}, kContent);
+  const auto report = run_io<DeliveryReport>([&](asio::any_io_executor ex) -> asio::awaitable<DeliveryReport> {
+    StringBodySource body(kContent);
+    co_return co_await deliver_to_hosts(ex, hosts, client_options(), m, body);
+  });
+  EXPECT_FALSE(report.delivered_via);
+  EXPECT_EQ(report.result.recipients.at(0).outcome, Outcome::Transient);
+  EXPECT_EQ(report.result.recipients.at(0).status.str(), "4.4.1");
+}
+
+TEST(SmtpClientWithDovecotLmtp, EachRecipientGetsItsOwnReplyAndTheMailLandsInTheMaildirs) {
+  TempDir dir("gw-delivery");
+  gw::test::DovecotLmtp lmtp(dir.path(), {"alice", "bob"});
+  // Larger than one BDAT chunk, so the content goes out in several chunks.
+  std::string content = "From: carol@partner.example\r\nTo: alice@example.com\r\nSubject: lmtp delivery\r\n\r\n";
+  while (content.size() < 200 * 1024) content += "a line of text that fills the message up to a few chunks\r\n";
+  const auto m = message({"alice@example.com", "nobody@example.com", "bob@example.com"}, content);
+  const auto result = deliver_once(local(lmtp.port(), "mbx1.example.com"), client_options(Protocol::Lmtp), m, content);
+  ASSERT_EQ(result.recipients.size(), 3u);
+  EXPECT_EQ(result.recipients[0].outcome, Outcome::Delivered) << result.recipients[0].text;
+  EXPECT_EQ(result.recipients[1].outcome, Outcome::Permanent);
+  EXPECT_EQ(result.recipients[1].code, 550);
+  EXPECT_EQ(result.recipients[1].status.str(), "5.1.1");
+  EXPECT_EQ(result.recipients[2].outcome, Outcome::Delivered) << result.recipients[2].text;
+  for (const char* user : {"alice", "bob"}) {
+    const auto inbox = lmtp.messages(user);
+    ASSERT_EQ(inbox.size(), 1u) << user;
+    EXPECT_NE(inbox[0].find("Subject: lmtp delivery"), std::string::npos);
+    EXPECT_NE(inbox[0].find("Return-Path: <alice@example.com>"), std::string::npos);
+    // The maildir stores LF line ends; every line of every BDAT chunk arrived.
+    const auto count_lines = [](const std::string& text) {
+      std::size_t n = 0;
+      for (auto pos = text.find("fills the message"); pos != std::string::npos; pos = text.find("fills the message", pos + 1)) ++n;
+      return n;
+    };
+    EXPECT_EQ(count_lines(inbox[0]), count_lines(content));
+  }
+}
+
+class SmtpClientWithTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = gw::test::TestPki::create(dir_.path(), "mbx1.example.com");
+    lmtp_.emplace(dir_.path(), std::vector<std::string>{"alice"}, &pki_);
+  }
+  ClientOptions required_tls() {
+    auto options = client_options(Protocol::Lmtp);
+    options.session.tls = TlsPolicy::Required;
+    options.tls = make_client_tls_context({pki_.ca_cert.string()});
+    return options;
+  }
+  TempDir dir_{"gw-delivery"};
+  gw::test::TestPki pki_;
+  std::optional<gw::test::DovecotLmtp> lmtp_;
+};
+
+TEST_F(SmtpClientWithTls, RequiredTlsVerifiesTheChainAndHostNameAndDelivers) {
+  const auto result = deliver_once(local(lmtp_->port(), "mbx1.example.com"), required_tls(),
+                                   message({"alice@example.com"}, kContent), kContent);
+  EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Delivered) << result.recipients.at(0).text;
+  EXPECT_EQ(lmtp_->messages("alice").size(), 1u);
+}
+
+TEST_F(SmtpClientWithTls, CertificateForAnotherHostNameIsTransient474AndNothingIsSent) {
+  const auto result = deliver_once(local(lmtp_->port(), "mx.other.example"), required_tls(),
+                                   message({"alice@example.com"}, kContent), kContent);
+  EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Transient);
+  EXPECT_EQ(result.recipients.at(0).status.str(), "4.7.4");
+  EXPECT_NE(result.recipients.at(0).text.find("certificate"), std::string::npos) << result.recipients.at(0).text;
+  EXPECT_TRUE(lmtp_->messages("alice").empty());
+}
+
+TEST_F(SmtpClientWithTls, UntrustedCaIsTransient474) {
+  TempDir other("gw-delivery-ca");
+  const auto foreign = gw::test::TestPki::create(other.path(), "mbx1.example.com");
+  auto options = required_tls();
+  options.tls = make_client_tls_context({foreign.ca_cert.string()});
+  const auto result = deliver_once(local(lmtp_->port(), "mbx1.example.com"), options,
+                                   message({"alice@example.com"}, kContent), kContent);
+  EXPECT_EQ(result.recipients.at(0).status.str(), "4.7.4");
+  EXPECT_TRUE(lmtp_->messages("alice").empty());
+}
+
+TEST_F(SmtpClientWithTls, OpportunisticTlsEncryptsWithoutVerifying) {
+  auto options = client_options(Protocol::Lmtp);
+  options.session.tls = TlsPolicy::Opportunistic;
+  options.tls = make_client_tls_context({});
+  bool encrypted = false;
+  const auto m = message({"alice@example.com"}, kContent);
+  const auto result = run_io<MessageResult>([&](asio::any_io_executor ex) -> asio::awaitable<MessageResult> {
+    auto connection = co_await OutboundConnection::open(ex, local(lmtp_->port(), "unverified.example"), options);
+    encrypted = connection->session().tls_active();
+    StringBodySource body(kContent);
+    auto delivered = co_await connection->deliver(m, body);
+    co_await connection->quit();
+    co_return delivered;
+  });
+  EXPECT_TRUE(encrypted);
+  EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Delivered);
+  EXPECT_EQ(lmtp_->messages("alice").size(), 1u);
+}
+
+}  // namespace
+}  // namespace gw::delivery
