@@ -234,6 +234,8 @@ Action Session::handle_mail(const Command& command) {
   envelope_.sender = command.path;
   envelope_.sender.source_route.clear();  // RFC 5321 4.1.1.3: ignored
   envelope_.mail = mail;
+  // RFC 4954 5: AUTH= from a client that has not authenticated is not trusted.
+  if (envelope_.mail.auth && auth_identity_.empty()) envelope_.mail.auth = "<>";
   envelope_.recipients.clear();
   phase_ = Phase::Mail;
   return send(Reply(250, status(2, 1, 0), "Sender OK"));

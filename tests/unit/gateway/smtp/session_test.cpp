@@ -297,6 +297,12 @@ TEST_F(SessionTest, MailIs250_2_1_0AndRecordsSenderAndParameters) {
   EXPECT_EQ(s().envelope().mail.envid, "abc");
 }
 
+TEST_F(SessionTest, AuthParameterFromAnUnauthenticatedClientBecomesNull) {
+  ehlo();
+  ASSERT_TRUE(IsReply(say("MAIL FROM:<a@sender.example> AUTH=boss@example.com"), 250, es(2, 1, 0)));
+  EXPECT_EQ(s().envelope().mail.auth, "<>");
+}
+
 TEST_F(SessionTest, NullSenderIsAccepted) {
   ehlo();
   EXPECT_TRUE(IsReply(say("MAIL FROM:<>"), 250, es(2, 1, 0)));
@@ -954,6 +960,12 @@ TEST_F(AuthSessionTest, AuthenticatedClientMayRelay) {
   const auto* check = std::get_if<CheckRecipient>(&action);
   ASSERT_NE(check, nullptr);
   EXPECT_EQ(check->domain_class, DomainClass::Remote);
+}
+
+TEST_F(AuthSessionTest, AuthParameterOfAnAuthenticatedClientIsKept) {
+  authenticate();
+  ASSERT_TRUE(IsReply(say("MAIL FROM:<joe@example.com> AUTH=joe+40example.com"), 250, es(2, 1, 0)));
+  EXPECT_EQ(s().envelope().mail.auth, "joe@example.com");
 }
 
 TEST_F(AuthSessionTest, AuthenticatedSenderPassesAntiSpoofing) {
