@@ -145,12 +145,17 @@ class Follower {
       snapshot->sync_cookie = cookie;
       auto metabase = build_metabase(*snapshot);
       if (!metabase) {
-        gw::log::error(kLog, "{}; keeping the last good metabase", describe(metabase.error()));
+        report_once(describe(metabase.error()) + "; keeping the last good metabase");
         had_good_read_ = true;  // the tool's own settings are right; the directory is not
         return true;
       }
       auto written = writer_.publish(std::move(*metabase));
-      if (!written) return std::unexpected(written.error());
+      if (!written) {
+        // Disk full and the like: the next read tries again; the old file stays.
+        report_once(describe(written.error()) + "; keeping the last good metabase");
+        return true;
+      }
+      last_problem_.clear();
       if (*written)
         gw::log::info(kLog, "wrote {} (serial {})", options_.out.string(),
                       writer_.current()->provenance().serial());
@@ -164,8 +169,15 @@ class Follower {
       return false;
     }
     if (!had_good_read_) return std::unexpected(error);
-    gw::log::error(kLog, "{}; keeping the last good metabase", describe(error));
+    report_once(describe(error) + "; keeping the last good metabase");
     return true;
+  }
+
+  // Logs a persistent problem once, not at every reconciliation.
+  void report_once(const std::string& problem) {
+    if (problem == last_problem_) return;
+    gw::log::error(kLog, "{}", problem);
+    last_problem_ = problem;
   }
 
   gw::Result<void> serve(LdapSession& session) {
@@ -189,7 +201,7 @@ class Follower {
     ContentSync sync(session.handle(), config_nc(session));
     const int rc = sync.start();
     if (rc != LDAP_SUCCESS) {
-      if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc < 0) return {};
+      if (rc < 0) return {};  // LDAP_SERVER_DOWN, LDAP_TIMEOUT ...: reconnect
       gw::log::warn(kLog, "{}: content synchronization refused ({}); polling instead", options_.connect.uri,
                     ldap_err2string(rc));
       return serve_by_polling(session);
@@ -255,6 +267,7 @@ class Follower {
   MetabaseWriter writer_;
   bool had_good_read_ = false;
   bool served_ok_ = false;
+  std::string last_problem_;
 };
 
 }  // namespace

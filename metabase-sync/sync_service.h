@@ -16,8 +16,9 @@
 // not written; the last good file stays untouched. follow() returns when `stop`
 // becomes true (SIGTERM/SIGINT), checking it at least every 250 ms.
 // Fatal in follow(): only misconfiguration of the tool itself before the first
-// successful read (bind refused, unknown server, no configuration container);
-// later the same conditions are logged and retried.
+// successful read (bind refused, unknown server, no configuration container)
+// and an unusable metabase directory at start; later the same conditions, and
+// failed writes (disk full), are logged once and retried at the next read.
 // Not responsible for: argument parsing and signal installation (main.cpp).
 #pragma once
 
