@@ -12,6 +12,7 @@
 #include "categorizer/ldap/ldap_directory_client.h"
 #include "gateway/dsn/status_table.h"
 #include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/categorizer/stopped.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
 namespace gw::categorizer {
@@ -345,6 +346,7 @@ class OutageTest : public ::testing::Test {
 TEST_F(OutageTest, HungServerGivesTryLaterThenAcceptsAfterResume) {
   ASSERT_TRUE(std::holds_alternative<Accept>(check("alice@example.com")));
   slapd_.pause();
+  ASSERT_TRUE(gw::categorizer::test::wait_until_stopped(slapd_.pid()));
   EXPECT_TRUE(std::holds_alternative<TryLater>(check("alice@example.com")));
   EXPECT_GE(client_.stats().timeouts, 1u);
   slapd_.resume();

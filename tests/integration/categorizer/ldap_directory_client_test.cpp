@@ -10,6 +10,7 @@
 
 #include "categorizer/names.h"
 #include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/categorizer/stopped.h"
 
 namespace gw::categorizer::ldap {
 namespace {
@@ -145,6 +146,7 @@ TEST_F(LdapDirectoryClientTest, HungServerSearchIsAbandonedAtItsDeadline) {
   LdapDirectoryClient client(io_.get_executor(), o);
   ASSERT_TRUE(run(client.search(users())));
   slapd_.pause();
+  ASSERT_TRUE(gw::categorizer::test::wait_until_stopped(slapd_.pid()));
   auto entries = run(client.search(users()));
   slapd_.resume();
   ASSERT_FALSE(entries);
