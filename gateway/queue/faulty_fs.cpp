@@ -11,6 +11,7 @@ std::string op_name(FsOp op) {
     case FsOp::Write: return "write";
     case FsOp::Read: return "read";
     case FsOp::Fsync: return "fsync";
+    case FsOp::Syncfs: return "syncfs";
     case FsOp::Close: return "close";
     case FsOp::Rename: return "rename";
     case FsOp::Unlink: return "unlink";
@@ -25,7 +26,7 @@ std::string op_name(FsOp op) {
 FaultyFs::FaultyFs(std::shared_ptr<FileSystem> real) : real_(std::move(real)) {}
 
 std::set<FsOp> FaultyFs::mutating_ops() {
-  return {FsOp::Open, FsOp::Write, FsOp::Fsync, FsOp::Rename, FsOp::Unlink, FsOp::Mkdir};
+  return {FsOp::Open, FsOp::Write, FsOp::Fsync, FsOp::Syncfs, FsOp::Rename, FsOp::Unlink, FsOp::Mkdir};
 }
 
 void FaultyFs::fail_nth(std::uint64_t n, int err, std::set<FsOp> ops) {
@@ -128,6 +129,10 @@ Result<std::size_t> FaultyFs::read(int fd, std::span<char> data) {
 
 Result<void> FaultyFs::fsync(int fd) {
   return guarded(FsOp::Fsync, locked_path_of(fd), {}, [&] { return real_->fsync(fd); });
+}
+
+Result<void> FaultyFs::syncfs(int fd) {
+  return guarded(FsOp::Syncfs, locked_path_of(fd), {}, [&] { return real_->syncfs(fd); });
 }
 
 Result<void> FaultyFs::close(int fd) {

@@ -23,7 +23,7 @@
 
 namespace gw::queue {
 
-enum class FsOp { Open, Write, Read, Fsync, Close, Rename, Unlink, Mkdir, List };
+enum class FsOp { Open, Write, Read, Fsync, Syncfs, Close, Rename, Unlink, Mkdir, List };
 
 struct FsEvent {
   FsOp op;
@@ -54,6 +54,7 @@ class FaultyFs final : public FileSystem {
   Result<void> write(int fd, std::span<const char> data) override;
   Result<std::size_t> read(int fd, std::span<char> data) override;
   Result<void> fsync(int fd) override;
+  Result<void> syncfs(int fd) override;
   Result<void> close(int fd) override;
   Result<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
   Result<void> unlink(const std::filesystem::path& path) override;

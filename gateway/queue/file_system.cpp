@@ -48,6 +48,11 @@ Result<void> PosixFileSystem::fsync(int fd) {
   }
 }
 
+Result<void> PosixFileSystem::syncfs(int fd) {
+  if (::syncfs(fd) == 0) return {};
+  return std::unexpected(errno_error(errno, "syncfs fd " + std::to_string(fd)));
+}
+
 Result<void> PosixFileSystem::close(int fd) {
   // Linux releases the descriptor even when close() reports EINTR; retrying
   // could close a descriptor another thread has just been given.

@@ -33,6 +33,10 @@ class FileSystem {
   // Reads up to data.size() octets; 0 means end of file.
   virtual Result<std::size_t> read(int fd, std::span<char> data) = 0;
   virtual Result<void> fsync(int fd) = 0;
+  // syncfs(2): makes everything written to the file system that holds `fd`
+  // durable, and reports any write-back error since the descriptor was opened
+  // (Linux 5.8 and later).
+  virtual Result<void> syncfs(int fd) = 0;
   virtual Result<void> close(int fd) = 0;
   virtual Result<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
   virtual Result<void> unlink(const std::filesystem::path& path) = 0;
@@ -48,6 +52,7 @@ class PosixFileSystem final : public FileSystem {
   Result<void> write(int fd, std::span<const char> data) override;
   Result<std::size_t> read(int fd, std::span<char> data) override;
   Result<void> fsync(int fd) override;
+  Result<void> syncfs(int fd) override;
   Result<void> close(int fd) override;
   Result<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
   Result<void> unlink(const std::filesystem::path& path) override;

@@ -82,7 +82,8 @@ class SpoolCore {
   // Runs remove_incoming on the pool (inline once the spool is shutting down).
   void abandon(const QueueId& id) noexcept;
   Result<void> fsync_queue_dir() { return fs_->fsync(queue_dir_fd_); }
-  Result<void> write_file(const std::filesystem::path& path, const std::string& data);
+  // Creates `path` with `data`; fsyncs it when `sync` is set.
+  Result<void> write_file(const std::filesystem::path& path, const std::string& data, bool sync);
   Result<std::string> read_envelope_file(const std::filesystem::path& path);
   Result<void> update(const QueueId& id, const std::string& frame);
   Result<void> remove(const QueueId& id);
@@ -95,6 +96,7 @@ class SpoolCore {
   }
 
   std::shared_ptr<FileSystem> fs_;
+  SyncMode sync_;
   std::filesystem::path root_, incoming_, queue_, badmail_;
   int queue_dir_fd_ = -1;
   asio::thread_pool pool_;
@@ -112,6 +114,7 @@ class SpoolCore {
 
 SpoolCore::SpoolCore(SpoolOptions options)
     : fs_(options.fs ? std::move(options.fs) : std::make_shared<PosixFileSystem>()),
+      sync_(options.sync),
       root_(std::move(options.root)),
       incoming_(root_ / "incoming"),
       queue_(root_ / "queue"),
@@ -187,11 +190,11 @@ Result<std::pair<QueueId, int>> SpoolCore::create_body() {
   return std::pair{id, *fd};
 }
 
-Result<void> SpoolCore::write_file(const std::filesystem::path& path, const std::string& data) {
+Result<void> SpoolCore::write_file(const std::filesystem::path& path, const std::string& data, bool sync) {
   auto fd = fs_->open(path, O_WRONLY | O_CREAT | O_EXCL, kFileMode);
   if (!fd) return std::unexpected(fd.error());
   Result<void> written = fs_->write(*fd, data);
-  if (written) written = fs_->fsync(*fd);
+  if (written && sync) written = fs_->fsync(*fd);
   // close() is checked: on some file systems it is where a write error shows.
   Result<void> closed = fs_->close(*fd);
   if (!written) return written;
@@ -199,10 +202,11 @@ Result<void> SpoolCore::write_file(const std::filesystem::path& path, const std:
 }
 
 Result<void> SpoolCore::prepare_commit(const QueueId& id, int body_fd, const std::string& frame) {
-  Result<void> body = fs_->fsync(body_fd);
+  const bool per_file = sync_ == SyncMode::PerFile;
+  Result<void> body = per_file ? fs_->fsync(body_fd) : Result<void>{};
   Result<void> closed = fs_->close(body_fd);
   if (body && !closed) body = closed;
-  if (body) body = write_file(incoming_path(id, kEnvelopeSuffix), frame);
+  if (body) body = write_file(incoming_path(id, kEnvelopeSuffix), frame, per_file);
   if (!body) remove_incoming(id);
   return body;
 }
@@ -247,10 +251,24 @@ void SpoolCore::commit_batch(std::vector<PendingCommit>& batch) {
     (void)fs_->unlink(queue_path(id, kBodySuffix));
   };
 
-  // Phase 1: every body into queue/, then one directory fsync, so no envelope can
-  // ever be durable in queue/ while its body's rename is not.
+  // Phase 0: the contents of every file of the batch, in one flush.
+  if (sync_ == SyncMode::Filesystem) {
+    if (auto synced = fs_->syncfs(queue_dir_fd_); !synced) {
+      for (auto& commit : batch) {
+        commit.outcome = std::unexpected(synced.error());
+        remove_incoming(commit.id);
+      }
+    }
+  }
+
+  // Phase 1: every body into queue/. With SyncMode::PerFile a directory fsync
+  // follows, so that no envelope can be durable in queue/ while its body's rename
+  // is not. After a syncfs the files' entries in incoming/ are durable too, so a
+  // crash between the two renames leaves the body in incoming/, where recover()
+  // finds it and completes the pair: the fsync is not needed.
   bool any_moved = false;
   for (auto& commit : batch) {
+    if (!commit.outcome) continue;
     auto moved = fs_->rename(incoming_path(commit.id, kBodySuffix), queue_path(commit.id, kBodySuffix));
     if (!moved) {
       commit.outcome = std::unexpected(moved.error());
@@ -259,7 +277,7 @@ void SpoolCore::commit_batch(std::vector<PendingCommit>& batch) {
       any_moved = true;
     }
   }
-  if (any_moved) {
+  if (any_moved && sync_ == SyncMode::PerFile) {
     if (auto synced = fsync_queue_dir(); !synced) fail_all_ok(synced.error(), undo_body);
   }
 
@@ -350,7 +368,7 @@ Result<void> SpoolCore::update(const QueueId& id, const std::string& frame) {
   (void)fs_->close(*existing);
 
   const auto tmp = incoming_ / (id.str() + "." + std::to_string(++tmp_counter_) + ".tmp");
-  if (auto written = write_file(tmp, frame); !written) {
+  if (auto written = write_file(tmp, frame, true); !written) {
     (void)fs_->unlink(tmp);
     return written;
   }
@@ -373,18 +391,9 @@ Result<RecoveryReport> SpoolCore::recover() {
   RecoveryReport report;
   const log::Context ctx{.subsystem = "queue"};
 
-  // Nothing in incoming/ was acknowledged: the client saw no 250 for it.
   auto incoming = fs_->list(incoming_);
   if (!incoming) return std::unexpected(incoming.error());
-  for (const auto& name : *incoming) {
-    if (auto removed = fs_->unlink(incoming_ / name); removed) {
-      ++report.incomplete_removed;
-      log::info(ctx, "recover: removed incomplete incoming/{}", log::printable(name));
-    } else {
-      log::warn(ctx, "recover: {}", removed.error().message());
-    }
-  }
-
+  std::set<std::string> incoming_names(incoming->begin(), incoming->end());
   auto queued = fs_->list(queue_);
   if (!queued) return std::unexpected(queued.error());
   auto badmail = fs_->list(badmail_);
@@ -420,6 +429,29 @@ Result<RecoveryReport> SpoolCore::recover() {
     }
     badmail_names.insert(name);
   };
+
+  // A commit interrupted between its body and envelope renames: the envelope is in
+  // queue/, the body (durable before the envelope was even written) still in
+  // incoming/. Finish the pair, as the commit would have.
+  for (auto& [id, files] : by_id) {
+    const std::string body_name = id.str() + std::string(kBodySuffix);
+    if (!files.envelope || files.body || !incoming_names.contains(body_name)) continue;
+    if (auto moved = fs_->rename(incoming_ / body_name, queue_path(id, kBodySuffix)); moved) {
+      files.body = true;
+      incoming_names.erase(body_name);
+      log::info(queue_log(id), "recover: completed an interrupted commit");
+    }
+  }
+
+  // Everything else in incoming/ was never acknowledged: the client saw no 250.
+  for (const auto& name : incoming_names) {
+    if (auto removed = fs_->unlink(incoming_ / name); removed) {
+      ++report.incomplete_removed;
+      log::info(ctx, "recover: removed incomplete incoming/{}", log::printable(name));
+    } else {
+      log::warn(ctx, "recover: {}", removed.error().message());
+    }
+  }
 
   for (const auto& [id, files] : by_id) {
     if (!files.envelope) {

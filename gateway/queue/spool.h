@@ -1,21 +1,26 @@
 // Spool: the single writer of queued messages (the role Postfix gives cleanup(8)).
 //
-// Contract: commit() returns a QueueId only after the body file and then the
-// envelope file are written and fsync'd, both are renamed from incoming/ into queue/
+// Contract: commit() returns a QueueId only after the body file and the envelope
+// file are written and flushed to disk, both are renamed from incoming/ into queue/
 // (body first, envelope last: the envelope's presence marks the message complete),
-// and queue/ itself is fsync'd after each of the two renames. The "250" is sent
-// only after commit() returns. A crash before that leaves files in incoming/ (or a
-// body without envelope in queue/) that recover() deletes; a crash after it leaves a
-// complete message that recover() returns. Envelope files are framed (magic,
+// and queue/ itself is fsync'd. The "250" is sent only after commit() returns. A
+// crash before that leaves files in incoming/ (or a body without envelope in
+// queue/) that recover() deletes -- or, when it came between the two renames, an
+// envelope in queue/ whose body recover() moves in from incoming/; a crash after it
+// leaves a complete message that recover() returns. Envelope files are framed (magic,
 // version, length, CRC32C; see envelope_codec.h), so a torn file is detected, never
 // parsed as a shorter valid protobuf; a file that fails the check is moved to
 // badmail/, never deleted.
 //
-// Group commit: concurrent commits share the directory renames and fsyncs. Each
-// commit fsyncs its own two files on a pool thread, then joins the next batch; one
-// pool thread at a time performs a batch (rename bodies, fsync queue/, rename
-// envelopes, fsync queue/) and completes every commit in it. No commit completes
-// before its own files and both directory fsyncs that cover it have succeeded.
+// Group commit: concurrent commits share the flushes. Each commit writes and closes
+// its two files on a pool thread, then joins the next batch; one pool thread at a
+// time performs a batch -- make the batch's files durable (one syncfs(2) of the
+// spool's file system, which also makes their entries in incoming/ durable; or
+// with SyncMode::PerFile an fsync of each file, done before joining), rename the
+// bodies (PerFile: then fsync queue/), rename the envelopes, fsync queue/ -- and
+// completes every commit in it. No commit completes before its own
+// files and both directory fsyncs that cover it have succeeded. Under load a batch
+// holds many messages, so a message costs a fraction of a flush instead of four.
 //
 // Executor: blocking file calls run on the spool's own small thread pool; the
 // awaitables complete on the awaiting coroutine's executor. Errors: disk full comes
@@ -52,10 +57,22 @@
 
 namespace gw::queue {
 
+// How a batch makes its files' contents durable before they are renamed.
+enum class SyncMode {
+  // One syncfs(2) per batch: the cheapest under concurrency, and the right choice
+  // when the spool has a file system of its own (it also flushes whatever else
+  // was written to that file system). Needs Linux 5.8+ for error reporting.
+  Filesystem,
+  // fsync(2) of every body and envelope on its commit's pool thread: costs two
+  // flushes per message, but flushes nothing else.
+  PerFile,
+};
+
 struct SpoolOptions {
   std::filesystem::path root;            // created when missing, with its subdirectories
   std::size_t threads = 4;               // blocking-call pool; fsyncs of concurrent commits overlap
   std::shared_ptr<FileSystem> fs;        // nullptr = PosixFileSystem
+  SyncMode sync = SyncMode::Filesystem;
 };
 
 struct RecoveredMessage {
@@ -133,9 +150,10 @@ class Spool {
   // Opens the body of a queued message for reading.
   asio::awaitable<Result<BodyReader>> open_body(const QueueId& id);
 
-  // Start-up only, before listeners open and before any other call. Deletes every
-  // file in incoming/ and every body in queue/ without an envelope (none of them
-  // was acknowledged), moves envelopes that fail decoding, name the wrong id or
+  // Start-up only, before listeners open and before any other call. Completes a
+  // commit interrupted between its two renames (envelope in queue/, body still in
+  // incoming/: the body moves in), then deletes every other file in incoming/ and
+  // every body in queue/ without an envelope (none of them was acknowledged), moves envelopes that fail decoding, name the wrong id or
   // have no body to badmail/ (with their body, if any), and returns every complete
   // message. Logs one line per deleted or moved file. Fails only when a directory
   // cannot be listed.

@@ -38,21 +38,32 @@ std::ptrdiff_t last_event(const std::vector<FsEvent>& journal, FsOp op, const st
   return -1;
 }
 
-// The order spool.h promises before commit() may return `id`: body written and
-// fsync'd, envelope written and fsync'd, body renamed, queue/ fsync'd, envelope
+// The first successful flush of `path`'s contents after event `after`: an fsync
+// of the file itself or a syncfs of the file system.
+std::ptrdiff_t find_flush(const std::vector<FsEvent>& journal, std::ptrdiff_t after, const std::filesystem::path& path) {
+  for (auto i = after + 1; i < static_cast<std::ptrdiff_t>(journal.size()); ++i) {
+    const auto& event = journal[static_cast<std::size_t>(i)];
+    if (event.ok && ((event.op == FsOp::Fsync && event.path == path) || event.op == FsOp::Syncfs)) return i;
+  }
+  return -1;
+}
+
+// The order spool.h promises before commit() may return `id`: body and envelope
+// written and flushed, body renamed, queue/ fsync'd (PerFile only), envelope
 // renamed, queue/ fsync'd.
 void expect_made_durable_in_order(const std::vector<FsEvent>& journal, const std::filesystem::path& root,
-                                  const QueueId& id) {
+                                  const QueueId& id, SyncMode sync) {
   const auto in_body = root / "incoming" / (id.str() + ".body");
   const auto in_env = root / "incoming" / (id.str() + ".env");
   const auto q_body = root / "queue" / (id.str() + ".body");
   const auto q_env = root / "queue" / (id.str() + ".env");
   const auto q_dir = root / "queue";
 
-  const auto body_synced = find_event(journal, last_event(journal, FsOp::Write, in_body), FsOp::Fsync, in_body);
-  const auto env_synced = find_event(journal, last_event(journal, FsOp::Write, in_env), FsOp::Fsync, in_env);
-  const auto body_renamed = find_event(journal, body_synced, FsOp::Rename, in_body, q_body);
-  const auto dir_synced_after_body = find_event(journal, body_renamed, FsOp::Fsync, q_dir);
+  const auto body_synced = find_flush(journal, last_event(journal, FsOp::Write, in_body), in_body);
+  const auto env_synced = find_flush(journal, last_event(journal, FsOp::Write, in_env), in_env);
+  const auto body_renamed = find_event(journal, std::max(body_synced, env_synced), FsOp::Rename, in_body, q_body);
+  const auto dir_synced_after_body =
+      sync == SyncMode::PerFile ? find_event(journal, body_renamed, FsOp::Fsync, q_dir) : body_renamed;
   const auto env_renamed = find_event(journal, std::max(env_synced, dir_synced_after_body), FsOp::Rename, in_env, q_env);
   const auto dir_synced_after_env = find_event(journal, env_renamed, FsOp::Fsync, q_dir);
   EXPECT_GE(body_synced, 0) << id.str() << ": body never fsync'd after its last write";
@@ -66,7 +77,12 @@ void expect_made_durable_in_order(const std::vector<FsEvent>& journal, const std
 struct FaultCase {
   int err;
   SpoolErrc expected;
+  SyncMode sync;
 };
+
+std::string case_name(const FaultCase& c) {
+  return std::string(c.err == EIO ? "EIO" : "ENOSPC") + (c.sync == SyncMode::Filesystem ? "_Syncfs" : "_PerFile");
+}
 
 class SpoolFailNthCall : public ::testing::TestWithParam<FaultCase> {};
 
@@ -81,14 +97,14 @@ TEST_P(SpoolFailNthCall, NoCommitIsReportedBeforeItIsDurableAndRecoverLosesNothi
     fs->fail_nth(n, GetParam().err);
     std::optional<Result<QueueId>> committed;
     try {
-      Spool spool(SpoolOptions{.root = dir.path(), .threads = 2, .fs = fs});
+      Spool spool(SpoolOptions{.root = dir.path(), .threads = 2, .fs = fs, .sync = GetParam().sync});
       committed = run(io, spool_message(spool, sample_envelope(), body));
     } catch (const std::runtime_error&) {
       // The fault hit the spool's start-up; nothing was accepted.
     }
     const bool fired = fs->fault_fired();
     if (committed && *committed) {
-      expect_made_durable_in_order(fs->journal(), dir.path(), **committed);
+      expect_made_durable_in_order(fs->journal(), dir.path(), **committed, GetParam().sync);
     } else if (committed) {
       EXPECT_EQ(committed->error().code, GetParam().expected) << committed->error().message();
     }
@@ -116,10 +132,15 @@ TEST_P(SpoolFailNthCall, NoCommitIsReportedBeforeItIsDurableAndRecoverLosesNothi
 }
 
 INSTANTIATE_TEST_SUITE_P(Errors, SpoolFailNthCall,
-                         ::testing::Values(FaultCase{EIO, SpoolErrc::Io}, FaultCase{ENOSPC, SpoolErrc::NoSpace}),
-                         [](const auto& info) { return info.param.err == EIO ? "EIO" : "ENOSPC"; });
+                         ::testing::Values(FaultCase{EIO, SpoolErrc::Io, SyncMode::Filesystem},
+                                           FaultCase{ENOSPC, SpoolErrc::NoSpace, SyncMode::Filesystem},
+                                           FaultCase{EIO, SpoolErrc::Io, SyncMode::PerFile},
+                                           FaultCase{ENOSPC, SpoolErrc::NoSpace, SyncMode::PerFile}),
+                         [](const auto& info) { return case_name(info.param); });
 
-TEST(SpoolCrashAtNthCall, RecoverReturnsEveryAcknowledgedMessageAndNothingIncomplete) {
+class SpoolCrashAtNthCall : public ::testing::TestWithParam<SyncMode> {};
+
+TEST_P(SpoolCrashAtNthCall, RecoverReturnsEveryAcknowledgedMessageAndNothingIncomplete) {
   const std::string body = sample_body(10'000);
   for (std::uint64_t n = 1;; ++n) {
     ASSERT_LT(n, 200u) << "the crash loop does not terminate";
@@ -130,7 +151,7 @@ TEST(SpoolCrashAtNthCall, RecoverReturnsEveryAcknowledgedMessageAndNothingIncomp
     fs->crash_at(n);
     std::optional<Result<QueueId>> committed;
     try {
-      Spool spool(SpoolOptions{.root = dir.path(), .threads = 2, .fs = fs});
+      Spool spool(SpoolOptions{.root = dir.path(), .threads = 2, .fs = fs, .sync = GetParam()});
       committed = run(io, spool_message(spool, sample_envelope(), body));
     } catch (const std::runtime_error&) {
     }
@@ -143,7 +164,7 @@ TEST(SpoolCrashAtNthCall, RecoverReturnsEveryAcknowledgedMessageAndNothingIncomp
     EXPECT_EQ(report->moved_to_badmail, 0u) << "a crash produced a torn message";
     EXPECT_TRUE(files_in(dir.path() / "incoming").empty());
     if (committed && *committed) {
-      expect_made_durable_in_order(journal, dir.path(), **committed);
+      expect_made_durable_in_order(journal, dir.path(), **committed, GetParam());
       ASSERT_EQ(report->messages.size(), 1u) << "an acknowledged message was lost";
       EXPECT_EQ(report->messages[0].id, **committed);
     } else if (!report->messages.empty()) {
@@ -163,7 +184,10 @@ TEST(SpoolCrashAtNthCall, RecoverReturnsEveryAcknowledgedMessageAndNothingIncomp
   }
 }
 
-// Holds the first fsync of queue/ until `wanted` envelopes have been fsync'd, so
+INSTANTIATE_TEST_SUITE_P(Modes, SpoolCrashAtNthCall, ::testing::Values(SyncMode::Filesystem, SyncMode::PerFile),
+                         [](const auto& info) { return info.param == SyncMode::Filesystem ? "Syncfs" : "PerFile"; });
+
+// Holds the first fsync of queue/ until `wanted` envelopes have been written, so
 // that the commits behind it must share the next batch.
 class GatedFs final : public FileSystem {
  public:
@@ -186,17 +210,12 @@ class GatedFs final : public FileSystem {
     }
     if (path == queue_dir_) {
       std::unique_lock lock(mutex_);
-      changed_.wait_for(lock, std::chrono::seconds(20), [&] { return released_ || env_syncs_ >= wanted_; });
+      changed_.wait_for(lock, std::chrono::seconds(20), [&] { return released_ || env_writes_ >= wanted_; });
       released_ = true;
     }
-    auto synced = inner_->fsync(fd);
-    if (path.extension() == ".env") {
-      std::lock_guard lock(mutex_);
-      ++env_syncs_;
-      changed_.notify_all();
-    }
-    return synced;
+    return inner_->fsync(fd);
   }
+  Result<void> syncfs(int fd) override { return inner_->syncfs(fd); }
   Result<void> close(int fd) override {
     {
       std::lock_guard lock(mutex_);
@@ -204,7 +223,20 @@ class GatedFs final : public FileSystem {
     }
     return inner_->close(fd);
   }
-  Result<void> write(int fd, std::span<const char> data) override { return inner_->write(fd, data); }
+  Result<void> write(int fd, std::span<const char> data) override {
+    std::filesystem::path path;
+    {
+      std::lock_guard lock(mutex_);
+      path = paths_[fd];
+    }
+    auto written = inner_->write(fd, data);
+    if (path.extension() == ".env") {
+      std::lock_guard lock(mutex_);
+      ++env_writes_;
+      changed_.notify_all();
+    }
+    return written;
+  }
   Result<std::size_t> read(int fd, std::span<char> data) override { return inner_->read(fd, data); }
   Result<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
     return inner_->rename(from, to);
@@ -220,11 +252,13 @@ class GatedFs final : public FileSystem {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<int, std::filesystem::path> paths_;
-  int env_syncs_ = 0;
+  int env_writes_ = 0;
   bool released_ = false;
 };
 
-TEST(SpoolGroupCommit, ConcurrentCommitsShareDirectoryFsyncsAndAllBecomeDurable) {
+class SpoolGroupCommit : public ::testing::TestWithParam<SyncMode> {};
+
+TEST_P(SpoolGroupCommit, ConcurrentCommitsShareFlushesAndAllBecomeDurable) {
   constexpr int kMessages = 50;
   test::TempDir dir;
   asio::io_context io;
@@ -233,7 +267,7 @@ TEST(SpoolGroupCommit, ConcurrentCommitsShareDirectoryFsyncsAndAllBecomeDurable)
   std::vector<std::optional<Result<QueueId>>> results(kMessages);
   SpoolStats stats;
   {
-    Spool spool(SpoolOptions{.root = dir.path(), .threads = 4, .fs = fs});
+    Spool spool(SpoolOptions{.root = dir.path(), .threads = 4, .fs = fs, .sync = GetParam()});
     for (int i = 0; i < kMessages; ++i) {
       asio::co_spawn(
           io,
@@ -251,7 +285,7 @@ TEST(SpoolGroupCommit, ConcurrentCommitsShareDirectoryFsyncsAndAllBecomeDurable)
     const auto& result = results[static_cast<std::size_t>(i)];
     ASSERT_TRUE(result.has_value() && result->has_value()) << "commit " << i << " failed";
     committed[**result] = i;
-    expect_made_durable_in_order(journal->journal(), dir.path(), **result);
+    expect_made_durable_in_order(journal->journal(), dir.path(), **result, GetParam());
   }
   EXPECT_EQ(committed.size(), static_cast<std::size_t>(kMessages)) << "duplicate queue ids";
   EXPECT_EQ(stats.commits, static_cast<std::uint64_t>(kMessages));
@@ -268,6 +302,9 @@ TEST(SpoolGroupCommit, ConcurrentCommitsShareDirectoryFsyncsAndAllBecomeDurable)
               sample_body(3000, static_cast<unsigned>(committed[message.id])));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, SpoolGroupCommit, ::testing::Values(SyncMode::Filesystem, SyncMode::PerFile),
+                         [](const auto& info) { return info.param == SyncMode::Filesystem ? "Syncfs" : "PerFile"; });
 
 }  // namespace
 }  // namespace gw::queue

@@ -196,6 +196,22 @@ TEST_F(SpoolTest, RecoverDeletesABodyWithoutEnvelope) {
   EXPECT_TRUE(files_in(badmail()).empty());
 }
 
+TEST_F(SpoolTest, RecoverCompletesACommitInterruptedBetweenItsRenames) {
+  const std::string body = sample_body(5000);
+  const QueueId id = commit(body);
+  restart();
+  // The state a crash leaves when the envelope's rename reached the disk and the
+  // body's did not.
+  std::filesystem::rename(queue() / (id.str() + ".body"), incoming() / (id.str() + ".body"));
+  auto report = spool().recover();
+  ASSERT_TRUE(report.has_value());
+  ASSERT_EQ(report->messages.size(), 1u);
+  EXPECT_EQ(report->messages[0].id, id);
+  EXPECT_EQ(report->moved_to_badmail, 0u);
+  EXPECT_TRUE(files_in(incoming()).empty());
+  EXPECT_EQ(run(io_, test::read_body(spool(), id)).value(), body);
+}
+
 TEST_F(SpoolTest, RecoverMovesATornEnvelopeWithItsBodyToBadmail) {
   const QueueId id = commit("body\r\n");
   const QueueId good = commit("another\r\n");
