@@ -128,6 +128,34 @@ TEST_F(SpoolTest, UpdateOfAMessageNotQueuedIsNotFound) {
   EXPECT_TRUE(files_in(queue()).empty());
 }
 
+TEST_F(SpoolTest, FailedUpdateKeepsTheOldEnvelopeAndLeavesNoTemporaryFile) {
+  auto faulty = std::make_shared<FaultyFs>();
+  restart(faulty);
+  const QueueId id = commit("body\r\n");
+  auto envelope = run(io_, spool().load(id)).value();
+  envelope.set_queue(envelope::REMOTE_DELIVERY);
+  faulty->fail_nth(1, ENOSPC, {FsOp::Fsync});
+  auto updated = run(io_, spool().update(id, envelope));
+  ASSERT_FALSE(updated.has_value());
+  EXPECT_EQ(updated.error().code, SpoolErrc::NoSpace);
+  EXPECT_EQ(run(io_, spool().load(id))->queue(), envelope::AWAITING_DIRECTORY_LOOKUP);
+  EXPECT_TRUE(files_in(incoming()).empty());
+}
+
+TEST_F(SpoolTest, LoadOfADamagedEnvelopeIsCorrupt) {
+  const QueueId id = commit("body\r\n");
+  std::filesystem::resize_file(queue() / (id.str() + ".env"), 10);
+  auto loaded = run(io_, spool().load(id));
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().code, SpoolErrc::Corrupt);
+}
+
+TEST_F(SpoolTest, OpenBodyOfUnknownIdIsNotFound) {
+  auto reader = run(io_, spool().open_body(*QueueId::parse("000000000000000000000000")));
+  ASSERT_FALSE(reader.has_value());
+  EXPECT_EQ(reader.error().code, SpoolErrc::NotFound);
+}
+
 TEST_F(SpoolTest, RemoveDeletesBothFiles) {
   const QueueId id = commit("body\r\n");
   ASSERT_TRUE(run(io_, spool().remove(id)).has_value());
