@@ -37,13 +37,16 @@ T run(asio::io_context& io, asio::awaitable<T> op) {
   return std::move(*out);
 }
 
-ldap::LdapClientOptions client_options(const std::vector<std::string>& uris, const gw::test::Slapd& slapd) {
+// Generous deadlines by default (a loaded CI machine must not turn into a false TryLater); the
+// outage tests shorten the search deadline so the hung-server path is quick.
+ldap::LdapClientOptions client_options(const std::vector<std::string>& uris, const gw::test::Slapd& slapd,
+                                       std::chrono::milliseconds search_timeout = 5000ms) {
   ldap::LdapClientOptions o;
   o.uris = uris;
   o.bind_dn = slapd.service_dn();
   o.bind_password = slapd.service_password();
-  o.connect_timeout = 1000ms;
-  o.search_timeout = 1000ms;
+  o.connect_timeout = 3000ms;
+  o.search_timeout = search_timeout;
   o.backoff_initial = 50ms;
   o.backoff_max = 200ms;
   return o;
@@ -321,7 +324,7 @@ TEST_F(CategorizerSlapdTest, HundredRecipientBatchNeedsFewSearches) {
 class OutageTest : public ::testing::Test {
  protected:
   OutageTest()
-      : client_(io_.get_executor(), client_options({slapd_.uri()}, slapd_)),
+      : client_(io_.get_executor(), client_options({slapd_.uri()}, slapd_, 1500ms)),
         categorizer_(client_, test::sample_metabase(), categorizer_options(false)) {}
 
   RecipientVerdict check(const std::string& address) {

@@ -29,8 +29,8 @@ class LdapDirectoryClientTest : public ::testing::Test {
     o.uris = {slapd_.uri()};
     o.bind_dn = slapd_.service_dn();
     o.bind_password = slapd_.service_password();
-    o.connect_timeout = 1000ms;
-    o.search_timeout = 2000ms;
+    o.connect_timeout = 3000ms;
+    o.search_timeout = 5000ms;
     return o;
   }
 
@@ -142,7 +142,7 @@ TEST_F(LdapDirectoryClientTest, NothingListeningIsUnavailable) {
 
 TEST_F(LdapDirectoryClientTest, HungServerSearchIsAbandonedAtItsDeadline) {
   auto o = options();
-  o.search_timeout = 300ms;
+  o.search_timeout = 1500ms;
   LdapDirectoryClient client(io_.get_executor(), o);
   ASSERT_TRUE(run(client.search(users())));
   slapd_.pause();
