@@ -33,6 +33,7 @@ gw::Result<ConfigSnapshot> read_snapshot(LdapSession& session, const ReadOptions
   snapshot.source_uri = session.options().uri;
   snapshot.bind_dn = session.options().bind_dn;
   snapshot.bind_password_file = options.bind_password_file;
+  snapshot.start_tls = session.options().start_tls;
 
   auto dse = root_dse(session);
   if (!dse) return std::unexpected(dse.error());

@@ -42,6 +42,7 @@ struct ConfigSnapshot {
   std::string default_nc;       // the domain naming context (recipients)
   std::string bind_dn;          // the identity metabase-sync bound with
   std::string bind_password_file;  // where that identity's password came from (may be empty)
+  bool start_tls = false;       // whether metabase-sync used StartTLS
   std::string context_csn;      // contextCSN of the database, when published
   std::string sync_cookie;      // RFC 4533 cookie, when following
 

@@ -93,6 +93,16 @@ gw::Result<LdapSession> LdapSession::connect(const ConnectOptions& options) {
   const timeval operation = to_timeval(options.operation_timeout);
   ldap_set_option(ld, LDAP_OPT_TIMEOUT, &operation);
 
+  if (options.start_tls) {
+    rc = ldap_start_tls_s(ld, nullptr, nullptr);
+    if (rc != LDAP_SUCCESS) {
+      auto error = ldap_error(rc, options.uri, diagnostic_of(ld));
+      error.detail = options.uri + ": StartTLS failed: " + ldap_err2string(rc);
+      if (auto diagnostic = diagnostic_of(ld); !diagnostic.empty()) error.detail += " (" + diagnostic + ")";
+      return std::unexpected(std::move(error));
+    }
+  }
+
   berval credentials{};
   credentials.bv_val = const_cast<char*>(options.password.c_str());
   credentials.bv_len = options.password.size();

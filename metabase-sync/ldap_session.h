@@ -1,4 +1,6 @@
 // LdapSession: one bound connection to the directory, synchronous libldap.
+// `uri` may list several servers ("ldap://dc1 ldap://dc2"); libldap tries them
+// in order.
 //
 // metabase-sync is a standalone tool, so it uses libldap's synchronous calls;
 // every call is bounded: LDAP_OPT_NETWORK_TIMEOUT for the TCP connect,
@@ -28,6 +30,7 @@ struct ConnectOptions {
   std::string uri;
   std::string bind_dn;   // empty = anonymous
   std::string password;
+  bool start_tls = false;  // RFC 4513 StartTLS before the bind (CA from ldap.conf / LDAPTLS_CACERT)
   std::chrono::milliseconds network_timeout{5000};
   std::chrono::milliseconds operation_timeout{10000};
 };

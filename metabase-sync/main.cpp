@@ -73,16 +73,18 @@ int main(int argc, char** argv) {
   bool follow = false;
   bool check = false;
   bool no_syncrepl = false;
+  bool start_tls = false;
   double poll_interval = 30;
   double network_timeout = 5;
   double search_timeout = 10;
   double max_backoff = 10;
 
-  app.add_option("--uri", uri, "directory URI, e.g. ldap://dc1.example.com");
+  app.add_option("--uri", uri, "directory URI(s), e.g. \"ldap://dc1.example.com ldap://dc2.example.com\"");
   app.add_option("--bind-dn", bind_dn, "DN to bind as (empty = anonymous)");
   auto* password_opt = app.add_option("--password", password, "bind password (prefer --password-file)");
   app.add_option("--password-file", password_file, "file whose first line is the bind password")
       ->excludes(password_opt);
+  app.add_flag("--start-tls", start_tls, "StartTLS before binding (CA: ldap.conf TLS_CACERT or LDAPTLS_CACERT)");
   app.add_option("--server", server, "cn of this server's msExchExchangeServer object (e.g. BH1)");
   app.add_option("--out", out, "metabase file to write");
   app.add_option("--config-nc", config_nc, "configuration naming context (default: discovered)");
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
   options.connect.uri = uri;
   options.connect.bind_dn = bind_dn;
   options.connect.password = password;
+  options.connect.start_tls = start_tls;
   options.connect.network_timeout = std::chrono::milliseconds(static_cast<long>(network_timeout * 1000));
   options.connect.operation_timeout = std::chrono::milliseconds(static_cast<long>(search_timeout * 1000));
   options.read.server_name = server;

@@ -644,10 +644,21 @@ mb::Metabase build(const ConfigSnapshot& snapshot) {
 
   auto* directory = metabase.mutable_directory();
   const auto uris = server_fields.list("gwDirectoryUri");
-  if (uris.empty())
-    directory->add_uris(snapshot.source_uri);
-  else
+  if (uris.empty()) {
+    // The URI list metabase-sync itself used ("ldap://dc1 ldap://dc2").
+    std::string list = snapshot.source_uri;
+    std::replace(list.begin(), list.end(), ',', ' ');
+    std::size_t start = 0;
+    while (start < list.size()) {
+      const auto end = list.find(' ', start);
+      const auto uri = list.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      if (!uri.empty()) directory->add_uris(uri);
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  } else {
     add_all(directory->mutable_uris(), uris);
+  }
   for (const auto& uri : directory->uris())
     if (!starts_with_icase(uri, "ldap://") && !starts_with_icase(uri, "ldaps://") &&
         !starts_with_icase(uri, "ldapi://"))
@@ -665,7 +676,7 @@ mb::Metabase build(const ConfigSnapshot& snapshot) {
     if (password_file.empty() && same_dn(bind_dn, snapshot.bind_dn)) password_file = snapshot.bind_password_file;
     directory->set_bind_password_file(password_file);
   }
-  directory->set_start_tls(server_fields.boolean("gwDirectoryStartTls", false));
+  directory->set_start_tls(server_fields.boolean("gwDirectoryStartTls", snapshot.start_tls));
   directory->set_search_timeout_ms(defaults::kSearchTimeoutMs);
   return metabase;
 }

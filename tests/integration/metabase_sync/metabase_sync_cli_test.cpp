@@ -100,6 +100,25 @@ TEST(MetabaseSyncCli, UnreachableDirectoryIsOneLineAndExitCode3) {
   EXPECT_FALSE(std::filesystem::exists(h.out()));
 }
 
+TEST(MetabaseSyncCli, StartTlsRefusedByTheServerIsOneLineAndNoBind) {
+  Harness h;  // the test slapd has no certificate, so it cannot do TLS
+  auto result = gw::test::run(h.argv({"--once", "--start-tls"}));
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_EQ(line_count(result.err), 1u);
+  EXPECT_THAT(result.err, HasSubstr(": StartTLS failed: "));
+  EXPECT_FALSE(std::filesystem::exists(h.out()));
+}
+
+TEST(MetabaseSyncCli, SecondUriIsTriedWhenTheFirstIsDown) {
+  Harness h;
+  auto args = h.argv({"--once"});
+  args[2] = "ldap://127.0.0.1:" + std::to_string(gw::test::free_port()) + " " + h.slapd().uri();
+  auto result = gw::test::run(args);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_TRUE(h.metabase());
+  EXPECT_EQ(h.metabase()->directory().uris_size(), 2);
+}
+
 TEST(MetabaseSyncCli, BindFailureIsOneLineAndExitCode4) {
   Harness h;
   std::ofstream(h.password_file()) << "not-the-password\n";

@@ -215,6 +215,17 @@ TEST(BuildMetabase, DirectoryEndpointsDefaultToTheIdentityMetabaseSyncUsed) {
   EXPECT_EQ(directory.search_timeout_ms(), 5000u);
 }
 
+TEST(BuildMetabase, DirectoryEndpointsSplitAUriListAndKeepStartTls) {
+  auto s = sample_snapshot();
+  s.source_uri = "ldap://dc1.example.com ldap://dc2.example.com";
+  s.start_tls = true;
+  const auto metabase = built(s);
+  ASSERT_EQ(metabase.directory().uris_size(), 2);
+  EXPECT_EQ(metabase.directory().uris(0), "ldap://dc1.example.com");
+  EXPECT_EQ(metabase.directory().uris(1), "ldap://dc2.example.com");
+  EXPECT_TRUE(metabase.directory().start_tls());
+}
+
 TEST(BuildMetabase, DirectoryEndpointsComeFromTheServerObjectWhenSet) {
   auto s = sample_snapshot();
   s.this_server.add("gwDirectoryUri", "ldaps://dc1.example.com")
