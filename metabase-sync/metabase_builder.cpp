@@ -410,8 +410,11 @@ mb::Connector connector(const DirectoryEntry& entry, const DirectoryEntry& this_
       invalid(entry, "msExchSourceBridgeheadServersDN", "\"" + dn + "\" is not a virtual server of a known server");
     const auto name = cn_of(*server);
     if (std::find(c.source_bridgehead_servers().begin(), c.source_bridgehead_servers().end(), name) ==
-        c.source_bridgehead_servers().end())
+        c.source_bridgehead_servers().end()) {
       c.add_source_bridgehead_servers(name);
+      // The router forwards to a remote bridgehead by this name.
+      c.add_source_bridgehead_fqdns(required_fqdn(*server));
+    }
     if (same_dn(server->dn, this_server.dn)) c.set_local_bridgehead(true);
   }
   *c.mutable_security() = outbound_security(f);

@@ -136,6 +136,8 @@ TEST(BuildMetabase, MarksConnectorsThisServerBridgesAndNamesTheirServers) {
   EXPECT_EQ(m.connectors(2).name(), "Shared Namespace");
   EXPECT_FALSE(m.connectors(2).local_bridgehead());
   EXPECT_EQ(m.connectors(2).source_bridgehead_servers(0), "MBX1");
+  EXPECT_EQ(m.connectors(2).source_bridgehead_fqdns(0), "mbx1.example.com");
+  EXPECT_EQ(m.connectors(0).source_bridgehead_fqdns(0), "bh1.example.com");
 }
 
 TEST(BuildMetabase, ReadsConnectorSmartHostsAndRelay) {
