@@ -145,14 +145,24 @@ asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
       if (own != nullptr) {
         stamp_delivery(updated, *own);
       } else {
-        // Forwarded (only) to an object that already receives a copy of this message.
+        // The object (or its forward-only alternate) already receives a copy through another
+        // recipient of this message.
         updated.set_state(envelope::EXPANDED);
+        updated.set_diagnostic("delivered once with another recipient of this message");
         updated.mutable_resolution()->set_object_dn(outcome.object_dn);
         updated.mutable_resolution()->set_primary_address(outcome.primary_address);
       }
     }
     *env.mutable_recipients(pending[k]) = updated;
     if (outcome.failure) continue;
+    if (updated.state() == envelope::RESOLVED)
+      gw::log::info(ctx, "to=<{}>, status=resolved ({} {}{})", gw::log::printable(parent.address()),
+                    envelope::Resolution::Kind_Name(updated.resolution().kind()),
+                    gw::log::printable(updated.resolution().primary_address()),
+                    updated.resolution().home_server_fqdn().empty() ? "" : " on " + updated.resolution().home_server_fqdn());
+    else
+      gw::log::info(ctx, "to=<{}>, status=expanded ({} copies, {} failed members)", gw::log::printable(parent.address()),
+                    outcome.deliveries.size(), outcome.member_failures.size());
 
     for (const auto& d : outcome.deliveries) {
       if (d.replaces_recipient && !outcome.is_group) continue;

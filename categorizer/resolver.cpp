@@ -370,10 +370,10 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
       if (outcomes[item.owner].failure) continue;
       const Entry& e = *item.entry;
       const std::string dn = normalize_dn(e.dn);
-      if (!item.is_recipient) {
-        if (!mail_enabled(e)) continue;  // members without mail attributes receive nothing
-        if (visited.contains(dn)) continue;  // reached twice: one copy; group cycles end here
-      }
+      if (!item.is_recipient && !mail_enabled(e)) continue;  // members without mail attributes receive nothing
+      // Reached twice (two groups, a group and a direct recipient, two aliases of one mailbox):
+      // one copy. Group cycles end here too.
+      if (visited.contains(dn) && (!item.is_recipient || depth == Depth::Full)) continue;
       visited.insert(dn);
 
       if (auto restricted = restriction_failure(e, sender)) {

@@ -241,6 +241,15 @@ TEST_F(ResolverTest, MemberWhoIsAlsoADirectRecipientGetsOneCopy) {
   EXPECT_EQ((*out)[1].deliveries[0].primary_address, "bob@example.com");
 }
 
+TEST_F(ResolverTest, TwoAliasesOfOneMailboxInOneMessageGetOneCopy) {
+  auto r = resolver();
+  auto out = run(r.resolve({"alice@example.com", "a.anderson@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  EXPECT_EQ((*out)[0].deliveries.size(), 1u);
+  EXPECT_FALSE((*out)[1].failure);
+  EXPECT_TRUE((*out)[1].deliveries.empty());
+}
+
 TEST_F(ResolverTest, ExpansionBeyondTheMemberLimitFailsTheGroupClearly) {
   fake_.add(group("Big", "big@example.com", {"Alice", "Bob", "Carol"}));
   ResolverOptions options;
