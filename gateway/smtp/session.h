@@ -22,8 +22,8 @@
 //    on_recipient_checked(). No other event is fed meanwhile.
 //  - ReceiveBody: send the reply if any (354 for DATA); on `first_chunk` begin a
 //    spool file and a DataParser(limits); then begin_data() or
-//    begin_chunk(chunk_size), stream the output into the spool, and call
-//    on_body_complete(parser.summary()) when parser.done().
+//    begin_chunk(chunk_size, last_chunk), stream the output into the spool, and
+//    call on_body_complete(parser.summary()) when parser.done().
 //  - DiscardBody: read and throw away exactly `octets` octets (a BDAT chunk that
 //    cannot be accepted), then write the reply.
 //  - CommitMessage: commit the spool file with envelope() (the Received header is
