@@ -79,14 +79,27 @@ printf '%s\n' "$LDAP_SERVICE_PW" >"$state/service.password"
 say "metabase-sync --once: directory configuration of BH1 -> $state/metabase.pb"
 "$metabase_sync" --once --uri "$LDAP_URI" --bind-dn "$LDAP_SERVICE_DN" \
   --password-file "$state/service.password" --server BH1 --out "$state/metabase.pb"
-"$metabase_sync" --dump "$state/metabase.pb" | grep -E '^\s*(id|name|ip|port|state):' | head -12
+"$metabase_sync" --dump "$state/metabase.pb" | awk '
+  /^virtual_servers \{/ { in_vs = 1; id = name = ip = port = ""; state = "STARTED"; next }
+  in_vs && /^  id:/      { id = $2 }
+  in_vs && /^  name:/    { sub(/^  name: /, ""); name = $0 }
+  in_vs && /^  bindings \{/ { in_binding = 1 }
+  in_vs && /^  \}/       { in_binding = 0 }
+  in_binding && /^    ip:/   { ip = $2 }
+  in_binding && /^    port:/ { port = $2 }
+  in_vs && /^  state:/   { state = $2 }
+  in_vs && /^\}/         { gsub(/"/, "", id); gsub(/"/, "", ip)
+                           printf "virtual server %s %s on %s:%s, %s\n", id, name, ip, port, state; in_vs = 0 }'
+
 
 say "starting gatewayd"
-"$gatewayd" --metabase "$state/metabase.pb" --spool "$state/spool" --log-file "$state/gatewayd.log" &
+# Detached from this terminal: it keeps running after the script ends.
+nohup "$gatewayd" --metabase "$state/metabase.pb" --spool "$state/spool" --log-file "$state/gatewayd.log" \
+  </dev/null >>"$state/gatewayd.out" 2>&1 &
 echo $! >"$state/gatewayd.pid"
 for _ in $(seq 100); do
   if (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null; then break; fi
-  kill -0 "$(cat "$state/gatewayd.pid")" 2>/dev/null || { cat "$state/gatewayd.log" >&2; die "gatewayd exited"; }
+  kill -0 "$(cat "$state/gatewayd.pid")" 2>/dev/null || { cat "$state/gatewayd.out" >&2; die "gatewayd exited"; }
   sleep 0.1
 done
 echo "gatewayd (pid $(cat "$state/gatewayd.pid")) listening on 127.0.0.1:2525; log: $state/gatewayd.log"
