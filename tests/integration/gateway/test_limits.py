@@ -1,9 +1,17 @@
 """Each virtual-server limit over a real socket, with its exact reply."""
 
+import os
 import socket
 import unittest
 
-from gatewayd_fixture import GatewayTestCase, RawSmtp, metabase_text, virtual_server
+from gatewayd_fixture import GatewayTestCase, RawSmtp, metabase_text, virtual_server, wait_until
+
+
+def connect_from(source, port):
+    client = RawSmtp.__new__(RawSmtp)
+    client.sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    client.buffer = b""
+    return client
 
 
 def open_session(port, helo="limits.example.net"):
@@ -86,6 +94,32 @@ class Limits(GatewayTestCase):
                         for i in range(15))
         client.send(hops + b"Subject: loop\r\n\r\nx\r\n.\r\n")
         self.assertEqual(client.reply(), (554, "5.4.6 Too many hops: routing loop detected"))
+        self.assertEqual(self.gateway.queued_ids(), [])
+
+
+class ServerConnectionLimit(GatewayTestCase):
+    def metabase(self):
+        return metabase_text([virtual_server("1", "127.0.0.1", self.port, limits="max_connections: 2")])
+
+    def test_connections_over_the_server_limit_get_421_4_7_0_whatever_the_peer(self):
+        held = [open_session(self.port) for _ in range(2)]
+        extra = connect_from("127.0.0.5", self.port)
+        self.assertEqual(extra.reply(), (421, "4.7.0 vs1.example.com Too many connections, try again later"))
+        self.assertTrue(extra.closed())
+        self.assertEqual(len(held), 2)
+
+
+class AbandonedMessage(GatewayTestCase):
+    def test_client_that_disconnects_during_data_leaves_nothing_in_the_spool(self):
+        client = open_session(self.port)
+        client.command("MAIL FROM:<s@example.net>")
+        client.command("RCPT TO:<alice@example.com>")
+        client.command("DATA")
+        client.send(b"Subject: cut\r\n\r\n" + b"partial line\r\n" * 1000)
+        client.close()
+        self.gateway.wait_for_log("disconnect messages=0", count=2)  # the fixture's probe, then this session
+        incoming = os.path.join(self.gateway.spool, "incoming")
+        wait_until(lambda: os.listdir(incoming) == [], what="incoming/ to be cleaned")
         self.assertEqual(self.gateway.queued_ids(), [])
 
 
