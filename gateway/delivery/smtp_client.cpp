@@ -313,34 +313,45 @@ asio::awaitable<void> OutboundConnection::quit() {
   close();
 }
 
-asio::awaitable<DeliveryReport> deliver_to_hosts(asio::any_io_executor executor, const std::vector<Endpoint>& hosts,
-                                                 const ClientOptions& options, const OutboundMessage& message,
-                                                 BodySource& body) {
-  DeliveryReport report;
-  std::optional<ConnectionFailure> last_failure;
+asio::awaitable<std::unique_ptr<OutboundConnection>> connect_first(asio::any_io_executor executor,
+                                                                  const std::vector<Endpoint>& hosts,
+                                                                  const ClientOptions& options,
+                                                                  std::vector<std::string>& attempts,
+                                                                  ConnectionFailure& failure) {
+  failure = failure_of(FailureKind::NoMailExchanger, "no host to try");
   for (const auto& host : hosts) {
     auto connection = co_await OutboundConnection::open(executor, host, options);
     if (!connection->usable() && connection->failure() && connection->failure()->retry_without_tls) {
       // Opportunistic TLS that fails is not a reason to keep mail waiting.
-      report.attempts.push_back(host.str() + ": " + connection->failure()->text + "; retrying without TLS");
+      attempts.push_back(host.str() + ": " + connection->failure()->text + "; retrying without TLS");
       auto plaintext = options;
       plaintext.tls.reset();
       connection = co_await OutboundConnection::open(executor, host, plaintext);
     }
-    if (!connection->usable()) {
-      last_failure = connection->failure().value_or(failure_of(FailureKind::HostNotResponding, host.str()));
-      report.attempts.push_back(host.str() + ": " + last_failure->text);
-      if (last_failure->try_next_host) continue;
-      break;
+    if (connection->usable()) {
+      attempts.push_back(host.str() + ": session established");
+      co_return connection;
     }
-    report.result = co_await connection->deliver(message, body);
-    report.delivered_via = host;
-    report.attempts.push_back(host.str() + ": transaction held");
-    co_await connection->quit();
+    failure = connection->failure().value_or(failure_of(FailureKind::HostNotResponding, host.str()));
+    attempts.push_back(host.str() + ": " + failure.text);
+    if (!failure.try_next_host) break;
+  }
+  co_return nullptr;
+}
+
+asio::awaitable<DeliveryReport> deliver_to_hosts(asio::any_io_executor executor, const std::vector<Endpoint>& hosts,
+                                                 const ClientOptions& options, const OutboundMessage& message,
+                                                 BodySource& body) {
+  DeliveryReport report;
+  ConnectionFailure failure;
+  auto connection = co_await connect_first(executor, hosts, options, report.attempts, failure);
+  if (!connection) {
+    report.result = fail_all(message, failure);
     co_return report;
   }
-  if (!last_failure) last_failure = failure_of(FailureKind::NoMailExchanger, "no host to try");
-  report.result = fail_all(message, *last_failure);
+  report.result = co_await connection->deliver(message, body);
+  report.delivered_via = connection->endpoint();
+  co_await connection->quit();
   co_return report;
 }
 

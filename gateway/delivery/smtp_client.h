@@ -115,6 +115,13 @@ struct DeliveryReport {
   std::optional<Endpoint> delivered_via;   // the host that held the transaction
   std::vector<std::string> attempts;       // one line per host tried, for the log
 };
+// The first host of `hosts` that takes a session (same fallback rules); null
+// when none does, with `failure` saying why the last one did not.
+asio::awaitable<std::unique_ptr<OutboundConnection>> connect_first(asio::any_io_executor executor,
+                                                                  const std::vector<Endpoint>& hosts,
+                                                                  const ClientOptions& options,
+                                                                  std::vector<std::string>& attempts,
+                                                                  ConnectionFailure& failure);
 asio::awaitable<DeliveryReport> deliver_to_hosts(asio::any_io_executor executor, const std::vector<Endpoint>& hosts,
                                                  const ClientOptions& options, const OutboundMessage& message,
                                                  BodySource& body);

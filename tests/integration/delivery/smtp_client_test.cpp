@@ -1,6 +1,7 @@
 // The outbound client against real servers: Postfix's smtp-sink (ESMTP) and
 // Dovecot LMTP (CHUNKING, STARTTLS), each private to the test.
 #include "gateway/delivery/smtp_client.h"
+#include "gateway/delivery/connection_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -141,6 +142,49 @@ TEST(SmtpClientWithSmtpSink, RefusedConnectionFallsBackToTheNextHost) {
   EXPECT_EQ(report.attempts.size(), 2u);
   EXPECT_EQ(report.result.recipients.at(0).outcome, Outcome::Delivered);
   EXPECT_EQ(sink.transactions().size(), 1u);
+}
+
+struct PoolRun {
+  std::vector<DeliveryReport> reports;
+  std::size_t reused = 0;
+};
+
+PoolRun deliver_twice_with_pool(std::uint16_t port, std::uint32_t max_messages_per_connection) {
+  const std::vector<Endpoint> hosts{local(port)};
+  const auto m = message({"b@partner.example"}, kContent);
+  return run_io<PoolRun>([&](asio::any_io_executor ex) -> asio::awaitable<PoolRun> {
+    PoolLimits limits;
+    limits.max_messages_per_connection = max_messages_per_connection;
+    ConnectionPool pool(ex, limits);
+    PoolRun run;
+    for (int i = 0; i < 2; ++i) {
+      StringBodySource body(kContent);
+      run.reports.push_back(co_await deliver_with_pool(pool, "Remote delivery [partner.example]", hosts,
+                                                       client_options(), m, body));
+    }
+    run.reused = pool.reused();
+    co_return run;
+  });
+}
+
+TEST(SmtpClientWithSmtpSink, PoolReusesTheIdleConnectionForTheNextMessageToTheSameHop) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  const auto run = deliver_twice_with_pool(sink.port(), 0);
+  EXPECT_EQ(run.reused, 1u);
+  ASSERT_EQ(run.reports.size(), 2u);
+  EXPECT_NE(run.reports[1].attempts.at(0).find("reusing the connection"), std::string::npos);
+  for (const auto& report : run.reports)
+    EXPECT_EQ(report.result.recipients.at(0).outcome, Outcome::Delivered) << report.result.recipients.at(0).text;
+  EXPECT_EQ(sink.transactions().size(), 2u);
+}
+
+TEST(SmtpClientWithSmtpSink, PoolOpensANewConnectionAfterTheMessageLimit) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  const auto run = deliver_twice_with_pool(sink.port(), 1);
+  EXPECT_EQ(run.reused, 0u);
+  EXPECT_EQ(sink.transactions().size(), 2u);
 }
 
 TEST(SmtpClient, NoHostAcceptingConnectionsIsTransient441) {
