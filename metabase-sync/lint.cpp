@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "metabase-sync/errors.h"
 #include "metabase-sync/value_parsers.h"
 
 namespace msync {
@@ -234,6 +235,24 @@ bool address_space_matches(std::string_view pattern, std::string_view domain) {
 }
 
 std::vector<Finding> lint(const gw::metabase::Metabase& metabase) { return Checker(metabase).run(); }
+
+gw::Result<void> check_publishable(const gw::metabase::Metabase& metabase) {
+  std::map<std::tuple<std::string, std::uint32_t>, const mb::VirtualServer*> owners;
+  for (const auto& vs : metabase.virtual_servers()) {
+    if (vs.state() != mb::STARTED && vs.state() != mb::SERVER_STATE_UNSPECIFIED) continue;
+    for (const auto& binding : vs.bindings()) {
+      const auto key = std::make_tuple(lower(binding.ip()), binding.port());
+      auto [it, inserted] = owners.emplace(key, &vs);
+      if (inserted || it->second == &vs) continue;
+      return fail(SyncErrc::InvalidConfiguration,
+                  fmt::format("{}: msExchServerBindings: {}:{} is already bound by virtual server {} ({}); "
+                              "the gateway cannot run both",
+                              vs.dn(), binding.ip().empty() ? "(all unassigned)" : binding.ip(), binding.port(),
+                              it->second->id(), it->second->name()));
+    }
+  }
+  return {};
+}
 
 std::string format_finding(const Finding& finding) {
   return fmt::format("{}: {}: {}", finding.severity == Severity::Error ? "error" : "warning", finding.dn,

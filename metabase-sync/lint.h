@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/common/result.h"
 #include "proto/metabase.pb.h"
 
 namespace msync {
@@ -32,6 +33,14 @@ struct Finding {
 };
 
 std::vector<Finding> lint(const gw::metabase::Metabase& metabase);
+
+// The one rule that also blocks writing: two running virtual servers claiming
+// the same IP:port (or "all unassigned" and a port). gatewayd refuses such a
+// metabase as a whole, so metabase-sync must not replace a good file with it.
+// Returns InvalidConfiguration naming the second virtual server's DN and
+// msExchServerBindings. (--check reports the same conflict, for stopped
+// virtual servers too, through lint().)
+gw::Result<void> check_publishable(const gw::metabase::Metabase& metabase);
 
 // "error: <DN>: <message>" / "warning: <DN>: <message>".
 std::string format_finding(const Finding& finding);

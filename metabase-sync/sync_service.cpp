@@ -7,6 +7,7 @@
 
 #include "gateway/common/log.h"
 #include "metabase-sync/errors.h"
+#include "metabase-sync/lint.h"
 #include "metabase-sync/metabase_builder.h"
 
 namespace msync {
@@ -144,6 +145,10 @@ class Follower {
     if (snapshot) {
       snapshot->sync_cookie = cookie;
       auto metabase = build_metabase(*snapshot);
+      if (metabase) {
+        if (auto publishable = check_publishable(*metabase); !publishable)
+          metabase = std::unexpected(publishable.error());
+      }
       if (!metabase) {
         report_once(describe(metabase.error()) + "; keeping the last good metabase");
         had_good_read_ = true;  // the tool's own settings are right; the directory is not
@@ -285,6 +290,7 @@ gw::Result<bool> run_once(const SyncOptions& options) {
   if (auto opened = writer.open(); !opened) return std::unexpected(opened.error());
   auto metabase = read_metabase_from_directory(options);
   if (!metabase) return std::unexpected(metabase.error());
+  if (auto publishable = check_publishable(*metabase); !publishable) return std::unexpected(publishable.error());
   return writer.publish(std::move(*metabase));
 }
 

@@ -79,6 +79,19 @@ TEST(MetabaseSyncOnce, InvalidChangeIsNotWrittenAndNamesDnAndAttribute) {
   EXPECT_EQ(read_bytes(h.out()), before);
 }
 
+TEST(MetabaseSyncOnce, BindingClaimedByTwoRunningVirtualServersIsNotWritten) {
+  Harness h;
+  ASSERT_EQ(h.once().exit_code, 0);
+  const auto before = read_bytes(h.out());
+  h.slapd().modify("dn: " + kVs2 + "\nchangetype: modify\nreplace: msExchServerBindings\nmsExchServerBindings: 127.0.0.1:2525:\n");
+  auto result = h.once();
+  EXPECT_EQ(result.exit_code, 7);
+  EXPECT_EQ(lower(result.err), lower("metabase-sync: " + kVs2 +
+                                     ": msExchServerBindings: 127.0.0.1:2525 is already bound by virtual server 1 "
+                                     "(Default SMTP Virtual Server); the gateway cannot run both\n"));
+  EXPECT_EQ(read_bytes(h.out()), before);
+}
+
 TEST(MetabaseSyncOnce, ServerWithoutVirtualServersIsInvalid) {
   Harness h;
   h.slapd().modify("dn: " + kVs1 + "\nchangetype: delete\n\ndn: " + kVs2 + "\nchangetype: delete\n");

@@ -135,6 +135,26 @@ TEST(Lint, MessageLimitAboveSessionLimitIsAWarning) {
   EXPECT_THAT(findings[0].message, HasSubstr("(40960 KB) is larger than the session size limit (20480 KB)"));
 }
 
+TEST(CheckPublishable, AcceptsTheSampleOrganization) { EXPECT_TRUE(check_publishable(sample())); }
+
+TEST(CheckPublishable, RefusesTwoRunningVirtualServersOnOneBinding) {
+  auto m = sample();
+  m.mutable_virtual_servers(1)->mutable_bindings(0)->set_port(2525);
+  auto publishable = check_publishable(m);
+  ASSERT_FALSE(publishable);
+  EXPECT_EQ(publishable.error().detail,
+            kVs2 + ": msExchServerBindings: 127.0.0.1:2525 is already bound by virtual server 1 "
+                   "(Default SMTP Virtual Server); the gateway cannot run both");
+}
+
+TEST(CheckPublishable, AllowsAConflictWithAStoppedVirtualServerThatLintStillReports) {
+  auto m = sample();
+  m.mutable_virtual_servers(1)->mutable_bindings(0)->set_port(2525);
+  m.mutable_virtual_servers(1)->set_state(mb::STOPPED);
+  EXPECT_TRUE(check_publishable(m));
+  EXPECT_TRUE(has_errors(lint(m)));
+}
+
 TEST(AddressSpaceMatches, HandlesWildcards) {
   EXPECT_TRUE(address_space_matches("*", "example.com"));
   EXPECT_TRUE(address_space_matches("*.mil", "army.mil"));
