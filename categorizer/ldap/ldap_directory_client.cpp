@@ -375,6 +375,11 @@ asio::awaitable<LdapDirectoryClient::PageResult> LdapDirectoryClient::search_pag
     std::vector<Entry>& out, std::size_t cap) {
   PageResult result;
   LDAP* ld = conn->ld;
+  if (conn->broken) {  // dropped while this request waited for its turn: nobody reads it any more
+    result.lost = true;
+    result.error = directory_error(DirectoryErrc::Unavailable, conn->uri + ": connection lost");
+    co_return result;
+  }
 
   LDAPControl* page_control = nullptr;
   berval cookie_value{static_cast<ber_len_t>(cookie.size()), const_cast<char*>(cookie.data())};

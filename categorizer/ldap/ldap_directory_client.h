@@ -20,6 +20,8 @@
 //   has no non-blocking form). It is bounded by LDAP_OPT_NETWORK_TIMEOUT (the connect timeout),
 //   and the client resolves nothing itself: host names in the URIs are resolved by libldap's
 //   getaddrinfo, so deployments should use addresses or names in /etc/hosts.
+// - Lifetime: the client must outlive every operation started on it; close() or destruction
+//   fails pending requests with Unavailable once the executor runs them.
 // - Signals: libldap writes with write(2), so a server that has closed the connection raises
 //   SIGPIPE; the process must ignore SIGPIPE, as every network daemon does.
 // Not responsible for: interpreting entries, caching, choosing filters.
