@@ -221,7 +221,8 @@ Action ClientSession::on_reply(const Reply& reply) {
       return after_hello();
 
     case Phase::Auth:
-      if (reply.code == 235) {
+      // RFC 4954 6 says 235; some servers (smtp-sink among them) say 250.
+      if (reply.positive_completion()) {
         authenticated_ = true;
         phase_ = Phase::Ready;
         return Ready{};

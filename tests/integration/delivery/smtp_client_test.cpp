@@ -144,6 +144,61 @@ TEST(SmtpClientWithSmtpSink, RefusedConnectionFallsBackToTheNextHost) {
   EXPECT_EQ(sink.transactions().size(), 1u);
 }
 
+TEST(SmtpClientWithSmtpSink, SoftAndHardRecipientRefusalsAreTransientAndPermanent) {
+  TempDir soft_dir("gw-delivery"), hard_dir("gw-delivery");
+  gw::test::SmtpSink soft(soft_dir.path(), {"-r", "RCPT"});
+  gw::test::SmtpSink hard(hard_dir.path(), {"-f", "RCPT"});
+  const auto m = message({"b@partner.example"}, kContent);
+  const auto transient = deliver_once(local(soft.port()), client_options(), m, kContent);
+  const auto permanent = deliver_once(local(hard.port()), client_options(), m, kContent);
+  EXPECT_EQ(transient.recipients.at(0).outcome, Outcome::Transient);
+  EXPECT_EQ(transient.recipients.at(0).code / 100, 4);
+  EXPECT_EQ(permanent.recipients.at(0).outcome, Outcome::Permanent);
+  EXPECT_EQ(permanent.recipients.at(0).code / 100, 5);
+  EXPECT_TRUE(soft.transactions().empty());
+  EXPECT_TRUE(hard.transactions().empty());
+}
+
+TEST(SmtpClientWithSmtpSink, DisconnectAfterTheDotIsTransient442InTheAtLeastOnceWindow) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path(), {"-q", "."});
+  const auto result =
+      deliver_once(local(sink.port()), client_options(), message({"b@partner.example"}, kContent), kContent);
+  EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Transient);
+  EXPECT_EQ(result.recipients.at(0).status.str(), "4.4.2");
+}
+
+TEST(SmtpClientWithSmtpSink, GreetingThatNeverComesIsHostNotResponding441) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path(), {"-W", "CONNECT:5"});
+  auto options = client_options();
+  options.timeouts.greeting = std::chrono::milliseconds(300);
+  const auto result = deliver_once(local(sink.port()), options, message({"b@partner.example"}, kContent), kContent);
+  EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Transient);
+  EXPECT_EQ(result.recipients.at(0).status.str(), "4.4.1");
+  EXPECT_NE(result.recipients.at(0).text.find("timeout waiting for the greeting"), std::string::npos)
+      << result.recipients.at(0).text;
+}
+
+TEST(SmtpClientWithSmtpSink, SmartHostAuthenticationWithPlain) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  auto options = client_options();
+  options.session.credentials = Credentials{"relay-user", "relay-secret"};
+  bool authenticated = false;
+  const auto m = message({"b@partner.example"}, kContent);
+  const auto result = run_io<MessageResult>([&](asio::any_io_executor ex) -> asio::awaitable<MessageResult> {
+    auto connection = co_await OutboundConnection::open(ex, local(sink.port()), options);
+    authenticated = connection->session().authenticated();
+    StringBodySource body(kContent);
+    auto delivered = co_await connection->deliver(m, body);
+    co_await connection->quit();
+    co_return delivered;
+  });
+  EXPECT_TRUE(authenticated);
+  EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Delivered);
+}
+
 struct PoolRun {
   std::vector<DeliveryReport> reports;
   std::size_t reused = 0;
