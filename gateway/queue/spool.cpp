@@ -425,9 +425,10 @@ Result<RecoveryReport> SpoolCore::recover() {
     auto moved = fs_->rename(queue_path(id, suffix), badmail_ / name);
     if (!moved) {
       log::error(queue_log(id), "recover: cannot move to badmail: {}", moved.error().message());
-      return;
+      return false;
     }
     badmail_names.insert(name);
+    return true;
   };
 
   // A commit interrupted between its body and envelope renames: the envelope is in
@@ -467,9 +468,10 @@ Result<RecoveryReport> SpoolCore::recover() {
                    : make_error(make_error_code(SpoolErrc::Corrupt), "body file missing");
     if (!envelope) {
       log::error(queue_log(id), "recover: moving message to badmail: {}", envelope.error().message());
-      to_badmail(id, kEnvelopeSuffix);
+      // Counted once the envelope is out of queue/: only then is the message
+      // no longer found as queued.
+      if (to_badmail(id, kEnvelopeSuffix)) ++report.moved_to_badmail;
       if (files.body) to_badmail(id, kBodySuffix);
-      ++report.moved_to_badmail;
       continue;
     }
     report.messages.push_back(RecoveredMessage{id, std::move(*envelope)});
