@@ -207,5 +207,39 @@ TEST_F(MetabaseSyncWithoutSyncprov, FallsBackToPollingAndStillPicksUpChanges) {
   EXPECT_LT(*took, kPickUpLimit);
 }
 
+TEST(MetabaseSyncFollowStart, WaitsForADirectoryThatIsDownAtStart) {
+  Harness h;
+  h.slapd().stop();
+  auto follower = h.follow();
+  ASSERT_TRUE(wait_for([&] { return read_bytes(h.follow_log()).find("cannot reach the directory") != std::string::npos; },
+                       5s))
+      << read_bytes(h.follow_log());
+  EXPECT_TRUE(follower.running()) << "an unreachable directory is retried, not fatal";
+  EXPECT_FALSE(std::filesystem::exists(h.out()));
+  h.slapd().restart();
+  EXPECT_TRUE(h.wait_for_metabase([](const mb::Metabase& m) { return m.virtual_servers_size() == 2; }, 10s))
+      << read_bytes(h.follow_log());
+  EXPECT_EQ(follower.stop(), 0);
+}
+
+TEST(MetabaseSyncFollowStart, BindRefusedAtStartIsFatalWithExitCode4) {
+  Harness h;
+  std::ofstream(h.password_file()) << "not-the-password\n";
+  auto follower = h.follow();
+  EXPECT_EQ(follower.wait(), 4);
+  EXPECT_THAT(read_bytes(h.follow_log()), HasSubstr("failed: Invalid credentials"));
+}
+
+TEST(MetabaseSyncFollowStart, MissingMetabaseDirectoryIsFatalWithExitCode8) {
+  Harness h;
+  auto args = h.argv({"--follow"});
+  args[10] = (h.path("missing") / "metabase.pb").string();  // the --out value
+  gw::test::SpawnOptions options;
+  options.stderr_file = h.follow_log();
+  auto follower = gw::test::Process::spawn(args, options);
+  EXPECT_EQ(follower.wait(), 8);
+  EXPECT_THAT(read_bytes(h.follow_log()), HasSubstr("missing"));
+}
+
 }  // namespace
 }  // namespace msync::test
