@@ -130,8 +130,10 @@ Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
       server = std::make_shared<VirtualServer>(snapshot);
     else
       server->update(snapshot);
-    log::info({"gateway"}, "virtual server {} ({}) {}{}", id, snapshot->name, state_name(snapshot->state),
-              is_new ? "" : " (settings updated)");
+    log::info({"gateway"}, "virtual server {} ({}) {}{}{}", id, snapshot->name, state_name(snapshot->state),
+              snapshot->tls_context ? ", STARTTLS offered" : "", is_new ? "" : " (settings updated)");
+    if (!snapshot->tls_error.empty())
+      log::error({"gateway"}, "virtual server {}: TLS not available: {}", id, snapshot->tls_error);
   }
 
   const auto plans = plan_listeners(*metabase);

@@ -276,11 +276,8 @@ asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action actio
       continue;
     }
     if (auto* tls = std::get_if<smtp::StartTls>(&action)) {
-      // Not reachable while the policy does not offer STARTTLS (Transport has no TLS yet).
-      log::error(log_context(), "STARTTLS requested but TLS is not available");
-      queue_reply(smtp::Reply(454, smtp::status(4, 7, 0), "TLS not available"));
-      (void)tls;
-      co_return Next::Close;
+      if (!co_await start_tls(*tls)) co_return Next::Close;
+      co_return Next::ReadCommand;
     }
     if (std::get_if<smtp::Authenticate>(&action)) {
       // Not reachable while the policy offers no SASL mechanism.
@@ -289,6 +286,31 @@ asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action actio
     }
     co_return Next::Close;
   }
+}
+
+asio::awaitable<bool> SmtpConnection::start_tls(const smtp::StartTls& request) {
+  queue_reply(request.reply);
+  if (!co_await flush()) co_return false;
+  // RFC 3207 4.2: whatever the client sent after STARTTLS in plaintext is
+  // discarded, never interpreted as commands of the protected session.
+  if (in_pos_ < in_.size() || parser_.buffered() > 0)
+    log::info(log_context(), "discarding {} octet(s) pipelined after STARTTLS", in_.size() - in_pos_ + parser_.buffered());
+  in_.clear();
+  in_pos_ = 0;
+  parser_.reset();
+  if (!settings_->tls_context) co_return false;  // the Session offers STARTTLS only with a context
+  arm_deadline(settings_->timeouts.command);
+  boost::system::error_code ec;
+  co_await transport_.start_tls(*settings_->tls_context, ec);
+  deadline_.expires_at(asio::steady_timer::time_point::max());
+  if (ec) {
+    log::info(log_context(), "TLS handshake failed: {}", ec.message());
+    co_return false;
+  }
+  const auto description = transport_.tls_description();
+  log::info(log_context(), "TLS established: {}", description);
+  session_.on_tls_established(description);
+  co_return true;
 }
 
 envelope::Envelope SmtpConnection::make_envelope() const {

@@ -17,9 +17,11 @@
 // Logs: one application log line at connect, per queued message and at
 // disconnect, all prefixed "smtp: session=<id> peer=<ip:port>" and the queue id
 // once there is one; one W3C protocol log line per reply when the virtual
-// server logs. Runs entirely on the executor of its socket. Not responsible
-// for admission (ConnectionGate, done before), TLS and SASL (the Session does
-// not offer them until those layers exist; see Transport).
+// server logs. STARTTLS (RFC 3207): the 220 is flushed, every buffered
+// plaintext octet is discarded, the handshake runs under the command deadline,
+// then the Session starts over from the greeting state. Runs entirely on the
+// executor of its socket. Not responsible for admission (ConnectionGate, done
+// before) or SASL (the Session offers no AUTH until that layer exists).
 #pragma once
 
 #include <chrono>
@@ -70,6 +72,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::awaitable<bool> flush();
   asio::awaitable<std::optional<smtp::Action>> receive_body(const smtp::ReceiveBody& request);
   asio::awaitable<bool> discard_body(std::uint64_t octets);
+  asio::awaitable<bool> start_tls(const smtp::StartTls& request);
   asio::awaitable<smtp::Action> commit(const smtp::CommitMessage& request);
   asio::awaitable<void> begin_message();
   asio::awaitable<void> write_to_spool(std::string& pending);

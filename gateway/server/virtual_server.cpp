@@ -8,6 +8,27 @@ namespace {
 // msExchMaxIncomingConnections uses 2000000000 for "unlimited".
 constexpr std::uint32_t kUnlimitedConnections = 2000000000u;
 
+// TLS 1.2 and later only; the certificate file holds the chain (PEM).
+std::shared_ptr<asio::ssl::context> load_tls_context(const metabase::Tls& tls, std::string& error) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  if (!ec) context->use_certificate_chain_file(tls.certificate_file(), ec);
+  if (ec) {
+    error = "certificate " + tls.certificate_file() + ": " + ec.message();
+    return nullptr;
+  }
+  context->use_private_key_file(tls.key_file(), asio::ssl::context::pem, ec);
+  if (ec) {
+    error = "key " + tls.key_file() + ": " + ec.message();
+    return nullptr;
+  }
+  return context;
+}
+
 }  // namespace
 
 Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const metabase::VirtualServer& server) {
@@ -46,8 +67,10 @@ Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const met
       if (space.type() == metabase::ADDRESS_SPACE_SMTP)
         policy.domains.relay_connector.push_back(normalize_domain(space.pattern()));
   }
-  // STARTTLS and AUTH are not offered until the TLS and SASL layers are wired in.
-  policy.starttls_available = false;
+  if (!server.tls().certificate_file().empty() && !server.tls().key_file().empty())
+    settings->tls_context = load_tls_context(server.tls(), settings->tls_error);
+  policy.starttls_available = settings->tls_context != nullptr;
+  // AUTH is not offered until the SASL layer is wired in.
   policy.auth_mechanisms.clear();
   policy.auth_without_tls = server.authentication().allow_basic_without_tls();
 

@@ -17,12 +17,15 @@
 #include <mutex>
 #include <string>
 
+#include "gateway/common/asio.h"
 #include "gateway/common/result.h"
 #include "gateway/server/connection_gate.h"
 #include "gateway/server/ip_network.h"
 #include "gateway/server/protocol_log.h"
 #include "gateway/smtp/policy.h"
 #include "proto/metabase.pb.h"
+
+#include <boost/asio/ssl/context.hpp>
 
 namespace gw::server {
 
@@ -46,6 +49,10 @@ struct VirtualServerSettings {
   Timeouts timeouts;
   bool protocol_logging = false;
   std::filesystem::path protocol_log_directory;
+  // Loaded from gwTlsCertificateFile / gwTlsKeyFile; null = no STARTTLS.
+  std::shared_ptr<asio::ssl::context> tls_context;
+  // Why STARTTLS is not offered although a certificate is configured.
+  std::string tls_error;
 };
 
 using SettingsPtr = std::shared_ptr<const VirtualServerSettings>;
@@ -53,7 +60,11 @@ using SettingsPtr = std::shared_ptr<const VirtualServerSettings>;
 // Builds the snapshot for `server`. Organization-wide parts come from `metabase`:
 // SMTP domains, relay connectors' address spaces, the sender filter. The
 // connection timeout (msExchIncomingConnectionTimeout), when set, replaces the
-// command, data-init and data-block timeouts. Fails on an unparsable IP network.
+// command, data-init and data-block timeouts. The TLS certificate and key are
+// loaded here (reload path, blocking file reads): when they cannot be loaded the
+// server runs without STARTTLS and tls_error says why; a server that requires
+// TLS then refuses mail with 530 rather than accepting it in the clear. Fails
+// on an unparsable IP network.
 Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const metabase::VirtualServer& server);
 
 class VirtualServer {

@@ -92,3 +92,23 @@ TEST(BuildSettings, ProtocolLoggingNeedsADirectory) {
 
 }  // namespace
 }  // namespace gw::server
+
+namespace gw::server {
+namespace {
+
+TEST(BuildSettings, StartTlsIsNotOfferedWithoutACertificate) {
+  const auto settings = build(R"(id: "1")");
+  EXPECT_FALSE(settings->policy.starttls_available);
+  EXPECT_EQ(settings->tls_context, nullptr);
+  EXPECT_TRUE(settings->tls_error.empty());
+}
+
+TEST(BuildSettings, UnreadableCertificateDisablesStartTlsAndSaysWhy) {
+  const auto settings =
+      build(R"(id: "1" tls { certificate_file: "/nonexistent/cert.pem" key_file: "/nonexistent/key.pem" })");
+  EXPECT_FALSE(settings->policy.starttls_available);
+  EXPECT_NE(settings->tls_error.find("/nonexistent/cert.pem"), std::string::npos) << settings->tls_error;
+}
+
+}  // namespace
+}  // namespace gw::server
