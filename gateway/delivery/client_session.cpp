@@ -455,6 +455,7 @@ Action ClientSession::finish_message() {
     }
     result.recipients.push_back(std::move(*results_[i]));
   }
+  result.peer_offers_dsn = caps_.dsn;
   result_ = std::move(result);
   // A transaction the peer did not complete must be reset before the next one.
   needs_rset_ = mail_accepted_ && !data_completed_;

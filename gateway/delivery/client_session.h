@@ -97,6 +97,9 @@ struct RecipientResult {
 
 struct MessageResult {
   std::vector<RecipientResult> recipients;   // in the order of OutboundMessage::recipients
+  // False when the peer does not offer DSN: NOTIFY/RET were not passed on, and
+  // RFC 3461 4.1 wants a "relayed" DSN for NOTIFY=SUCCESS recipients delivered.
+  bool peer_offers_dsn = false;
 };
 
 // Why the connection could not be used (or stopped being usable).

@@ -64,7 +64,9 @@ OutboundConnection::OutboundConnection(asio::any_io_executor executor, Endpoint 
       stream_(executor, *tls_context_),
       timer_(executor),
       session_(options_.session) {
-  if (!options_.tls) options_.session.tls = TlsPolicy::Never;
+  // Without a context opportunistic TLS is off; required TLS is never
+  // downgraded: it uses the system's trust store instead.
+  if (!options_.tls && options_.session.tls == TlsPolicy::Opportunistic) options_.session.tls = TlsPolicy::Never;
   session_ = ClientSession(options_.session);
 }
 

@@ -55,7 +55,7 @@ std::shared_ptr<asio::ssl::context> make_client_tls_context(const TlsSettings& s
 struct ClientOptions {
   SessionOptions session;
   Timeouts timeouts;
-  std::shared_ptr<asio::ssl::context> tls;   // null = no STARTTLS at all
+  std::shared_ptr<asio::ssl::context> tls;   // null: no opportunistic STARTTLS; required TLS uses system CAs
 };
 
 struct Endpoint {

@@ -245,6 +245,9 @@ TEST(ClientSession, DsnParametersAreLeftOutWhenNotOffered) {
   message.ret = "FULL";
   peer.run(session, session.send(message));
   EXPECT_EQ(peer.writes[1], "MAIL FROM:<alice@example.com> SIZE=100\r\nRCPT TO:<b@x.org>\r\nDATA\r\n");
+  auto result = session.take_result();
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(result->peer_offers_dsn);  // the queue owes NOTIFY=SUCCESS senders a "relayed" DSN
 }
 
 TEST(ClientSession, ChunkingSendsTheContentWithBdatInsteadOfData) {
