@@ -84,7 +84,13 @@ class CrashSafety(unittest.TestCase):
                            for _ in range(CLIENTS)]
                 for t in threads:
                     t.start()
-                time.sleep(rng.uniform(0.3, 1.0))
+                # At least one acknowledgement per round, however slow the machine, then a
+                # random moment: mid-command, mid-body, mid-commit or between messages.
+                acked_before = sum(o.acked for o in outcomes)
+                deadline = time.monotonic() + 20
+                while sum(o.acked for o in outcomes) == acked_before and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 0.6))
                 gateway.kill()
                 stop.set()
                 for t in threads:
