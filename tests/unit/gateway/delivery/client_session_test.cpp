@@ -354,6 +354,56 @@ TEST(ClientSession, WindowIsOpenOnlyBetweenTheDotAndItsReply) {
   EXPECT_TRUE(std::holds_alternative<Ready>(action));
 }
 
+TEST(ClientSession, DataAcceptedAfterEveryRecipientWasRefusedSendsAnEmptyEnd) {
+  ClientSession session(options());
+  ScriptedPeer peer({kGreeting, kEhloPipelining, "250 ok\r\n550 5.1.1 unknown\r\n354 go\r\n", "554 no valid recipients\r\n"});
+  peer.run(session, session.start());
+  ASSERT_TRUE(std::holds_alternative<Ready>(peer.run(session, session.send(message_to({"gone@x.org"})))));
+  EXPECT_EQ(peer.writes.back(), ".\r\n");  // RFC 2920 3.1: no content goes out
+  EXPECT_EQ(peer.transcript.find("<content>"), std::string::npos);
+  expect_result(session.take_result()->recipients[0], Outcome::Permanent, 550, "5.1.1");
+}
+
+TEST(ClientSession, LmtpWithBdatChunksReadsOneReplyPerChunkThenOnePerRecipient) {
+  ClientSession session(options(TlsPolicy::Never, Protocol::Lmtp));
+  ReplyParser parser;
+  auto reply = [&](const char* text) {
+    parser.put(text);
+    return parser.next()->value();
+  };
+  session.start();
+  session.on_reply(reply("220 mbx1\r\n"));
+  ASSERT_TRUE(std::holds_alternative<Ready>(session.on_reply(reply("250-mbx1\r\n250-PIPELINING\r\n250 CHUNKING\r\n"))));
+  session.send(message_to({"a@x.org", "b@x.org"}));
+  session.on_reply(reply("250 ok\r\n"));
+  session.on_reply(reply("250 ok\r\n"));
+  ASSERT_TRUE(std::holds_alternative<SendBody>(session.on_reply(reply("250 ok\r\n"))));
+  auto action = session.on_body_sent(3);
+  // Two intermediate chunks, then the LAST chunk's replies, one per recipient.
+  for (const char* text : {"250 2.0.0 chunk\r\n", "250 2.0.0 chunk\r\n", "250 2.0.0 a saved\r\n"}) {
+    ASSERT_TRUE(std::holds_alternative<ReadReply>(action));
+    action = session.on_reply(reply(text));
+  }
+  ASSERT_TRUE(std::holds_alternative<ReadReply>(action));
+  EXPECT_TRUE(session.in_at_least_once_window());
+  action = session.on_reply(reply("452 4.2.2 b over quota\r\n"));
+  ASSERT_TRUE(std::holds_alternative<Ready>(action));
+  auto result = session.take_result();
+  expect_result(result->recipients[0], Outcome::Delivered, 250, "2.0.0");
+  expect_result(result->recipients[1], Outcome::Transient, 452, "4.2.2");
+}
+
+TEST(ClientSession, SmtputfMessageToAPeerWithoutSmtputf8IsPermanent567) {
+  ClientSession session(options());
+  ScriptedPeer peer({kGreeting, kEhloPipelining});
+  peer.run(session, session.start());
+  auto message = message_to({"b@x.org"});
+  message.smtputf8 = true;
+  peer.run(session, session.send(message));
+  EXPECT_EQ(peer.writes.size(), 1u);
+  expect_result(session.take_result()->recipients[0], Outcome::Permanent, 553, "5.6.7");
+}
+
 TEST(ClientSession, QuitEndsTheConnectionAfterTheReply) {
   ClientSession session(options());
   ScriptedPeer peer({kGreeting, kEhloPipelining, "221 2.0.0 bye\r\n"});
