@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +55,17 @@ void write_file(const fs::path& path, const std::string& text) {
   out << text;
 }
 
+bool running_as_root() { return ::geteuid() == 0; }
+
+// The account servers run as: "nobody" when the tests run as root (servers
+// drop privileges), otherwise the test's own user.
+std::pair<std::string, std::string> server_account() {
+  if (running_as_root()) return {"nobody", "nogroup"};
+  const passwd* pw = ::getpwuid(::geteuid());
+  const group* gr = ::getgrgid(::getegid());
+  return {pw ? pw->pw_name : "nobody", gr ? gr->gr_name : "nogroup"};
+}
+
 void run_checked(const std::vector<std::string>& argv) {
   const auto result = run(argv);
   if (result.exit_code != 0) throw std::runtime_error(argv[0] + " failed: " + result.err);
@@ -97,7 +110,8 @@ SmtpSink::SmtpSink(const fs::path& dir, std::vector<std::string> extra) : dump_d
   port_ = start_listening(
       process_,
       [&](std::uint16_t port) {
-        std::vector<std::string> argv{"smtp-sink", "-u", "nobody", "-R", dump_dir_.string(), "-d", "%M%S."};
+        std::vector<std::string> argv{"smtp-sink", "-d", (dump_dir_ / "%M%S.").string()};
+        if (running_as_root()) argv.insert(argv.begin() + 1, {"-u", "nobody"});  // required as root
         argv.insert(argv.end(), extra.begin(), extra.end());
         argv.push_back("127.0.0.1:" + std::to_string(port));
         argv.push_back("16");
@@ -123,7 +137,8 @@ DovecotLmtp::DovecotLmtp(const fs::path& dir, const std::vector<std::string>& us
   // Dovecot delivers as an unprivileged user (never uid 0): it must reach the maildirs.
   for (const auto& d : {dir, dir_})
     fs::permissions(d, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-  run_checked({"chown", "nobody:nogroup", mail.string()});
+  const auto [user, group] = server_account();
+  if (running_as_root()) run_checked({"chown", user + ":" + group, mail.string()});
   std::string passwd;
   for (const auto& user : users) passwd += user + ":{PLAIN}unused::::::\n";
   write_file(dir_ / "passwd", passwd);
@@ -134,6 +149,9 @@ DovecotLmtp::DovecotLmtp(const fs::path& dir, const std::vector<std::string>& us
         std::ostringstream conf;
         conf << "base_dir = " << run_dir.string() << "\nstate_dir = " << (dir_ / "state").string()
              << "\nlog_path = " << log.string() << "\nprotocols = lmtp\nlisten = 127.0.0.1\n";
+        if (!running_as_root())
+          conf << "default_internal_user = " << user << "\ndefault_login_user = " << user
+               << "\ndefault_internal_group = " << group << "\n";
         if (pki)
           conf << "ssl = yes\nssl_cert = <" << pki->server_cert.string() << "\nssl_key = <"
                << pki->server_key.string() << "\nssl_min_protocol = TLSv1.2\n";
@@ -142,7 +160,7 @@ DovecotLmtp::DovecotLmtp(const fs::path& dir, const std::vector<std::string>& us
         conf << "mail_location = maildir:" << mail.string() << "/%n\nauth_username_format = %n\n"
              << "passdb {\n  driver = passwd-file\n  args = " << (dir_ / "passwd").string() << "\n}\n"
              << "userdb {\n  driver = passwd-file\n  args = " << (dir_ / "passwd").string()
-             << "\n  default_fields = uid=nobody gid=nogroup home=" << mail.string() << "/%n\n}\n"
+             << "\n  default_fields = uid=" << user << " gid=" << group << " home=" << mail.string() << "/%n\n}\n"
              << "service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = " << port
              << "\n  }\n}\n";
         write_file(dir_ / "dovecot.conf", conf.str());
@@ -165,7 +183,8 @@ Dnsmasq::Dnsmasq(const fs::path& dir, const std::vector<std::string>& records) {
       [&](std::uint16_t port) {
         std::vector<std::string> argv{"dnsmasq",       "--no-daemon", "--port=" + std::to_string(port),
                                       "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-                                      "--no-hosts",    "--user=root", "--pid-file=" + (dir / "dnsmasq.pid").string()};
+                                      "--no-hosts",    "--pid-file=" + (dir / "dnsmasq.pid").string()};
+        if (running_as_root()) argv.push_back("--user=root");  // stay able to write the pid file
         argv.insert(argv.end(), records.begin(), records.end());
         return argv;
       },
