@@ -77,7 +77,16 @@ class SpoolCore {
   // Adds a prepared commit to the next batch; the first thread to find no batch in
   // progress performs batches until none is pending.
   void enqueue(PendingCommit commit);
-  void commit_batch(std::vector<PendingCommit>& batch);
+  void commit_batch_per_file(std::vector<PendingCommit>& batch);
+  // Each removes what it could not finish (incoming/ files, or the body already
+  // renamed into queue/) when it fails.
+  Result<void> rename_body(const QueueId& id);
+  Result<void> rename_envelope(const QueueId& id);
+  void undo_renames(const QueueId& id);
+  // Completes commits whose renames are covered by `flushed` (undone if it failed).
+  void complete_renamed(std::vector<PendingCommit>& renamed, const Result<void>& flushed);
+  // Completes every commit with its outcome and empties the vector.
+  void complete(std::vector<PendingCommit>& commits);
   void remove_incoming(const QueueId& id) noexcept;
   // Runs remove_incoming on the pool (inline once the spool is shutting down).
   void abandon(const QueueId& id) noexcept;
@@ -218,87 +227,91 @@ void SpoolCore::enqueue(PendingCommit commit) {
     if (flushing_) return;
     flushing_ = true;
   }
+  // This thread is the leader until nothing is pending. With SyncMode::Filesystem
+  // the renames of one batch are made durable by the next batch's syncfs, so under
+  // load a batch costs one flush; a queue/ fsync covers them when no batch follows.
+  std::vector<PendingCommit> renamed;
   for (;;) {
     std::vector<PendingCommit> batch;
     {
       std::lock_guard lock(batch_mutex_);
-      if (pending_.empty()) {
+      if (pending_.empty() && renamed.empty()) {
         flushing_ = false;
         return;
       }
       batch.swap(pending_);
     }
-    commit_batch(batch);
+    if (sync_ == SyncMode::PerFile) {
+      commit_batch_per_file(batch);
+      continue;
+    }
+    if (batch.empty()) {
+      auto synced = fsync_queue_dir();
+      complete_renamed(renamed, synced);
+      continue;
+    }
+    ++batches_;
+    // One flush for this batch's file contents (and their entries in incoming/)
+    // and for the previous batch's renames.
+    auto synced = fs_->syncfs(queue_dir_fd_);
+    complete_renamed(renamed, synced);
+    if (!synced) {
+      for (auto& failed : batch) {
+        failed.outcome = std::unexpected(synced.error());
+        remove_incoming(failed.id);
+      }
+      complete(batch);
+      continue;
+    }
+    // Body first, envelope last. No flush between them: both files' entries in
+    // incoming/ are durable, so a crash between the renames leaves the body in
+    // incoming/, where recover() finds it and completes the pair.
+    for (auto& commit : batch) {
+      if (auto moved = rename_body(commit.id); !moved) {
+        commit.outcome = std::unexpected(moved.error());
+      } else if (auto done = rename_envelope(commit.id); !done) {
+        commit.outcome = std::unexpected(done.error());
+      }
+    }
+    std::vector<PendingCommit> failed;
+    for (auto& commit : batch) (commit.outcome ? renamed : failed).push_back(std::move(commit));
+    complete(failed);
   }
 }
 
-void SpoolCore::commit_batch(std::vector<PendingCommit>& batch) {
-  ++batches_;
-  auto fail_all_ok = [&](const Error& error, auto&& undo) {
-    for (auto& commit : batch) {
-      if (!commit.outcome) continue;
-      commit.outcome = std::unexpected(error);
-      undo(commit.id);
-    }
-  };
-  auto undo_body = [this](const QueueId& id) {
+Result<void> SpoolCore::rename_body(const QueueId& id) {
+  auto moved = fs_->rename(incoming_path(id, kBodySuffix), queue_path(id, kBodySuffix));
+  if (!moved) remove_incoming(id);
+  return moved;
+}
+
+Result<void> SpoolCore::rename_envelope(const QueueId& id) {
+  auto moved = fs_->rename(incoming_path(id, kEnvelopeSuffix), queue_path(id, kEnvelopeSuffix));
+  if (!moved) {
     (void)fs_->unlink(queue_path(id, kBodySuffix));
     (void)fs_->unlink(incoming_path(id, kEnvelopeSuffix));
-  };
+  }
+  return moved;
+}
+
+void SpoolCore::undo_renames(const QueueId& id) {
   // Envelope first: a crash in between leaves a body alone, which recover() deletes.
-  auto undo_both = [this](const QueueId& id) {
-    (void)fs_->unlink(queue_path(id, kEnvelopeSuffix));
-    (void)fs_->unlink(queue_path(id, kBodySuffix));
-  };
+  (void)fs_->unlink(queue_path(id, kEnvelopeSuffix));
+  (void)fs_->unlink(queue_path(id, kBodySuffix));
+}
 
-  // Phase 0: the contents of every file of the batch, in one flush.
-  if (sync_ == SyncMode::Filesystem) {
-    if (auto synced = fs_->syncfs(queue_dir_fd_); !synced) {
-      for (auto& commit : batch) {
-        commit.outcome = std::unexpected(synced.error());
-        remove_incoming(commit.id);
-      }
+void SpoolCore::complete_renamed(std::vector<PendingCommit>& renamed, const Result<void>& flushed) {
+  if (!flushed) {
+    for (auto& commit : renamed) {
+      commit.outcome = std::unexpected(flushed.error());
+      undo_renames(commit.id);
     }
   }
+  complete(renamed);
+}
 
-  // Phase 1: every body into queue/. With SyncMode::PerFile a directory fsync
-  // follows, so that no envelope can be durable in queue/ while its body's rename
-  // is not. After a syncfs the files' entries in incoming/ are durable too, so a
-  // crash between the two renames leaves the body in incoming/, where recover()
-  // finds it and completes the pair: the fsync is not needed.
-  bool any_moved = false;
-  for (auto& commit : batch) {
-    if (!commit.outcome) continue;
-    auto moved = fs_->rename(incoming_path(commit.id, kBodySuffix), queue_path(commit.id, kBodySuffix));
-    if (!moved) {
-      commit.outcome = std::unexpected(moved.error());
-      remove_incoming(commit.id);
-    } else {
-      any_moved = true;
-    }
-  }
-  if (any_moved && sync_ == SyncMode::PerFile) {
-    if (auto synced = fsync_queue_dir(); !synced) fail_all_ok(synced.error(), undo_body);
-  }
-
-  // Phase 2: the envelopes, whose presence marks each message complete, then the
-  // directory fsync that makes the batch durable.
-  any_moved = false;
-  for (auto& commit : batch) {
-    if (!commit.outcome) continue;
-    auto moved = fs_->rename(incoming_path(commit.id, kEnvelopeSuffix), queue_path(commit.id, kEnvelopeSuffix));
-    if (!moved) {
-      commit.outcome = std::unexpected(moved.error());
-      undo_body(commit.id);
-    } else {
-      any_moved = true;
-    }
-  }
-  if (any_moved) {
-    if (auto synced = fsync_queue_dir(); !synced) fail_all_ok(synced.error(), undo_both);
-  }
-
-  for (auto& commit : batch) {
+void SpoolCore::complete(std::vector<PendingCommit>& commits) {
+  for (auto& commit : commits) {
     if (commit.outcome) {
       ++commits_;
       commit.complete(commit.id);
@@ -307,6 +320,52 @@ void SpoolCore::commit_batch(std::vector<PendingCommit>& batch) {
       commit.complete(std::unexpected(commit.outcome.error()));
     }
   }
+  commits.clear();
+}
+
+void SpoolCore::commit_batch_per_file(std::vector<PendingCommit>& batch) {
+  ++batches_;
+  // The files were fsync'd by their commits. Bodies into queue/, then a queue/
+  // fsync, so no envelope can be durable in queue/ while its body's rename is not.
+  bool any_moved = false;
+  for (auto& commit : batch) {
+    if (auto moved = rename_body(commit.id); !moved) {
+      commit.outcome = std::unexpected(moved.error());
+    } else {
+      any_moved = true;
+    }
+  }
+  if (any_moved) {
+    if (auto synced = fsync_queue_dir(); !synced) {
+      for (auto& commit : batch) {
+        if (!commit.outcome) continue;
+        commit.outcome = std::unexpected(synced.error());
+        (void)fs_->unlink(queue_path(commit.id, kBodySuffix));
+        (void)fs_->unlink(incoming_path(commit.id, kEnvelopeSuffix));
+      }
+    }
+  }
+  // The envelopes, whose presence marks each message complete, then the queue/
+  // fsync that makes the batch durable.
+  any_moved = false;
+  for (auto& commit : batch) {
+    if (!commit.outcome) continue;
+    if (auto moved = rename_envelope(commit.id); !moved) {
+      commit.outcome = std::unexpected(moved.error());
+    } else {
+      any_moved = true;
+    }
+  }
+  if (any_moved) {
+    if (auto synced = fsync_queue_dir(); !synced) {
+      for (auto& commit : batch) {
+        if (!commit.outcome) continue;
+        commit.outcome = std::unexpected(synced.error());
+        undo_renames(commit.id);
+      }
+    }
+  }
+  complete(batch);
 }
 
 void SpoolCore::remove_incoming(const QueueId& id) noexcept {

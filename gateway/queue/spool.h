@@ -17,10 +17,12 @@
 // time performs a batch -- make the batch's files durable (one syncfs(2) of the
 // spool's file system, which also makes their entries in incoming/ durable; or
 // with SyncMode::PerFile an fsync of each file, done before joining), rename the
-// bodies (PerFile: then fsync queue/), rename the envelopes, fsync queue/ -- and
-// completes every commit in it. No commit completes before its own
-// files and both directory fsyncs that cover it have succeeded. Under load a batch
-// holds many messages, so a message costs a fraction of a flush instead of four.
+// bodies (PerFile: then fsync queue/), rename the envelopes, then flush queue/ --
+// with syncfs that flush is the next batch's syncfs when one is pending, else an
+// fsync of queue/ -- and completes every commit in it. No commit completes before
+// its own files and the flushes that cover its renames have succeeded. Under load a
+// batch holds many messages and costs one flush, so a message costs a fraction of
+// one instead of four.
 //
 // Executor: blocking file calls run on the spool's own small thread pool; the
 // awaitables complete on the awaiting coroutine's executor. Errors: disk full comes
