@@ -70,6 +70,7 @@ void GatewayServer::run() {
     }
     log::info({"gateway"}, "signal {}: shutting down", signal);
     stop();
+    signals.async_wait(on_signal);  // a second signal stops without waiting
   };
   signals.async_wait(on_signal);
 
@@ -86,11 +87,32 @@ void GatewayServer::run() {
 
 void GatewayServer::stop() {
   asio::post(control(), [this] {
+    if (stopping_) {
+      // A second request: stop now.
+      for (auto& context : contexts_) context->stop();
+      return;
+    }
+    stopping_ = true;
     if (watcher_) watcher_->stop();
     for (auto& [key, listener] : listeners_) listener->close();
     listeners_.clear();
-    for (auto& context : contexts_) context->stop();
+    asio::co_spawn(control(), drain_then_stop(), asio::detached);
   });
+}
+
+asio::awaitable<void> GatewayServer::drain_then_stop() {
+  const auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
+  asio::steady_timer poll(control());
+  if (active_sessions_.load() > 0)
+    log::info({"gateway"}, "waiting up to {} s for {} open session(s)", kDrainTimeout.count(), active_sessions_.load());
+  while (active_sessions_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    poll.expires_after(std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (active_sessions_.load() > 0)
+    log::warn({"gateway"}, "dropping {} session(s) still open", active_sessions_.load());
+  for (auto& context : contexts_) context->stop();
 }
 
 void GatewayServer::reload() {
@@ -201,7 +223,14 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
   auto connection = std::make_shared<SmtpConnection>(std::move(socket), std::move(server),
                                                      std::get<ConnectionGate::Ticket>(std::move(admission)),
                                                      ConnectionServices{*spool_, validator_}, session_id);
-  asio::co_spawn(executor, [connection]() { return connection->run(); }, asio::detached);
+  ++active_sessions_;
+  asio::co_spawn(
+      executor,
+      [connection, &active = active_sessions_]() -> asio::awaitable<void> {
+        co_await connection->run();
+        --active;
+      },
+      asio::detached);
 }
 
 }  // namespace gw::server

@@ -19,11 +19,14 @@
 // to new sessions. Sessions in flight always complete on the settings they
 // started with. A socket that cannot be bound on reload is logged; the rest of
 // the configuration still applies.
-// SIGTERM/SIGINT: close the listeners and stop; sessions in flight are dropped
-// (no reply was promised for an uncommitted message, committed ones are safe).
+// SIGTERM/SIGINT: close the listeners (new connections are refused), let open
+// sessions finish for up to kDrainTimeout, then stop the loops; a second signal
+// stops at once. Dropping a session is safe: no reply was promised for an
+// uncommitted message, and committed ones are on disk.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -50,6 +53,8 @@ struct GatewayOptions {
 
 class GatewayServer {
  public:
+  static constexpr std::chrono::seconds kDrainTimeout{10};
+
   // Loads the metabase and recovers the spool; throws std::runtime_error with a
   // readable message on failure.
   explicit GatewayServer(GatewayOptions options);
@@ -67,6 +72,7 @@ class GatewayServer {
   Result<void> apply(const MetabasePtr& metabase, bool startup);
   void reload();
   void dispatch(asio::ip::tcp::socket socket, const std::string& server_id);
+  asio::awaitable<void> drain_then_stop();
   asio::any_io_executor next_worker();
   asio::any_io_executor control() { return contexts_.front()->get_executor(); }
 
@@ -79,6 +85,8 @@ class GatewayServer {
   std::map<std::string, std::shared_ptr<Listener>> listeners_;  // by SocketPlan::key()
   std::shared_ptr<MetabaseWatcher> watcher_;
   std::atomic<std::uint64_t> next_session_id_{1};
+  std::atomic<std::int64_t> active_sessions_{0};
+  bool stopping_ = false;
   std::size_t next_worker_ = 0;
 };
 

@@ -2,6 +2,7 @@
 stop and pause; changed settings apply to new sessions; a broken metabase is
 ignored. Open sessions always complete."""
 
+import signal
 import socket
 import unittest
 
@@ -87,6 +88,15 @@ class Reload(unittest.TestCase):
         self.gateway.wait_for_log("keeping the running configuration")
         self.assertEqual(RawSmtp("127.0.0.1", self.port1).reply()[0], 220)
         self.assertIsNone(self.gateway.proc.poll())
+
+    def test_sigterm_refuses_new_connections_and_lets_open_sessions_finish(self):
+        open_session = open_transaction(self.port1)
+        self.gateway.proc.send_signal(signal.SIGTERM)
+        self.gateway.wait_for_log("open session(s)")
+        self.assertTrue(refused(self.port1))
+        finish_transaction(self, open_session)
+        self.assertEqual(self.gateway.proc.wait(timeout=10), 0)
+        self.assertEqual(len(self.gateway.queued_ids()), 1)
 
     def test_conflicting_bindings_are_rejected_as_a_whole(self):
         self.serial += 1
