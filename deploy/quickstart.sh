@@ -36,7 +36,7 @@ stop_all() {
     local pid; pid=$(cat "$state/gatewayd.pid")
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid"
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done  # it drains sessions for up to 10 s
       echo "gatewayd (pid $pid) stopped"
     fi
     rm -f "$state/gatewayd.pid"
