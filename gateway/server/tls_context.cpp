@@ -77,8 +77,12 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::load(const met
 
   if (SSL_CTX_use_certificate_chain_file(ctx, tls.certificate_file().c_str()) != 1)
     return std::unexpected(tls_error(TlsErrc::CertificateUnreadable, tls.certificate_file()));
-  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file().c_str(), SSL_FILETYPE_PEM) != 1)
-    return std::unexpected(tls_error(TlsErrc::KeyUnreadable, tls.key_file()));
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file().c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL compares the key with the certificate while loading it.
+    const int reason = ERR_GET_REASON(ERR_peek_last_error());
+    const bool mismatch = reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH;
+    return std::unexpected(tls_error(mismatch ? TlsErrc::KeyMismatch : TlsErrc::KeyUnreadable, tls.key_file()));
+  }
   if (SSL_CTX_check_private_key(ctx) != 1)
     return std::unexpected(tls_error(TlsErrc::KeyMismatch, tls.key_file()));
   return std::shared_ptr<const TlsServerContext>(std::move(result));

@@ -144,6 +144,7 @@ TEST(SaslExchange, MechanismThatIsNotOfferedIsRefused) {
   auto sasl = exchange();
   SaslStep step = sasl->start("CRAM-MD5", std::nullopt);
   ASSERT_TRUE(std::holds_alternative<SaslFailure>(step));
+  EXPECT_EQ(std::get<SaslFailure>(step).kind, smtp::AuthFailure::WeakMechanism);
 }
 
 TEST(SaslBase64, RoundTripsBinaryData) {
