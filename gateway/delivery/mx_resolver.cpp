@@ -3,11 +3,11 @@
 #include <ares.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <limits>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -76,27 +76,120 @@ std::vector<MxRecord> order_mx_records(std::vector<MxRecord> records, std::mt199
   return records;
 }
 
-struct MxResolver::Channel {
-  explicit Channel(asio::any_io_executor ex) : executor(std::move(ex)) {}
+// The c-ares channel and the Asio objects that wait for its sockets. c-ares
+// reports which sockets it wants watched (ARES_OPT_SOCK_STATE_CB); each gets a
+// non-owning stream_descriptor (released before c-ares closes the socket) that
+// waits for readiness, and a timer covers retransmissions and timeouts.
+struct MxResolver::Channel : std::enable_shared_from_this<Channel> {
+  struct Watch {
+    asio::posix::stream_descriptor descriptor;
+    std::uint64_t id = 0;
+    bool want_read = false, want_write = false, reading = false, writing = false;
+  };
+
+  explicit Channel(asio::any_io_executor ex) : executor(ex), timer(ex) {}
   ~Channel() {
+    for (auto& [fd, watch] : watches) watch->descriptor.release();  // c-ares owns and closes the sockets
+    watches.clear();
     if (channel) ares_destroy(channel);
   }
+
+  static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
+    auto* self = static_cast<Channel*>(data);
+    auto it = self->watches.find(fd);
+    if (!readable && !writable) {
+      if (it != self->watches.end()) {
+        boost::system::error_code ignored;
+        it->second->descriptor.cancel(ignored);
+        it->second->descriptor.release();
+        self->watches.erase(it);
+      }
+      return;
+    }
+    if (it == self->watches.end()) {
+      auto watch = std::unique_ptr<Watch>(new Watch{asio::posix::stream_descriptor(self->executor, fd), ++self->next_id});
+      it = self->watches.emplace(fd, std::move(watch)).first;
+    }
+    it->second->want_read = readable;
+    it->second->want_write = writable;
+    if (!self->stopped) self->arm(fd);
+  }
+
+  void arm(ares_socket_t fd) {
+    auto it = watches.find(fd);
+    if (it == watches.end()) return;
+    Watch& watch = *it->second;
+    if (watch.want_read && !watch.reading) {
+      watch.reading = true;
+      watch.descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                                  [self = shared_from_this(), fd, id = watch.id](const boost::system::error_code& ec) {
+                                    self->on_ready(fd, id, true, ec);
+                                  });
+    }
+    if (watch.want_write && !watch.writing) {
+      watch.writing = true;
+      watch.descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
+                                  [self = shared_from_this(), fd, id = watch.id](const boost::system::error_code& ec) {
+                                    self->on_ready(fd, id, false, ec);
+                                  });
+    }
+  }
+
+  void on_ready(ares_socket_t fd, std::uint64_t id, bool read, const boost::system::error_code& ec) {
+    auto it = watches.find(fd);
+    // The socket may be gone, or its number reused by a newer one.
+    if (it == watches.end() || it->second->id != id) return;
+    (read ? it->second->reading : it->second->writing) = false;
+    if (ec || stopped) return;
+    ares_process_fd(channel, read ? fd : ARES_SOCKET_BAD, read ? ARES_SOCKET_BAD : fd);
+    arm(fd);
+    schedule_timeout();
+  }
+
+  void schedule_timeout() {
+    if (stopped) return;
+    timeval wait{};
+    if (!ares_timeout(channel, nullptr, &wait)) {
+      timer.cancel();
+      return;  // nothing outstanding
+    }
+    timer.expires_after(std::chrono::seconds(wait.tv_sec) + std::chrono::microseconds(wait.tv_usec));
+    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->stopped) return;
+      ares_process_fd(self->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // retransmissions, timeouts
+      self->schedule_timeout();
+    });
+  }
+
+  void stop() {
+    stopped = true;
+    timer.cancel();
+    for (auto& [fd, watch] : watches) {
+      boost::system::error_code ignored;
+      watch->descriptor.cancel(ignored);
+    }
+  }
+
   asio::any_io_executor executor;
+  asio::steady_timer timer;
   ares_channel channel = nullptr;
-  int pending = 0;
-  bool pumping = false;
+  std::map<ares_socket_t, std::unique_ptr<Watch>> watches;
+  std::uint64_t next_id = 0;
+  bool stopped = false;
 };
 
 MxResolver::MxResolver(asio::any_io_executor executor, DnsOptions options)
     : executor_(executor), channel_(std::make_shared<Channel>(executor)), random_(std::random_device{}()) {
   init_library_once();
   ares_options opts{};
-  int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS | ARES_OPT_NDOTS;
+  int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS | ARES_OPT_NDOTS | ARES_OPT_SOCK_STATE_CB;
   opts.timeout = static_cast<int>(options.timeout.count());
   opts.tries = std::max(1, options.tries);
   char lookups[] = "b";  // DNS only, never /etc/hosts
   opts.lookups = lookups;
   opts.ndots = 1;
+  opts.sock_state_cb = &Channel::on_socket_state;
+  opts.sock_state_cb_data = channel_.get();
   if (const int rc = ares_init_options(&channel_->channel, &opts, mask); rc != ARES_SUCCESS)
     throw std::runtime_error(std::string("c-ares: init: ") + ares_strerror(rc));
   if (!options.servers.empty()) {
@@ -107,48 +200,9 @@ MxResolver::MxResolver(asio::any_io_executor executor, DnsOptions options)
   }
 }
 
-MxResolver::~MxResolver() = default;
+MxResolver::~MxResolver() { channel_->stop(); }
 
-void MxResolver::start_pump() {
-  if (channel_->pumping) return;
-  channel_->pumping = true;
-  asio::co_spawn(executor_, pump(channel_), asio::detached);
-}
-
-asio::awaitable<void> MxResolver::pump(std::shared_ptr<Channel> channel) {
-  asio::steady_timer timer(channel->executor);
-  while (channel->pending > 0) {
-    ares_socket_t sockets[ARES_GETSOCK_MAXNUM];
-    const int bits = ares_getsock(channel->channel, sockets, ARES_GETSOCK_MAXNUM);
-    pollfd fds[ARES_GETSOCK_MAXNUM];
-    nfds_t count = 0;
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-      short events = 0;
-      if (ARES_GETSOCK_READABLE(bits, i)) events |= POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bits, i)) events |= POLLOUT;
-      if (events) fds[count++] = pollfd{sockets[i], events, 0};
-    }
-    // A zero timeout: this only asks which sockets are ready, it never waits.
-    if (count > 0 && ::poll(fds, count, 0) > 0) {
-      for (nfds_t i = 0; i < count; ++i) {
-        const bool readable = fds[i].revents & (POLLIN | POLLERR | POLLHUP);
-        const bool writable = fds[i].revents & POLLOUT;
-        if (readable || writable)
-          ares_process_fd(channel->channel, readable ? fds[i].fd : ARES_SOCKET_BAD,
-                          writable ? fds[i].fd : ARES_SOCKET_BAD);
-      }
-    }
-    ares_process_fd(channel->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // retransmissions and timeouts
-    if (channel->pending == 0) break;
-    timeval max_wait{0, 2000};
-    timeval wait{};
-    ares_timeout(channel->channel, &max_wait, &wait);
-    timer.expires_after(std::chrono::seconds(wait.tv_sec) + std::chrono::microseconds(wait.tv_usec));
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  channel->pumping = false;
-}
+void MxResolver::track_queries() { channel_->schedule_timeout(); }
 
 namespace {
 
@@ -170,7 +224,6 @@ asio::awaitable<void> wait_for(asio::any_io_executor executor, Query& query) {
 
 struct Callback {
   Query* query;
-  int* pending;
 };
 
 }  // namespace
@@ -179,16 +232,14 @@ asio::awaitable<Result<std::vector<asio::ip::address>>> MxResolver::addresses(st
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (host.empty()) co_return make_error(DnsErrc::BadName, "dns: empty host name");
   Query query;
-  Callback callback{&query, &channel_->pending};
+  Callback callback{&query};
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_flags = ARES_AI_NOSORT;
-  ++channel_->pending;
   ares_getaddrinfo(
       channel_->channel, host.c_str(), nullptr, &hints,
       [](void* arg, int status, int, ares_addrinfo* info) {
         auto* cb = static_cast<Callback*>(arg);
-        --*cb->pending;
         if (status == ARES_SUCCESS && info) {
           for (auto* node = info->nodes; node; node = node->ai_next) {
             if (node->ai_family == AF_INET) {
@@ -208,7 +259,7 @@ asio::awaitable<Result<std::vector<asio::ip::address>>> MxResolver::addresses(st
         finish(*cb->query, status);
       },
       &callback);
-  start_pump();
+  track_queries();
   co_await wait_for(executor_, query);
   if (auto ok = check_status(host, query.status); !ok) co_return std::unexpected(ok.error());
   if (query.addresses.empty()) co_return make_error(DnsErrc::NoMailService, "dns: " + host + ": no address records");
@@ -222,13 +273,11 @@ asio::awaitable<Result<std::vector<MailHost>>> MxResolver::mail_hosts(std::strin
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (domain.empty()) co_return make_error(DnsErrc::BadName, "dns: empty domain");
   Query query;
-  Callback callback{&query, &channel_->pending};
-  ++channel_->pending;
+  Callback callback{&query};
   ares_query(
       channel_->channel, domain.c_str(), ns_c_in, ns_t_mx,
       [](void* arg, int status, int, unsigned char* answer, int length) {
         auto* cb = static_cast<Callback*>(arg);
-        --*cb->pending;
         if (status == ARES_SUCCESS) {
           ares_mx_reply* replies = nullptr;
           status = ares_parse_mx_reply(answer, length, &replies);
@@ -239,7 +288,7 @@ asio::awaitable<Result<std::vector<MailHost>>> MxResolver::mail_hosts(std::strin
         finish(*cb->query, status);
       },
       &callback);
-  start_pump();
+  track_queries();
   co_await wait_for(executor_, query);
 
   if (query.status == ARES_ENODATA || (query.status == ARES_SUCCESS && query.records.empty())) {

@@ -12,8 +12,10 @@
 // Servers are the virtual server's external DNS servers ("ip", "ip:port",
 // "[ipv6]:port"); empty = the system's resolv.conf. /etc/hosts is never read:
 // mail routing follows DNS only.
-// Executor: one resolver per event loop; c-ares sockets are polled without
-// blocking, paced by a short timer while queries are outstanding.
+// Executor: one resolver per event loop. c-ares tells which sockets to watch;
+// Asio waits for them (non-owning stream_descriptors) and a timer drives
+// c-ares' retransmissions, so nothing blocks and nothing polls. The resolver
+// must outlive the lookups started on it.
 // Not responsible for choosing among hosts after connecting (deliver_to_hosts)
 // or for caching beyond what the DNS servers do.
 #pragma once
@@ -75,8 +77,7 @@ class MxResolver {
 
  private:
   struct Channel;
-  static asio::awaitable<void> pump(std::shared_ptr<Channel> channel);
-  void start_pump();
+  void track_queries();  // after starting a query: keep c-ares' timeout timer running
 
   asio::any_io_executor executor_;
   std::shared_ptr<Channel> channel_;
