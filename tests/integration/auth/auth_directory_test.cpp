@@ -1,0 +1,106 @@
+// SMTP AUTH password verification against the sample directory: users are
+// found by any of their names, the password is checked by a real bind, disabled
+// accounts are refused and a dead directory is a temporary failure.
+#include <csignal>
+#include <optional>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "categorizer/ldap/ldap_directory_client.h"
+#include "gateway/server/sasl_password_verifier.h"
+#include "gateway/server/sasl_server.h"
+#include "tests/integration/fixtures/slapd.h"
+
+namespace gw::server {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::Contains;
+using Kind = PasswordVerdict::Kind;
+
+const bool kIgnoreSigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
+class AuthDirectoryTest : public ::testing::Test {
+ protected:
+  categorizer::ldap::LdapClientOptions options() {
+    categorizer::ldap::LdapClientOptions o;
+    o.uris = {slapd_.uri()};
+    o.bind_dn = slapd_.service_dn();
+    o.bind_password = slapd_.service_password();
+    o.connect_timeout = 2000ms;
+    o.search_timeout = 3000ms;
+    return o;
+  }
+
+  PasswordVerdict verify(std::string user, std::string password) {
+    std::optional<PasswordVerdict> out;
+    asio::co_spawn(
+        io_, [&]() -> asio::awaitable<void> { out = co_await verifier_.verify(user, password); }, asio::detached);
+    io_.restart();
+    while (!out && io_.run_one()) {
+    }
+    return std::move(*out);
+  }
+
+  // The whole path a PLAIN AUTH takes: libsasl2 decodes, the directory decides.
+  PasswordVerdict authenticate_plain(const std::string& user, const std::string& password) {
+    SaslSettings settings;
+    settings.server_fqdn = "bh1.example.com";
+    settings.tls_active = true;
+    auto exchange = SaslServerExchange::create(settings);
+    EXPECT_TRUE(exchange.has_value());
+    std::string message = std::string(1, '\0') + user + std::string(1, '\0') + password;
+    SaslStep step = (*exchange)->start("PLAIN", encode_base64(message));
+    EXPECT_TRUE(std::holds_alternative<SaslCredentials>(step));
+    auto& credentials = std::get<SaslCredentials>(step);
+    return verify(credentials.user, credentials.password);
+  }
+
+  gw::test::Slapd slapd_;
+  asio::io_context io_;
+  categorizer::ldap::LdapDirectoryClient client_{io_.get_executor(), options()};
+  DirectoryPasswordVerifier verifier_{client_, slapd_.base_dn()};
+};
+
+TEST_F(AuthDirectoryTest, UserPrincipalNameWithCorrectPasswordIsAccepted) {
+  PasswordVerdict verdict = authenticate_plain("alice@example.com", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Accepted) << verdict.reason;
+  EXPECT_EQ(verdict.identity, "alice@example.com");
+  EXPECT_THAT(verdict.own_addresses, Contains("a.anderson@example.com"));
+}
+
+TEST_F(AuthDirectoryTest, AccountNameAndSecondaryProxyAddressAreAccepted) {
+  EXPECT_EQ(verify("alice", "Passw0rd!").kind, Kind::Accepted);
+  EXPECT_EQ(verify("a.anderson@example.com", "Passw0rd!").kind, Kind::Accepted);
+}
+
+TEST_F(AuthDirectoryTest, WrongPasswordIsRejected) {
+  PasswordVerdict verdict = authenticate_plain("alice@example.com", "passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Rejected);
+  EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::InvalidCredentials);
+}
+
+TEST_F(AuthDirectoryTest, UnknownUserIsRejected) {
+  EXPECT_EQ(verify("nobody@example.com", "Passw0rd!").kind, Kind::Rejected);
+}
+
+TEST_F(AuthDirectoryTest, DisabledUserIsRefusedEvenWithTheRightPassword) {
+  PasswordVerdict verdict = verify("dave@example.com", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Disabled);
+  EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::InvalidCredentials);
+}
+
+TEST_F(AuthDirectoryTest, StoppedDirectoryIsATemporaryFailureNotAWrongPassword) {
+  ASSERT_EQ(verify("alice", "Passw0rd!").kind, Kind::Accepted);
+  slapd_.kill();
+  PasswordVerdict verdict = verify("alice", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Unavailable) << verdict.reason;
+  EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::Temporary);
+}
+
+}  // namespace
+}  // namespace gw::server
