@@ -400,9 +400,12 @@ Action ClientSession::on_transaction_reply(const Reply& reply) {
         transaction_failure_ = reply;
       break;
     case Expect::Rcpt:
-      if (reply.positive_completion() && mail_accepted_)
+      // After a refused MAIL the RCPT replies ("503 need MAIL") say nothing
+      // about the recipient: the MAIL reply is the reason they all fail.
+      if (!mail_accepted_) break;
+      if (reply.positive_completion())
         accepted_.push_back(expected.index);
-      else if (!reply.positive_completion())
+      else
         set_result(expected.index, reply);
       break;
     case Expect::Data:
