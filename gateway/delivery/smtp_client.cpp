@@ -165,12 +165,19 @@ asio::awaitable<bool> OutboundConnection::handshake() {
   }
   SSL* ssl = stream_.native_handle();
   const bool verify = options_.session.tls == TlsPolicy::Required;
-  SSL_set_tlsext_host_name(ssl, endpoint_.host_name.c_str());
+  // An address literal smart host is checked against the certificate's IP
+  // addresses, and is never sent as SNI (RFC 6066 3).
+  boost::system::error_code not_ip;
+  asio::ip::make_address(endpoint_.host_name, not_ip);
+  const bool literal = !not_ip;
+  if (!literal) SSL_set_tlsext_host_name(ssl, endpoint_.host_name.c_str());
   if (verify) {
     stream_.set_verify_mode(asio::ssl::verify_peer);
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (SSL_set1_host(ssl, endpoint_.host_name.c_str()) != 1) {
-      last_error_ = "cannot set the host name to verify";
+    const int set = literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint_.host_name.c_str())
+                            : SSL_set1_host(ssl, endpoint_.host_name.c_str());
+    if (set != 1) {
+      last_error_ = "cannot set the peer identity to verify";
       co_return false;
     }
   } else {

@@ -88,14 +88,15 @@ std::string read_file(const fs::path& path) {
   return out.str();
 }
 
-TestPki TestPki::create(const fs::path& dir, const std::string& dns_name) {
+TestPki TestPki::create(const fs::path& dir, const std::string& dns_name, const std::string& ip) {
   TestPki pki{dir / "ca.pem", dir / "server.pem", dir / "server.key"};
   const auto ca_key = dir / "ca.key", csr = dir / "server.csr", ext = dir / "server.ext";
   run_checked({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key.string(), "-out",
                pki.ca_cert.string(), "-days", "2", "-subj", "/CN=Gateway Test CA"});
   run_checked({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", pki.server_key.string(), "-out",
                csr.string(), "-subj", "/CN=" + dns_name});
-  write_file(ext, "subjectAltName=DNS:" + dns_name + "\nextendedKeyUsage=serverAuth\n");
+  write_file(ext, "subjectAltName=DNS:" + dns_name + (ip.empty() ? "" : ",IP:" + ip) +
+                      "\nextendedKeyUsage=serverAuth\n");
   run_checked({"openssl", "x509", "-req", "-in", csr.string(), "-CA", pki.ca_cert.string(), "-CAkey",
                ca_key.string(), "-CAcreateserial", "-out", pki.server_cert.string(), "-days", "2", "-extfile",
                ext.string()});

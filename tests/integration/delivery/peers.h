@@ -27,8 +27,8 @@ std::string read_file(const std::filesystem::path& path);
 // A test CA and a server certificate signed by it, made with the openssl binary.
 struct TestPki {
   std::filesystem::path ca_cert, server_cert, server_key;
-  // `dns_name` goes into the certificate's subjectAltName.
-  static TestPki create(const std::filesystem::path& dir, const std::string& dns_name);
+  // `dns_name` (and `ip`, when given) go into the certificate's subjectAltName.
+  static TestPki create(const std::filesystem::path& dir, const std::string& dns_name, const std::string& ip = {});
 };
 
 class SmtpSink {

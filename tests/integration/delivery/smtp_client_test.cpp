@@ -286,7 +286,7 @@ TEST(SmtpClientWithDovecotLmtp, EachRecipientGetsItsOwnReplyAndTheMailLandsInThe
 class SmtpClientWithTls : public ::testing::Test {
  protected:
   void SetUp() override {
-    pki_ = gw::test::TestPki::create(dir_.path(), "mbx1.example.com");
+    pki_ = gw::test::TestPki::create(dir_.path(), "mbx1.example.com", "127.0.0.1");
     lmtp_.emplace(dir_.path(), std::vector<std::string>{"alice"}, &pki_);
   }
   ClientOptions required_tls() {
@@ -305,6 +305,12 @@ TEST_F(SmtpClientWithTls, RequiredTlsVerifiesTheChainAndHostNameAndDelivers) {
                                    message({"alice@example.com"}, kContent), kContent);
   EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Delivered) << result.recipients.at(0).text;
   EXPECT_EQ(lmtp_->messages("alice").size(), 1u);
+}
+
+TEST_F(SmtpClientWithTls, AddressLiteralSmartHostIsVerifiedAgainstTheCertificateIpAddress) {
+  const auto result = deliver_once(local(lmtp_->port(), "127.0.0.1"), required_tls(),
+                                   message({"alice@example.com"}, kContent), kContent);
+  EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Delivered) << result.recipients.at(0).text;
 }
 
 TEST_F(SmtpClientWithTls, CertificateForAnotherHostNameIsTransient474AndNothingIsSent) {
