@@ -115,6 +115,7 @@ class Gateway:
         write_metabase(self.metabase_path, metabase)
 
     def start(self, wait=()):
+        self.started_at = len(self.log_text()) if os.path.exists(self.log_path) else 0
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [GATEWAYD, "--metabase", self.metabase_path, "--spool", self.spool, "--threads", str(self.threads),
@@ -122,6 +123,11 @@ class Gateway:
             stdout=self.log, stderr=subprocess.STDOUT)
         for host, port in wait:
             wait_for_port(host, port, proc=self.proc)
+        if wait:
+            # The probes' sessions must be over before a test counts connections.
+            since = self.started_at
+            probes = self.log_text()[since:].count("connect to virtual server")
+            wait_until(lambda: self.log_text()[since:].count("disconnect") >= probes, 10, "probe sessions to end")
         return self
 
     def rewrite(self, metabase):

@@ -81,7 +81,7 @@ class Limits(GatewayTestCase):
         held[0].command("QUIT")
         held[0].close()
         # The slot is free again once the session has ended.
-        self.gateway.wait_for_log("disconnect", count=1)
+        self.gateway.wait_for_log("disconnect", count=2)  # the fixture's readiness probe, then held[0]
         again = RawSmtp("127.0.0.1", self.port)
         self.assertEqual(again.reply()[0], 220)
 
