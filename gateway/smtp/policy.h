@@ -53,6 +53,9 @@ struct ListenerPolicy {
   bool require_auth = false;              // 530 5.7.0 "Authentication required" (no anonymous)
   bool allow_authenticated_relay = true;  // msExchSmtpRelayForAuth
   bool reject_spoofed_local_senders = false;  // unauthenticated MAIL FROM in an authoritative domain
+  // gwSmtpSenderMustBeOwnAddress (submission servers): an authenticated client's
+  // MAIL FROM must be one of its account's SMTP addresses, else 550 5.7.1.
+  bool require_sender_is_own_address = false;
 
   // Sender filter (msExchTurfListNames, when the virtual server applies it):
   // "user@domain", "@domain" or "*@domain", "<>" for the null sender.

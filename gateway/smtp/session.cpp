@@ -231,6 +231,13 @@ Action Session::handle_mail(const Command& command) {
       !command.path.null && policy_.domains.classify(command.path.mailbox.domain()) == DomainClass::Authoritative)
     return send(Reply(550, status(5, 7, 1), "Not authorized to send as this sender"));
 
+  // Submission: an authenticated user sends only as one of the account's own
+  // addresses. The null sender (MDNs, RFC 8098) impersonates no one.
+  if (policy_.require_sender_is_own_address && !auth_identity_.empty() && !command.path.null &&
+      std::find(own_addresses_.begin(), own_addresses_.end(), ascii_lower(command.path.mailbox.str())) ==
+          own_addresses_.end())
+    return send(Reply(550, status(5, 7, 1), "Not authorized to send as this sender"));
+
   envelope_.sender = command.path;
   envelope_.sender.source_route.clear();  // RFC 5321 4.1.1.3: ignored
   envelope_.mail = mail;
@@ -451,6 +458,7 @@ void Session::on_tls_established(std::string description) {
   reset_transaction();
   tls_active_ = true;
   auth_identity_.clear();
+  own_addresses_.clear();
   envelope_ = MessageEnvelope{};
   envelope_.tls = std::move(description);
   phase_ = Phase::Greeting;
@@ -461,6 +469,8 @@ Action Session::handle_auth(const Command& command) {
   if (in_transaction()) return error_reply(sequence("AUTH not allowed during a mail transaction"));
   if (!auth_identity_.empty()) return error_reply(sequence("Already authenticated"));
   if (policy_.auth_mechanisms.empty()) return send(Reply(502, status(5, 5, 1), "AUTH not available"));
+  if (policy_.require_tls && !tls_active_)
+    return send(Reply(530, status(5, 7, 0), "Must issue a STARTTLS command first"));
   if (!tls_active_ && !policy_.auth_without_tls)
     return send(Reply(538, status(5, 7, 11), "Encryption required for requested authentication mechanism"));
   if (command.error) return error_reply(*command.error);
@@ -484,10 +494,12 @@ Action Session::handle_auth(const Command& command) {
   return action;
 }
 
-Action Session::on_authenticated(std::string identity) {
+Action Session::on_authenticated(std::string identity, std::vector<std::string> own_addresses) {
   if (phase_ != Phase::Auth) return send(sequence("No authentication in progress"));
   phase_ = phase_before_auth_;
   auth_identity_ = std::move(identity);
+  own_addresses_.clear();
+  for (std::string& address : own_addresses) own_addresses_.push_back(ascii_lower(address));
   envelope_.auth_identity = auth_identity_;
   return send(Reply(235, status(2, 7, 0), "Authentication successful"));
 }
@@ -499,7 +511,7 @@ Action Session::on_auth_failed(AuthFailure failure) {
     case AuthFailure::InvalidCredentials:
       return error_reply(Reply(535, status(5, 7, 8), "Authentication credentials invalid"));
     case AuthFailure::Cancelled:
-      return send(Reply(501, status(5, 7, 0), "Authentication cancelled"));
+      return send(Reply(501, status(5, 0, 0), "Authentication cancelled"));
     case AuthFailure::Malformed:
       return error_reply(Reply(501, status(5, 5, 2), "Cannot decode authentication response"));
     case AuthFailure::Temporary:

@@ -121,7 +121,7 @@ enum class CommitFailure {
 
 enum class AuthFailure {
   InvalidCredentials,  // 535 5.7.8
-  Cancelled,           // client sent "*": 501 5.7.0
+  Cancelled,           // client sent "*": 501 5.0.0
   Malformed,           // bad base64 / protocol: 501 5.5.2
   Temporary,           // SASL back end down: 454 4.7.0
   WeakMechanism,       // mechanism not allowed for this account: 534 5.7.9
@@ -162,7 +162,9 @@ class Session {
   // TLS is up: the session goes back to Greeting (RFC 3207 4.2: forget HELO and
   // everything learned before) and records `description` for Received/envelope.
   void on_tls_established(std::string description);
-  Action on_authenticated(std::string identity);
+  // `own_addresses`: the account's SMTP addresses (any case), checked against
+  // MAIL FROM when policy().require_sender_is_own_address.
+  Action on_authenticated(std::string identity, std::vector<std::string> own_addresses = {});
   Action on_auth_failed(AuthFailure failure);
 
   Phase phase() const noexcept { return phase_; }
@@ -202,6 +204,7 @@ class Session {
   Phase phase_before_auth_ = Phase::Ready;
   bool tls_active_ = false;
   std::string auth_identity_;
+  std::vector<std::string> own_addresses_;  // lower case
   MessageEnvelope envelope_;
   std::optional<AcceptedRecipient> pending_recipient_;
   bool awaiting_check_ = false;

@@ -929,9 +929,14 @@ TEST_F(AuthSessionTest, BadCredentialsAre535_5_7_8) {
   EXPECT_TRUE(s().auth_identity().empty());
 }
 
-TEST_F(AuthSessionTest, CancelledExchangeIs501_5_7_0) {
+TEST_F(AuthSessionTest, CancelledExchangeIs501_5_0_0) {
   ASSERT_TRUE(std::holds_alternative<Authenticate>(say("AUTH LOGIN")));
-  EXPECT_TRUE(IsReply(s().on_auth_failed(AuthFailure::Cancelled), 501, es(5, 7, 0)));
+  EXPECT_TRUE(IsReply(s().on_auth_failed(AuthFailure::Cancelled), 501, es(5, 0, 0)));
+}
+
+TEST_F(AuthSessionTest, MalformedResponseIs501_5_5_2) {
+  ASSERT_TRUE(std::holds_alternative<Authenticate>(say("AUTH LOGIN")));
+  EXPECT_TRUE(IsReply(s().on_auth_failed(AuthFailure::Malformed), 501, es(5, 5, 2)));
 }
 
 TEST_F(AuthSessionTest, BackEndFailureIs454_4_7_0) {
@@ -978,6 +983,69 @@ TEST_F(AuthSessionTest, AuthenticatedSenderPassesAntiSpoofing) {
   ASSERT_TRUE(std::holds_alternative<Authenticate>(say("AUTH PLAIN")));
   ASSERT_TRUE(IsReply(s().on_authenticated("joe@example.com"), 235, es(2, 7, 0)));
   EXPECT_TRUE(IsReply(say("MAIL FROM:<joe@example.com>"), 250, es(2, 1, 0)));
+}
+
+class SubmissionSessionTest : public AuthSessionTest {
+ protected:
+  void SetUp() override {
+    ListenerPolicy policy = test::sample_policy();
+    policy.starttls_available = true;
+    policy.auth_mechanisms = {"PLAIN", "LOGIN"};
+    policy.require_tls = true;
+    policy.require_auth = true;
+    policy.require_sender_is_own_address = true;
+    start(policy);
+    ehlo();
+  }
+  void secure_and_authenticate() {
+    ASSERT_TRUE(std::holds_alternative<StartTls>(say("STARTTLS")));
+    s().on_tls_established("TLSv1.3 TLS_AES_256_GCM_SHA384");
+    ehlo();
+    ASSERT_TRUE(std::holds_alternative<Authenticate>(say("AUTH PLAIN AGpvZQBzZWNyZXQ=")));
+    ASSERT_TRUE(IsReply(s().on_authenticated("joe@example.com", {"Joe@Example.com", "j.doe@example.net"}), 235,
+                        es(2, 7, 0)));
+  }
+};
+
+TEST_F(SubmissionSessionTest, AuthBeforeTlsIs530_5_7_0) {
+  EXPECT_TRUE(IsReply(say("AUTH PLAIN"), 530, es(5, 7, 0)));
+}
+
+TEST_F(SubmissionSessionTest, MailBeforeTlsIs530_5_7_0) {
+  EXPECT_TRUE(IsReply(say("MAIL FROM:<joe@example.com>"), 530, es(5, 7, 0)));
+}
+
+TEST_F(SubmissionSessionTest, MailAfterTlsButBeforeAuthIs530_5_7_0) {
+  ASSERT_TRUE(std::holds_alternative<StartTls>(say("STARTTLS")));
+  s().on_tls_established("TLSv1.3 TLS_AES_256_GCM_SHA384");
+  ehlo();
+  EXPECT_TRUE(IsReply(say("MAIL FROM:<joe@example.com>"), 530, es(5, 7, 0)));
+}
+
+TEST_F(SubmissionSessionTest, OwnAddressIsAcceptedAsSenderInAnyCase) {
+  secure_and_authenticate();
+  EXPECT_TRUE(IsReply(say("MAIL FROM:<JOE@example.COM>"), 250, es(2, 1, 0)));
+}
+
+TEST_F(SubmissionSessionTest, SecondaryOwnAddressIsAcceptedAsSender) {
+  secure_and_authenticate();
+  EXPECT_TRUE(IsReply(say("MAIL FROM:<j.doe@example.net>"), 250, es(2, 1, 0)));
+}
+
+TEST_F(SubmissionSessionTest, SomeoneElsesAddressIs550_5_7_1) {
+  secure_and_authenticate();
+  EXPECT_TRUE(IsReply(say("MAIL FROM:<ceo@example.com>"), 550, es(5, 7, 1)));
+}
+
+TEST_F(SubmissionSessionTest, NullSenderIsAccepted) {
+  secure_and_authenticate();
+  EXPECT_TRUE(IsReply(say("MAIL FROM:<>"), 250, es(2, 1, 0)));
+}
+
+TEST_F(AuthSessionTest, SenderIsNotCheckedWithoutTheSubmissionSetting) {
+  ASSERT_TRUE(std::holds_alternative<Authenticate>(say("AUTH PLAIN AGpvZQBzZWNyZXQ=")));
+  ASSERT_TRUE(IsReply(s().on_authenticated("joe@example.com", {"joe@example.com"}), 235, es(2, 7, 0)));
+  EXPECT_TRUE(IsReply(say("MAIL FROM:<ceo@example.com>"), 250, es(2, 1, 0)));
 }
 
 TEST_F(SessionTest, AuthenticatedRelayCanBeTurnedOff) {
