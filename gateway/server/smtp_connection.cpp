@@ -279,13 +279,74 @@ asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action actio
       if (!co_await start_tls(*tls)) co_return Next::Close;
       co_return Next::ReadCommand;
     }
-    if (std::get_if<smtp::Authenticate>(&action)) {
-      // Not reachable while the policy offers no SASL mechanism.
-      action = session_.on_auth_failed(smtp::AuthFailure::Temporary);
+    if (auto* auth = std::get_if<smtp::Authenticate>(&action)) {
+      const smtp::Authenticate request = *auth;
+      AuthOutcome outcome = co_await authenticate(request);
+      if (outcome.kind == AuthOutcome::Kind::ConnectionLost) {
+        if (!timed_out_) co_return Next::Close;
+        timed_out_ = false;
+        action = session_.on_timeout();
+        continue;
+      }
+      if (outcome.kind == AuthOutcome::Kind::Authenticated)
+        action = session_.on_authenticated(std::move(outcome.identity), std::move(outcome.own_addresses));
+      else
+        action = session_.on_auth_failed(outcome.failure);
       continue;
     }
     co_return Next::Close;
   }
+}
+
+// The connection's side of a SASL exchange: 334 challenges out, raw lines in.
+class ConnectionAuthChannel final : public AuthChannel {
+ public:
+  explicit ConnectionAuthChannel(SmtpConnection& connection) : connection_(connection) {}
+
+  asio::awaitable<bool> send_challenge(std::string_view base64) override {
+    // Not through queue_reply(): challenges are not protocol-log replies.
+    connection_.out_.append("334 ").append(base64).append("\r\n");
+    co_return co_await connection_.flush();
+  }
+
+  asio::awaitable<std::optional<std::string>> read_response() override {
+    for (;;) {
+      const std::string_view pending = std::string_view(connection_.in_).substr(connection_.in_pos_);
+      const std::size_t end = pending.find("\r\n");
+      if (end != std::string_view::npos) {
+        std::string line(pending.substr(0, end));
+        connection_.in_pos_ += end + 2;
+        if (line.size() > SmtpConnection::kMaxAuthLine) co_return std::nullopt;
+        co_return line;
+      }
+      if (pending.size() > SmtpConnection::kMaxAuthLine) {
+        log::info(connection_.log_context(), "AUTH response line too long, closing");
+        co_return std::nullopt;
+      }
+      if (!co_await connection_.read_more(connection_.settings_->timeouts.command)) co_return std::nullopt;
+    }
+  }
+
+ private:
+  SmtpConnection& connection_;
+};
+
+asio::awaitable<AuthOutcome> SmtpConnection::authenticate(const smtp::Authenticate& request) {
+  if (authenticator_ == nullptr) {
+    log::warn(log_context(), "AUTH {}: no directory to check passwords against", request.mechanism);
+    AuthOutcome unavailable;
+    unavailable.failure = smtp::AuthFailure::Temporary;
+    co_return unavailable;
+  }
+  SaslSettings sasl;
+  sasl.server_fqdn = settings_->fqdn;
+  sasl.mechanisms = settings_->policy.auth_mechanisms;
+  sasl.tls_active = transport_.tls_active();
+  sasl.allow_plaintext_without_tls = settings_->policy.auth_without_tls;
+  sasl.client_ip = session_.peer().ip;
+  ConnectionAuthChannel channel(*this);
+  AuthOutcome outcome = co_await authenticator_->authenticate(request, sasl, channel);
+  co_return outcome;
 }
 
 asio::awaitable<bool> SmtpConnection::start_tls(const smtp::StartTls& request) {

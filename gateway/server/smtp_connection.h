@@ -21,7 +21,10 @@
 // plaintext octet is discarded, the handshake runs under the command deadline,
 // then the Session starts over from the greeting state. Runs entirely on the
 // executor of its socket. Not responsible for admission (ConnectionGate, done
-// before) or SASL (the Session offers no AUTH until that layer exists).
+// before) or the SASL mechanics: AUTH (RFC 4954) is run by the SaslAuthenticator
+// set with set_authenticator(), through this connection's 334 challenges and raw
+// response lines (at most kMaxAuthLine octets); without one, AUTH is answered
+// 454 4.7.0.
 #pragma once
 
 #include <chrono>
@@ -35,6 +38,7 @@
 #include "gateway/queue/spool.h"
 #include "gateway/server/connection_gate.h"
 #include "gateway/server/recipient_validator.h"
+#include "gateway/server/sasl_authenticator.h"
 #include "gateway/server/transport.h"
 #include "gateway/server/virtual_server.h"
 #include "gateway/smtp/command.h"
@@ -52,12 +56,17 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
  public:
   static constexpr std::size_t kReadChunk = 64 * 1024;
   static constexpr std::size_t kSpoolChunk = 64 * 1024;
+  // RFC 4954 4: a server may limit a SASL response line to 12288 octets.
+  static constexpr std::size_t kMaxAuthLine = 12288;
 
   SmtpConnection(asio::ip::tcp::socket socket, std::shared_ptr<VirtualServer> server,
                  ConnectionGate::Ticket ticket, ConnectionServices services, std::uint64_t session_id);
 
   // Runs the dialogue until the connection is closed. Never throws.
   asio::awaitable<void> run();
+
+  // The authenticator outlives the connection; nullptr = AUTH answered 454 4.7.0.
+  void set_authenticator(SaslAuthenticator* authenticator) noexcept { authenticator_ = authenticator; }
 
   // Writes the refusal ("554 5.7.1 ..." / "421 4.7.0 ...") and closes the socket.
   static asio::awaitable<void> refuse(asio::ip::tcp::socket socket, Refusal refusal, std::string fqdn,
@@ -73,6 +82,8 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::awaitable<std::optional<smtp::Action>> receive_body(const smtp::ReceiveBody& request);
   asio::awaitable<bool> discard_body(std::uint64_t octets);
   asio::awaitable<bool> start_tls(const smtp::StartTls& request);
+  asio::awaitable<AuthOutcome> authenticate(const smtp::Authenticate& request);
+  friend class ConnectionAuthChannel;
   asio::awaitable<smtp::Action> commit(const smtp::CommitMessage& request);
   asio::awaitable<void> begin_message();
   asio::awaitable<void> write_to_spool(std::string& pending);
@@ -96,6 +107,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   std::uint16_t local_port_ = 0;
   smtp::Session session_;
   smtp::CommandParser parser_;
+  SaslAuthenticator* authenticator_ = nullptr;
 
   std::string in_;
   std::size_t in_pos_ = 0;

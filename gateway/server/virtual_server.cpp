@@ -1,6 +1,7 @@
 #include "gateway/server/virtual_server.h"
 
 #include "gateway/common/address.h"
+#include "gateway/server/tls_context.h"
 
 namespace gw::server {
 namespace {
@@ -8,25 +9,16 @@ namespace {
 // msExchMaxIncomingConnections uses 2000000000 for "unlimited".
 constexpr std::uint32_t kUnlimitedConnections = 2000000000u;
 
-// TLS 1.2 and later only; the certificate file holds the chain (PEM).
+// The TLS context as the Transport takes it; the aliasing pointer keeps the
+// whole TlsServerContext alive as long as a session uses it.
 std::shared_ptr<asio::ssl::context> load_tls_context(const metabase::Tls& tls, std::string& error) {
-  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  boost::system::error_code ec;
-  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
-                       ec);
-  if (!ec) context->use_certificate_chain_file(tls.certificate_file(), ec);
-  if (ec) {
-    error = "certificate " + tls.certificate_file() + ": " + ec.message();
+  auto loaded = TlsServerContext::load(tls);
+  if (!loaded) {
+    error = loaded.error().message();
     return nullptr;
   }
-  context->use_private_key_file(tls.key_file(), asio::ssl::context::pem, ec);
-  if (ec) {
-    error = "key " + tls.key_file() + ": " + ec.message();
-    return nullptr;
-  }
-  return context;
+  std::shared_ptr<const TlsServerContext> context = std::move(*loaded);
+  return std::shared_ptr<asio::ssl::context>(context, &context->native());
 }
 
 }  // namespace
@@ -70,9 +62,12 @@ Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const met
   if (!server.tls().certificate_file().empty() && !server.tls().key_file().empty())
     settings->tls_context = load_tls_context(server.tls(), settings->tls_error);
   policy.starttls_available = settings->tls_context != nullptr;
-  // AUTH is not offered until the SASL layer is wired in.
+  // AUTH is advertised once GatewayServer hands connections a SaslAuthenticator
+  // (SmtpConnection::set_authenticator); offered_mechanisms() gives the list.
+  const auto& authentication = server.authentication();
   policy.auth_mechanisms.clear();
-  policy.auth_without_tls = server.authentication().allow_basic_without_tls();
+  policy.auth_without_tls = authentication.allow_basic_without_tls();
+  policy.require_sender_is_own_address = authentication.require_sender_is_own_address();
 
   auto relay = IpNetworkList::parse(server.relay().relay_ip_list());
   if (!relay) return std::unexpected(relay.error());
