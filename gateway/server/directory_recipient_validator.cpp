@@ -1,0 +1,39 @@
+#include "gateway/server/directory_recipient_validator.h"
+
+#include "gateway/common/failure_kind.h"
+#include "gateway/dsn/status_table.h"
+
+namespace gw::server {
+
+smtp::RecipientVerdict DirectoryRecipientValidator::to_smtp(const categorizer::RecipientVerdict& verdict) {
+  if (const auto* reject = std::get_if<categorizer::Reject>(&verdict)) {
+    const auto& row = dsn::status_of(reject->kind);
+    if (row.status.klass == 4) {
+      return {smtp::RecipientVerdict::Kind::TryLater, smtp::Reply(row.reply_code, row.status, std::string(row.text))};
+    }
+    return smtp::RecipientVerdict::reject(row.reply_code, row.status, std::string(row.text));
+  }
+  if (std::holds_alternative<categorizer::TryLater>(verdict)) {
+    const auto& row = dsn::status_of(FailureKind::DirectoryUnavailable);
+    return {smtp::RecipientVerdict::Kind::TryLater, smtp::Reply(row.reply_code, row.status, std::string(row.text))};
+  }
+  return smtp::RecipientVerdict::accept();
+}
+
+asio::awaitable<smtp::RecipientVerdict> DirectoryRecipientValidator::check(RecipientQuery query) {
+  auto categorizer = directory_.categorizer();
+  if (!categorizer) co_return smtp::RecipientVerdict::accept();
+  // The categorizer and its client live on the directory executor; the result comes back here.
+  const auto verdict = co_await asio::co_spawn(
+      directory_.executor(),
+      [categorizer, query = std::move(query)]() -> asio::awaitable<categorizer::RecipientVerdict> {
+        auto sender = co_await categorizer->resolve_sender(query.sender, query.authenticated);
+        if (!sender) co_return categorizer::TryLater{sender.error().message()};
+        co_return co_await categorizer->check_recipient(query.recipient.str(), *sender, query.accepted_so_far,
+                                                        query.declared_size);
+      },
+      asio::use_awaitable);
+  co_return to_smtp(verdict);
+}
+
+}  // namespace gw::server
