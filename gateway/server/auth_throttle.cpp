@@ -7,7 +7,18 @@ namespace gw::server {
 
 AuthThrottle::AuthThrottle(AuthThrottleSettings settings) : settings_(settings) {}
 
+AuthThrottle::Counters AuthThrottle::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+std::size_t AuthThrottle::tracked_addresses() const {
+  std::lock_guard lock(mutex_);
+  return records_.size();
+}
+
 AuthThrottle::Admission AuthThrottle::admit(const std::string& address, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
   auto found = records_.find(address);
   if (found == records_.end()) return {};
   Record& record = found->second;
@@ -25,6 +36,7 @@ AuthThrottle::Admission AuthThrottle::admit(const std::string& address, Clock::t
 }
 
 AuthThrottle::FailureOutcome AuthThrottle::record_failure(const std::string& address, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
   ++counters_.failures;
   auto found = records_.find(address);
   if (found == records_.end()) {
@@ -55,7 +67,10 @@ AuthThrottle::FailureOutcome AuthThrottle::record_failure(const std::string& add
   return outcome;
 }
 
-void AuthThrottle::record_success(const std::string& address) { records_.erase(address); }
+void AuthThrottle::record_success(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  records_.erase(address);
+}
 
 void AuthThrottle::forget_expired(Clock::time_point now) {
   std::erase_if(records_, [&](const auto& entry) {

@@ -18,7 +18,8 @@
 //    `window` is forgotten.
 // At most `max_tracked_addresses` records are kept; when full, the oldest ones
 // are dropped (a distributed attack then meets the per-connection limits).
-// Not thread-safe: one instance per gatewayd event loop.
+// Thread-safe (one mutex): gatewayd's worker loops share one instance, so a
+// client cannot escape the count by landing on another thread.
 // Not responsible for: sending replies, sleeping, logging (the caller logs the
 // counters it returns).
 #pragma once
@@ -26,6 +27,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -68,8 +70,8 @@ class AuthThrottle {
   FailureOutcome record_failure(const std::string& address, Clock::time_point now);
   void record_success(const std::string& address);
 
-  const Counters& counters() const noexcept { return counters_; }
-  std::size_t tracked_addresses() const noexcept { return records_.size(); }
+  Counters counters() const;
+  std::size_t tracked_addresses() const;
   const AuthThrottleSettings& settings() const noexcept { return settings_; }
 
  private:
@@ -82,6 +84,7 @@ class AuthThrottle {
   void drop_oldest();
 
   AuthThrottleSettings settings_;
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, Record> records_;
   Counters counters_;
 };

@@ -145,4 +145,15 @@ asio::awaitable<PasswordVerdict> DirectoryPasswordVerifier::verify(std::string u
   co_return accepted;
 }
 
+asio::awaitable<PasswordVerdict> ExecutorBoundPasswordVerifier::verify(std::string user, std::string password) {
+  PasswordVerifier& inner = inner_;
+  auto on_owner = [&inner, user = std::move(user),
+                   password = std::move(password)]() mutable -> asio::awaitable<PasswordVerdict> {
+    PasswordVerdict verdict = co_await inner.verify(std::move(user), std::move(password));
+    co_return verdict;
+  };
+  PasswordVerdict verdict = co_await asio::co_spawn(executor_, std::move(on_owner), asio::use_awaitable);
+  co_return verdict;
+}
+
 }  // namespace gw::server

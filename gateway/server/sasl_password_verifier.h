@@ -78,4 +78,19 @@ class DirectoryPasswordVerifier final : public PasswordVerifier {
   std::string base_dn_;
 };
 
+// Runs another verifier on the executor it belongs to (the LDAP client is
+// single-threaded and lives on gatewayd's control loop) and resumes the caller
+// on the caller's own executor.
+class ExecutorBoundPasswordVerifier final : public PasswordVerifier {
+ public:
+  ExecutorBoundPasswordVerifier(asio::any_io_executor executor, PasswordVerifier& inner)
+      : executor_(std::move(executor)), inner_(inner) {}
+
+  asio::awaitable<PasswordVerdict> verify(std::string user, std::string password) override;
+
+ private:
+  asio::any_io_executor executor_;
+  PasswordVerifier& inner_;
+};
+
 }  // namespace gw::server

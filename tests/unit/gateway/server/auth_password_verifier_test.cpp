@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace gw::server {
 namespace {
 
@@ -145,6 +147,47 @@ TEST_F(PasswordVerifierTest, ReasonNeverContainsThePassword) {
   directory.result = std::vector<cat::Entry>{alice()};
   bind_result = false;
   EXPECT_EQ(verify("alice", "S3cret-Value").reason.find("S3cret-Value"), std::string::npos);
+}
+
+// Records the thread each verification ran on.
+class ThreadRecordingVerifier final : public PasswordVerifier {
+ public:
+  asio::awaitable<PasswordVerdict> verify(std::string user, std::string) override {
+    thread = std::this_thread::get_id();
+    PasswordVerdict verdict;
+    verdict.kind = Kind::Accepted;
+    verdict.identity = user;
+    co_return verdict;
+  }
+  std::thread::id thread;
+};
+
+TEST(ExecutorBoundPasswordVerifier, VerifiesOnTheOwnersLoopAndAnswersOnTheCallersLoop) {
+  asio::io_context owner;
+  auto work = asio::make_work_guard(owner);
+  std::thread owner_thread([&] { owner.run(); });
+  const std::thread::id owner_id = owner_thread.get_id();
+  ThreadRecordingVerifier inner;
+  ExecutorBoundPasswordVerifier bound(owner.get_executor(), inner);
+
+  asio::io_context caller;
+  PasswordVerdict verdict;
+  std::thread::id resumed_on;
+  asio::co_spawn(
+      caller,
+      [&]() -> asio::awaitable<void> {
+        verdict = co_await bound.verify("alice", "Passw0rd!");
+        resumed_on = std::this_thread::get_id();
+      },
+      asio::detached);
+  caller.run();
+  work.reset();
+  owner_thread.join();
+
+  EXPECT_EQ(verdict.kind, Kind::Accepted);
+  EXPECT_EQ(verdict.identity, "alice");
+  EXPECT_EQ(inner.thread, owner_id);
+  EXPECT_EQ(resumed_on, std::this_thread::get_id());
 }
 
 }  // namespace
