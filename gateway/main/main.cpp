@@ -1,5 +1,6 @@
 // gatewayd: runs the SMTP virtual servers of a metabase file and queues the
 // mail they accept into a durable spool. See gateway/server/README.md.
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "event loops (default: one per core)")->check(CLI::Range(0u, 256u));
   CLI11_PARSE(app, argc, argv);
 
+  // libldap writes with write(2): a directory server that closed the connection must not kill us.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     gw::log::init(log_level == "warning" ? "warn" : log_level, log_file);
     options.metabase_file = metabase;

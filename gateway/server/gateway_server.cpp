@@ -31,7 +31,14 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
   auto recovered = spool_->recover();
   if (!recovered) throw std::runtime_error("spool recover: " + recovered.error().message());
   std::map<int, std::size_t> per_queue;
-  for (const auto& message : recovered->messages) ++per_queue[message.envelope.queue()];
+  for (const auto& message : recovered->messages) {
+    ++per_queue[message.envelope.queue()];
+    queues_.upsert(queue::QueuedMessage::from_envelope(message.envelope));
+    if (message.envelope.queue() == envelope::AWAITING_DIRECTORY_LOOKUP) awaiting_categorization_.push_back(message.id);
+  }
+  directory_ = std::make_unique<transport::DirectoryService>(control(), options_.directory);
+  directory_validator_ = std::make_unique<DirectoryRecipientValidator>(*directory_);
+  categorize_stage_ = std::make_unique<transport::CategorizeStage>(*spool_, queues_, *directory_, options_.categorize);
   log::info({"gateway"}, "spool {}: recovered {} message(s), removed {} incomplete, {} to badmail",
             options_.spool_directory.string(), recovered->messages.size(), recovered->incomplete_removed,
             recovered->moved_to_badmail);
@@ -47,6 +54,9 @@ GatewayServer::~GatewayServer() {
   listeners_.clear();
   servers_.clear();
   for (auto& context : contexts_) context->stop();
+  categorize_stage_.reset();
+  directory_validator_.reset();
+  directory_.reset();
   contexts_.clear();
 }
 
@@ -58,6 +68,8 @@ asio::any_io_executor GatewayServer::next_worker() {
 void GatewayServer::run() {
   if (auto applied = apply(metabase_, true); !applied) throw std::runtime_error(applied.error().message());
 
+  for (auto& id : awaiting_categorization_) categorize_stage_->submit(std::move(id));
+  awaiting_categorization_.clear();
   watcher_ = MetabaseWatcher::start(control(), options_.metabase_file, [this] { reload(); });
   asio::signal_set signals(*contexts_.front(), SIGTERM, SIGINT, SIGHUP);
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signal) {
@@ -94,6 +106,7 @@ void GatewayServer::stop() {
     }
     stopping_ = true;
     if (watcher_) watcher_->stop();
+    categorize_stage_->stop();
     for (auto& [key, listener] : listeners_) listener->close();
     listeners_.clear();
     asio::co_spawn(control(), drain_then_stop(), asio::detached);
@@ -191,6 +204,8 @@ Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
     log::info({"listener"}, "listening on {} for virtual server {}", plan.key(), plan.default_server);
     listeners_.emplace(plan.key(), std::move(*opened));
   }
+  if (!directory_->configure(metabase) && startup)
+    return make_error(std::make_error_code(std::errc::invalid_argument), "directory endpoints unusable");
   metabase_ = metabase;
   return {};
 }
@@ -222,7 +237,11 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
   auto executor = socket.get_executor();
   auto connection = std::make_shared<SmtpConnection>(std::move(socket), std::move(server),
                                                      std::get<ConnectionGate::Ticket>(std::move(admission)),
-                                                     ConnectionServices{*spool_, validator_}, session_id);
+                                                     ConnectionServices{*spool_, *directory_validator_,
+                                                                        [stage = categorize_stage_.get()](const QueueId& id) {
+                                                                          stage->submit(id);
+                                                                        }},
+                                                     session_id);
   ++active_sessions_;
   asio::co_spawn(
       executor,

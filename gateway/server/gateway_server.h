@@ -36,12 +36,16 @@
 #include <vector>
 
 #include "gateway/common/asio.h"
+#include "gateway/queue/named_queues.h"
 #include "gateway/queue/spool.h"
+#include "gateway/server/directory_recipient_validator.h"
 #include "gateway/server/listener.h"
 #include "gateway/server/metabase_loader.h"
 #include "gateway/server/metabase_watcher.h"
 #include "gateway/server/recipient_validator.h"
 #include "gateway/server/virtual_server.h"
+#include "gateway/transport/categorize_stage.h"
+#include "gateway/transport/directory_service.h"
 
 namespace gw::server {
 
@@ -49,6 +53,9 @@ struct GatewayOptions {
   std::filesystem::path metabase_file;
   std::filesystem::path spool_directory;
   unsigned threads = 0;  // 0 = one per core
+  // Directory look-ups (RCPT time and after queuing); tests shorten the retry steps.
+  transport::CategorizeStageOptions categorize;
+  transport::DirectoryServiceOptions directory;
 };
 
 class GatewayServer {
@@ -80,6 +87,12 @@ class GatewayServer {
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::unique_ptr<queue::Spool> spool_;
   AcceptLocalDomains validator_;
+  // The directory and the post-queue stage live on the control loop (context 0).
+  queue::NamedQueues queues_;
+  std::unique_ptr<transport::DirectoryService> directory_;
+  std::unique_ptr<DirectoryRecipientValidator> directory_validator_;
+  std::unique_ptr<transport::CategorizeStage> categorize_stage_;
+  std::vector<QueueId> awaiting_categorization_;  // recovered at start-up
   MetabasePtr metabase_;
   std::map<std::string, std::shared_ptr<VirtualServer>> servers_;
   std::map<std::string, std::shared_ptr<Listener>> listeners_;  // by SocketPlan::key()

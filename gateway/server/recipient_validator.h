@@ -12,6 +12,8 @@
 // categorizer after queuing. The directory-backed validator plugs in here.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "gateway/common/address.h"
@@ -26,6 +28,11 @@ struct RecipientQuery {
   smtp::DomainClass domain_class = smtp::DomainClass::Remote;
   bool vrfy = false;
   std::string virtual_server_id;
+  // The transaction so far, for delivery restrictions and limits (empty sender = <>).
+  std::string sender;
+  bool authenticated = false;         // the session used AUTH
+  std::size_t accepted_so_far = 0;    // recipients already accepted in this transaction
+  std::uint64_t declared_size = 0;    // MAIL FROM SIZE=, 0 when not given
 };
 
 class RecipientValidator {

@@ -251,6 +251,11 @@ asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action actio
     }
     if (auto* check = std::get_if<smtp::CheckRecipient>(&action)) {
       RecipientQuery query{check->recipient, check->domain_class, check->vrfy, settings_->id};
+      const auto& transaction = session_.envelope();
+      query.sender = transaction.sender.null ? std::string() : transaction.sender.mailbox.str();
+      query.authenticated = !session_.auth_identity().empty();
+      query.accepted_so_far = transaction.recipients.size();
+      query.declared_size = transaction.mail.size.value_or(0);
       const auto verdict = co_await services_.validator.check(std::move(query));
       action = session_.on_recipient_checked(verdict);
       continue;
@@ -514,6 +519,7 @@ asio::awaitable<smtp::Action> SmtpConnection::commit(const smtp::CommitMessage& 
   log::info(log_context(), "queued from=<{}> nrcpt={} size={}",
             log::printable(envelope.sender.null ? std::string() : envelope.sender.mailbox.str()),
             envelope.recipients.size(), request.body.octets);
+  if (services_.on_queued) services_.on_queued(*committed);
   auto next = session_.on_committed(committed->str());
   queue_id_.clear();
   co_return next;

@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,8 @@ namespace gw::server {
 struct ConnectionServices {
   queue::Spool& spool;
   RecipientValidator& validator;
+  // Called once a message is committed (the post-queue stages take it from there); may be empty.
+  std::function<void(const QueueId&)> on_queued;
 };
 
 class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
