@@ -155,8 +155,12 @@ TEST(SmtpClientWithSmtpSink, SoftAndHardRecipientRefusalsAreTransientAndPermanen
   EXPECT_EQ(transient.recipients.at(0).code / 100, 4);
   EXPECT_EQ(permanent.recipients.at(0).outcome, Outcome::Permanent);
   EXPECT_EQ(permanent.recipients.at(0).code / 100, 5);
-  EXPECT_TRUE(soft.transactions().empty());
-  EXPECT_TRUE(hard.transactions().empty());
+  // smtp-sink answers 354 to a pipelined DATA even with every RCPT refused; the
+  // client then ends an empty message (RFC 2920 3.1), which the sink may dump.
+  // What matters is that the content never reached either peer.
+  for (const auto* sink : {&soft, &hard})
+    for (const auto& transaction : sink->transactions())
+      EXPECT_EQ(transaction.find("quarterly report"), std::string::npos) << transaction;
 }
 
 TEST(SmtpClientWithSmtpSink, DisconnectAfterTheDotIsTransient442InTheAtLeastOnceWindow) {
