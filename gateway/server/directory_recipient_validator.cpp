@@ -24,15 +24,21 @@ asio::awaitable<smtp::RecipientVerdict> DirectoryRecipientValidator::check(Recip
   auto categorizer = directory_.categorizer();
   if (!categorizer) co_return smtp::RecipientVerdict::accept();
   // The categorizer and its client live on the directory executor; the result comes back here.
-  const auto verdict = co_await asio::co_spawn(
-      directory_.executor(),
-      [categorizer, query = std::move(query)]() -> asio::awaitable<categorizer::RecipientVerdict> {
-        auto sender = co_await categorizer->resolve_sender(query.sender, query.authenticated);
-        if (!sender) co_return categorizer::TryLater{sender.error().message()};
-        co_return co_await categorizer->check_recipient(query.recipient.str(), *sender, query.accepted_so_far,
-                                                        query.declared_size);
-      },
-      asio::use_awaitable);
+  // Every argument of a co_await expression is a named value: g++ 12 destroys temporaries
+  // there twice.
+  auto lookup = [categorizer, query = std::move(query)]() -> asio::awaitable<categorizer::RecipientVerdict> {
+    auto sender = co_await categorizer->resolve_sender(query.sender, query.authenticated);
+    if (!sender) {
+      categorizer::RecipientVerdict later = categorizer::TryLater{sender.error().message()};
+      co_return later;
+    }
+    std::string recipient = query.recipient.str();
+    auto verdict = co_await categorizer->check_recipient(recipient, *sender, query.accepted_so_far,
+                                                         query.declared_size);
+    co_return verdict;
+  };
+  auto spawned = asio::co_spawn(directory_.executor(), std::move(lookup), asio::use_awaitable);
+  const auto verdict = co_await std::move(spawned);
   co_return to_smtp(verdict);
 }
 

@@ -1,0 +1,55 @@
+"""Directory outages: 451 4.4.3 at RCPT time, no bounce for queued mail, recovery after the
+directory returns (DESIGN contract 3)."""
+
+import time
+import unittest
+
+from directory_gateway import DirectoryGateway
+
+
+class DirectoryOutageTest(unittest.TestCase):
+    def setUp(self):
+        self.env = DirectoryGateway()
+
+    def tearDown(self):
+        try:
+            self.env.slapd.resume()
+        except OSError:
+            pass
+        self.env.close()
+
+    def test_killed_directory_gives_451_4_4_3_and_250_after_restart(self):
+        self.assertEqual(self.env.rcpt("alice@example.com")[0], 250)
+        self.env.slapd.kill()
+        code, text = self.env.rcpt("alice@example.com")
+        self.assertEqual(code, 451)
+        self.assertTrue(text.startswith("4.4.3"), text)
+        self.env.slapd.restart()
+        self.env.wait_for_rcpt("alice@example.com", 250, timeout=30)
+
+    def test_hung_directory_gives_451_4_4_3_within_the_search_timeout(self):
+        self.assertEqual(self.env.rcpt("bob@example.com")[0], 250)
+        self.env.slapd.pause()
+        started = time.monotonic()
+        code, text = self.env.rcpt("carol@example.com")
+        elapsed = time.monotonic() - started
+        self.assertEqual(code, 451)
+        self.assertTrue(text.startswith("4.4.3"), text)
+        self.assertLess(elapsed, 15.0)  # search timeout 5 s, plus slack for a loaded machine
+
+    def test_message_queued_while_directory_is_down_waits_then_completes(self):
+        # A remote recipient needs no RCPT-time lookup, so the message is queued during the outage.
+        self.env.slapd.kill()
+        queue_id = self.env.send(["someone@remote.example"])
+        self.env.gateway.wait_for_log("awaiting directory lookup", timeout=30)
+        envelope = self.env.envelope_text(queue_id)
+        self.assertIn("queue: AWAITING_DIRECTORY_LOOKUP", envelope)
+        self.assertNotIn("state: FAILED", envelope)
+        self.env.slapd.restart()
+        envelope = self.env.wait_for_queue(queue_id, "WAITING_TO_BE_ROUTED", timeout=90)
+        self.assertNotIn("state: FAILED", envelope)
+        self.assertIn("kind: REMOTE", envelope)
+
+
+if __name__ == "__main__":
+    unittest.main()
