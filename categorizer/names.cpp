@@ -1,4 +1,5 @@
 #include "categorizer/names.h"
+#include "gateway/common/ascii.h"
 
 #include <ldap.h>
 #include <strings.h>
@@ -79,12 +80,7 @@ bool valid_domain(std::string_view d) {
 
 }  // namespace
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+std::string to_lower(std::string_view text) { return gw::ascii_lower(text); }
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;

@@ -1,4 +1,5 @@
 #include "metabase-sync/ldap_text.h"
+#include "gateway/common/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,13 +8,6 @@
 
 namespace msync {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 struct ParsedDn {
   LDAPDN dn = nullptr;
@@ -69,9 +63,9 @@ std::string normalize_dn(std::string_view dn) {
   if (ldap_dn_normalize(copy.c_str(), LDAP_DN_FORMAT_LDAP, &normalized, LDAP_DN_FORMAT_LDAPV3) !=
           LDAP_SUCCESS ||
       normalized == nullptr) {
-    return lower(dn);
+    return gw::ascii_lower(dn);
   }
-  std::string out = lower(normalized);
+  std::string out = gw::ascii_lower(normalized);
   ldap_memfree(normalized);
   return out;
 }

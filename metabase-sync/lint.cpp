@@ -10,22 +10,16 @@
 
 #include "metabase-sync/errors.h"
 #include "metabase-sync/value_parsers.h"
+#include "gateway/common/ascii.h"
 
 namespace msync {
 namespace {
 
 namespace mb = gw::metabase;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string strip_dot(std::string text) {
   if (!text.empty() && text.back() == '.') text.pop_back();
-  return lower(text);
+  return gw::ascii_lower(text);
 }
 
 class Checker {
@@ -120,10 +114,10 @@ class Checker {
   void smart_hosts() {
     std::set<std::string> own;
     for (const auto& [fqdn, name] : server_fqdns())
-      if (lower(name) == lower(m_.this_server().name())) own.insert(fqdn);
+      if (gw::ascii_lower(name) == gw::ascii_lower(m_.this_server().name())) own.insert(fqdn);
     for (const auto& vs : m_.virtual_servers())
       for (const auto& binding : vs.bindings())
-        if (!binding.ip().empty()) own.insert(lower(binding.ip()));
+        if (!binding.ip().empty()) own.insert(gw::ascii_lower(binding.ip()));
     for (const auto& c : m_.connectors()) check_smart_host_list(c.dn(), c.smart_hosts(), own);
     for (const auto& vs : m_.virtual_servers()) check_smart_host_list(vs.dn(), vs.outbound().smart_hosts(), own);
   }
@@ -133,7 +127,7 @@ class Checker {
     for (const auto& vs : m_.virtual_servers()) {
       std::set<std::tuple<std::string, std::uint32_t>> own;
       for (const auto& binding : vs.bindings()) {
-        auto key = std::make_tuple(lower(binding.ip()), binding.port());
+        auto key = std::make_tuple(gw::ascii_lower(binding.ip()), binding.port());
         if (!own.insert(key).second) {
           error(vs.dn(), fmt::format("binding {}:{} is listed twice", binding.ip().empty() ? "(all unassigned)" : binding.ip(),
                                      binding.port()));
@@ -241,7 +235,7 @@ gw::Result<void> check_publishable(const gw::metabase::Metabase& metabase) {
   for (const auto& vs : metabase.virtual_servers()) {
     if (vs.state() != mb::STARTED && vs.state() != mb::SERVER_STATE_UNSPECIFIED) continue;
     for (const auto& binding : vs.bindings()) {
-      const auto key = std::make_tuple(lower(binding.ip()), binding.port());
+      const auto key = std::make_tuple(gw::ascii_lower(binding.ip()), binding.port());
       auto [it, inserted] = owners.emplace(key, &vs);
       if (inserted || it->second == &vs) continue;
       return fail(SyncErrc::InvalidConfiguration,

@@ -12,21 +12,15 @@
 #include "metabase-sync/errors.h"
 #include "metabase-sync/ldap_text.h"
 #include "metabase-sync/value_parsers.h"
+#include "gateway/common/ascii.h"
 
 namespace msync {
 namespace {
 
 namespace mb = gw::metabase;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool starts_with_icase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && lower(text.substr(0, prefix.size())) == lower(prefix);
+  return text.size() >= prefix.size() && gw::ascii_lower(text.substr(0, prefix.size())) == gw::ascii_lower(prefix);
 }
 
 // Thrown inside the builder only, caught in build_metabase() and turned into a
@@ -120,7 +114,7 @@ std::optional<std::string> fqdn_of(const DirectoryEntry& server) {
   static constexpr std::string_view kPrefix = "ncacn_ip_tcp:";
   for (const auto& value : server.values("networkAddress")) {
     if (starts_with_icase(value, kPrefix)) {
-      auto fqdn = lower(trim(std::string_view(value).substr(kPrefix.size())));
+      auto fqdn = gw::ascii_lower(trim(std::string_view(value).substr(kPrefix.size())));
       if (!is_host_name(fqdn)) invalid(server, "networkAddress", "\"" + value + "\" does not carry a DNS name");
       return fqdn;
     }
@@ -145,7 +139,7 @@ void add_all(google::protobuf::RepeatedPtrField<std::string>* field, const std::
 
 mb::ServerState server_state(const Fields& f) {
   if (auto state = f.single("gwServerState")) {
-    const auto value = lower(trim(*state));
+    const auto value = gw::ascii_lower(trim(*state));
     if (value == "started" || value == "2") return mb::STARTED;
     if (value == "stopped" || value == "4") return mb::STOPPED;
     if (value == "paused" || value == "6") return mb::PAUSED;
@@ -255,7 +249,7 @@ mb::VirtualServer virtual_server(const DirectoryEntry& entry, const std::string&
     auto* binding = vs.add_bindings();
     binding->set_port(25);
   }
-  vs.set_fqdn(lower(f.text("msExchSmtpFullyQualifiedDomainName", server_fqdn)));
+  vs.set_fqdn(gw::ascii_lower(f.text("msExchSmtpFullyQualifiedDomainName", server_fqdn)));
   if (!is_host_name(vs.fqdn()))
     invalid(entry, "msExchSmtpFullyQualifiedDomainName", "\"" + vs.fqdn() + "\" is not a DNS name");
   vs.set_state(server_state(f));
@@ -391,7 +385,7 @@ mb::Connector connector(const DirectoryEntry& entry, const DirectoryEntry& this_
   if (c.address_spaces_size() == 0) invalid(entry, "routingList", "a connector needs at least one address space");
 
   if (auto scope = f.single("gwConnectorScope")) {
-    const auto value = lower(trim(*scope));
+    const auto value = gw::ascii_lower(trim(*scope));
     if (value == "organization" || value == "0")
       c.set_scope(mb::ORGANIZATION);
     else if (value == "routing group" || value == "routinggroup" || value == "routing_group" || value == "1")
@@ -458,7 +452,7 @@ mb::Connector connector(const DirectoryEntry& entry, const DirectoryEntry& this_
     std::size_t start = 0;
     while (start < value.size()) {
       auto end = value.find_first_of(" ,;", start);
-      const auto item = lower(value.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      const auto item = gw::ascii_lower(value.substr(start, end == std::string::npos ? std::string::npos : end - start));
       if (item == "high")
         content->set_allow_high_priority(true);
       else if (item == "normal")
@@ -483,7 +477,7 @@ std::optional<std::string> smtp_domain(std::string_view value, bool* primary) {
   const auto colon = text.find(':');
   if (colon != std::string::npos) {
     const auto type = text.substr(0, colon);
-    if (lower(type) != "smtp") return std::nullopt;
+    if (gw::ascii_lower(type) != "smtp") return std::nullopt;
     if (primary) *primary = type == "SMTP";
     text = text.substr(colon + 1);
   } else if (primary) {
@@ -491,7 +485,7 @@ std::optional<std::string> smtp_domain(std::string_view value, bool* primary) {
   }
   const auto at = text.rfind('@');
   if (at != std::string::npos) text = text.substr(at + 1);
-  return lower(trim(text));
+  return gw::ascii_lower(trim(text));
 }
 
 void add_policy_domains(const DirectoryEntry& policy, std::vector<mb::SmtpDomain>& domains) {
@@ -536,7 +530,7 @@ mb::MailboxServer mailbox_server(const DirectoryEntry& server, const std::vector
   m.set_legacy_exchange_dn(f.text("legacyExchangeDN"));
   add_all(m.mutable_store_dns(), stores);
   m.set_is_this_server(is_this_server);
-  const auto protocol = lower(f.text("gwDeliveryProtocol", "smtp"));
+  const auto protocol = gw::ascii_lower(f.text("gwDeliveryProtocol", "smtp"));
   if (protocol == "smtp")
     m.set_delivery_protocol(mb::DELIVERY_SMTP);
   else if (protocol == "lmtp")

@@ -4,16 +4,10 @@
 #include <optional>
 
 #include "gateway/routing/address_space.h"
+#include "gateway/common/ascii.h"
 
 namespace gw::routing {
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 bool contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -21,9 +15,9 @@ bool contains(const std::vector<std::string>& list, std::string_view value) {
 
 bool in_set_ci(const std::set<std::string>& set, std::string_view value) {
   if (value.empty()) return false;
-  const std::string folded = lowercase(value);
+  const std::string folded = ascii_lower(value);
   for (const auto& entry : set)
-    if (lowercase(entry) == folded) return true;
+    if (ascii_lower(entry) == folded) return true;
   return false;
 }
 
@@ -32,14 +26,14 @@ bool in_set_ci(const std::set<std::string>& set, std::string_view value) {
 std::optional<std::string> domain_of(std::string_view address) {
   const auto at = address.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return std::nullopt;
-  std::string domain = lowercase(address.substr(at + 1));
+  std::string domain = ascii_lower(address.substr(at + 1));
   if (domain.back() == '.') domain.pop_back();
   if (domain.empty()) return std::nullopt;
   return domain;
 }
 
 bool is_own_endpoint(const RoutingSnapshot& snap, std::string_view host, std::uint32_t port) {
-  return contains(snap.own_names, lowercase(host)) &&
+  return contains(snap.own_names, ascii_lower(host)) &&
          std::find(snap.own_ports.begin(), snap.own_ports.end(), port) != snap.own_ports.end();
 }
 
@@ -59,12 +53,12 @@ const gw::metabase::MailboxServer* home_server(const RoutingSnapshot& snap, cons
     if (auto* s = find([&](const auto& k) { return contains(k.store_dns, mdb); })) return s;
   }
   if (!rcpt.home_server_dn.empty()) {
-    const std::string dn = normalize_dn(rcpt.home_server_dn), legacy = lowercase(rcpt.home_server_dn);
+    const std::string dn = normalize_dn(rcpt.home_server_dn), legacy = ascii_lower(rcpt.home_server_dn);
     if (auto* s = find([&](const auto& k) { return k.dn == dn || (!k.legacy_dn.empty() && k.legacy_dn == legacy); }))
       return s;
   }
   if (!rcpt.home_server_fqdn.empty()) {
-    std::string fqdn = lowercase(rcpt.home_server_fqdn);
+    std::string fqdn = ascii_lower(rcpt.home_server_fqdn);
     if (fqdn.back() == '.') fqdn.pop_back();
     if (auto* s = find([&](const auto& k) { return k.fqdn == fqdn; })) return s;
   }
@@ -82,8 +76,8 @@ NextHop route_mailbox(const RoutingSnapshot& snap, const CategorizedRecipient& r
   }
   LocalDelivery hop;
   hop.server = server->name();
-  hop.server_fqdn = lowercase(server->fqdn());
-  hop.host = lowercase(server->delivery_host().empty() ? server->fqdn() : server->delivery_host());
+  hop.server_fqdn = ascii_lower(server->fqdn());
+  hop.host = ascii_lower(server->delivery_host().empty() ? server->fqdn() : server->delivery_host());
   hop.protocol = server->delivery_protocol() == gw::metabase::DELIVERY_LMTP ? Protocol::Lmtp : Protocol::Smtp;
   const std::uint32_t port = server->delivery_port() != 0 ? server->delivery_port()
                              : hop.protocol == Protocol::Lmtp ? 24u
@@ -337,7 +331,7 @@ NextHop route(const RoutingSnapshot& snapshot, const CategorizedRecipient& rcpt,
       if (target.empty()) return fail(FailureKind::CategorizerFailure, "contact without targetAddress");
       if (const auto colon = target.find(':'); colon != std::string_view::npos && target.find('@') > colon) {
         // Only SMTP targets are deliverable here; X400:, EX: ... have no transport.
-        if (lowercase(target.substr(0, colon)) != "smtp")
+        if (ascii_lower(target.substr(0, colon)) != "smtp")
           return fail(FailureKind::NoRoute, "no transport for target address " + std::string(target));
         target.remove_prefix(colon + 1);
       }

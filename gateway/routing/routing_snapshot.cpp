@@ -1,16 +1,10 @@
 #include "gateway/routing/routing_snapshot.h"
+#include "gateway/common/ascii.h"
 
 #include <algorithm>
 
 namespace gw::routing {
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 std::string strip_dot(std::string s) {
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -83,7 +77,7 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
   RoutingSnapshot snap;
   const auto& self = metabase.this_server();
   snap.server_name = self.name();
-  snap.server_fqdn = strip_dot(lowercase(self.fqdn()));
+  snap.server_fqdn = strip_dot(ascii_lower(self.fqdn()));
   snap.routing_group_dn = normalize_dn(self.routing_group_dn().empty() ? metabase.organization().routing_group_dn()
                                                                         : self.routing_group_dn());
   const std::string self_dn = normalize_dn(self.dn());
@@ -91,10 +85,10 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
   add_unique(snap.own_names, snap.server_fqdn);
   add_unique(snap.server_fqdns, snap.server_fqdn);
   for (const auto& vs : metabase.virtual_servers()) {
-    add_unique(snap.own_names, strip_dot(lowercase(vs.fqdn())));
-    add_unique(snap.server_fqdns, strip_dot(lowercase(vs.fqdn())));
+    add_unique(snap.own_names, strip_dot(ascii_lower(vs.fqdn())));
+    add_unique(snap.server_fqdns, strip_dot(ascii_lower(vs.fqdn())));
     for (const auto& binding : vs.bindings()) {
-      const std::string ip = lowercase(binding.ip());
+      const std::string ip = ascii_lower(binding.ip());
       if (ip.empty() || ip == "0.0.0.0" || ip == "::") {
         // "All unassigned" includes loopback.
         add_unique(snap.own_names, "127.0.0.1");
@@ -124,17 +118,17 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
   snap.domains.assign(metabase.domains().begin(), metabase.domains().end());
   snap.mailbox_servers.assign(metabase.mailbox_servers().begin(), metabase.mailbox_servers().end());
   for (const auto& server : snap.mailbox_servers) {
-    add_unique(snap.server_fqdns, strip_dot(lowercase(server.fqdn())));
-    MailboxServerKeys keys{normalize_dn(server.dn()), lowercase(server.legacy_exchange_dn()),
-                           strip_dot(lowercase(server.fqdn())), normalized_all(server.store_dns())};
+    add_unique(snap.server_fqdns, strip_dot(ascii_lower(server.fqdn())));
+    MailboxServerKeys keys{normalize_dn(server.dn()), ascii_lower(server.legacy_exchange_dn()),
+                           strip_dot(ascii_lower(server.fqdn())), normalized_all(server.store_dns())};
     snap.mailbox_keys.push_back(std::move(keys));
   }
   for (const auto& domain : snap.domains)
-    if (domain.authoritative()) add_unique(snap.authoritative_domains, strip_dot(lowercase(domain.name())));
+    if (domain.authoritative()) add_unique(snap.authoritative_domains, strip_dot(ascii_lower(domain.name())));
 
   auto fqdn_of_server = [&](std::string_view name) -> std::string {
     for (const auto& server : snap.mailbox_servers)
-      if (lowercase(server.name()) == lowercase(name)) return strip_dot(lowercase(server.fqdn()));
+      if (ascii_lower(server.name()) == ascii_lower(name)) return strip_dot(ascii_lower(server.fqdn()));
     return {};
   };
 
@@ -146,7 +140,7 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
     for (const auto& space : c.address_spaces()) {
       if (space.type() != gw::metabase::ADDRESS_SPACE_SMTP || space.pattern().empty()) continue;
       // Exchange costs are 1..100; an unset (0) cost must not beat every real one.
-      route.smtp_spaces.push_back({lowercase(space.pattern()), std::max<std::uint32_t>(space.cost(), 1)});
+      route.smtp_spaces.push_back({ascii_lower(space.pattern()), std::max<std::uint32_t>(space.cost(), 1)});
     }
     const std::string& dn = route.normalized_dn;
     route.in_scope = c.scope() == gw::metabase::ORGANIZATION ||
@@ -175,12 +169,12 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
       if (!self_dn.empty() && n.size() > self_dn.size() && n.ends_with("," + self_dn)) local = true;
     }
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (lowercase(names[i]) == lowercase(snap.server_name)) {
+      if (ascii_lower(names[i]) == ascii_lower(snap.server_name)) {
         local = true;
         continue;
       }
       std::string fqdn = i < static_cast<std::size_t>(c.source_bridgehead_fqdns_size())
-                             ? strip_dot(lowercase(c.source_bridgehead_fqdns(static_cast<int>(i))))
+                             ? strip_dot(ascii_lower(c.source_bridgehead_fqdns(static_cast<int>(i))))
                              : fqdn_of_server(names[i]);
       if (fqdn.empty()) fqdn = fqdn_of_server(names[i]);
       add_unique(snap.server_fqdns, fqdn);

@@ -1,4 +1,5 @@
 #include "gateway/routing/smart_host.h"
+#include "gateway/common/ascii.h"
 
 #include <arpa/inet.h>
 
@@ -42,13 +43,6 @@ bool is_ipv6(const std::string& text) {
   return inet_pton(AF_INET6, text.c_str(), &addr) == 1;
 }
 
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 Result<SmartHost> parse_entry(std::string_view entry) {
   auto bad = [&](std::string_view why) {
     return make_error(RoutingErrc::BadSmartHost, std::string(why) + ": \"" + std::string(entry) + "\"");
@@ -61,14 +55,14 @@ Result<SmartHost> parse_entry(std::string_view entry) {
     std::string_view inside = entry.substr(1, close - 1);
     rest = entry.substr(close + 1);
     std::string address;
-    if (inside.size() > 5 && lowercase(inside.substr(0, 5)) == "ipv6:") {
+    if (inside.size() > 5 && ascii_lower(inside.substr(0, 5)) == "ipv6:") {
       address = std::string(inside.substr(5));
       if (!is_ipv6(address)) return bad("invalid IPv6 literal");
     } else {
       address = std::string(inside);
       if (!is_ipv4(address) && !is_ipv6(address)) return bad("invalid address literal");
     }
-    host.host = lowercase(address);
+    host.host = ascii_lower(address);
     host.ip_literal = true;
   } else {
     const auto colon = entry.find(':');
@@ -76,7 +70,7 @@ Result<SmartHost> parse_entry(std::string_view entry) {
     rest = colon == std::string_view::npos ? std::string_view{} : entry.substr(colon);
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
     if (!is_valid_hostname(name)) return bad("invalid host name");
-    host.host = lowercase(name);
+    host.host = ascii_lower(name);
   }
   if (!rest.empty()) {
     if (rest.front() != ':' || !parse_port(rest.substr(1), host.port)) return bad("invalid port");

@@ -1,4 +1,5 @@
 #include "gateway/smtp/session.h"
+#include "gateway/common/ascii.h"
 
 #include <algorithm>
 #include <ctime>
@@ -10,12 +11,6 @@ namespace {
 std::string ascii_upper(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-  return out;
-}
-
-std::string ascii_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   return out;
 }
 
