@@ -1,5 +1,6 @@
 // gatewayd: runs the SMTP virtual servers of a metabase file and queues the
 // mail they accept into a durable spool. See gateway/server/README.md.
+#include <chrono>
 #include <csignal>
 #include <exception>
 #include <iostream>
@@ -23,7 +24,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warning", "warn", "error", "critical", "off"}));
   app.add_option("--log-file", log_file, "application log file (default: stderr)");
   app.add_option("--threads", options.threads, "event loops (default: one per core)")->check(CLI::Range(0u, 256u));
+  unsigned auth_lockout_seconds = static_cast<unsigned>(options.auth_throttle.lockout.count());
+  app.add_option("--auth-delay-after", options.auth_throttle.delay_after,
+                 "AUTH failures from one address before each further 535 is delayed")
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--auth-lockout-after", options.auth_throttle.lockout_after,
+                 "AUTH failures from one address that lock it out (454 4.7.0)")
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--auth-lockout-seconds", auth_lockout_seconds, "how long an AUTH lockout lasts")
+      ->check(CLI::Range(1u, 86400u));
   CLI11_PARSE(app, argc, argv);
+  options.auth_throttle.lockout = std::chrono::seconds(auth_lockout_seconds);
 
   // libldap writes with write(2): a directory server that closed the connection must not kill us.
   std::signal(SIGPIPE, SIG_IGN);

@@ -39,6 +39,11 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
   directory_ = std::make_unique<transport::DirectoryService>(control(), options_.directory);
   directory_validator_ = std::make_unique<DirectoryRecipientValidator>(*directory_);
   categorize_stage_ = std::make_unique<transport::CategorizeStage>(*spool_, queues_, *directory_, options_.categorize);
+  if (auto sasl = initialize_sasl_library(); !sasl) throw std::runtime_error("SASL: " + sasl.error().message());
+  directory_passwords_ = std::make_unique<DirectoryServicePasswordVerifier>(*directory_);
+  password_verifier_ = std::make_unique<ExecutorBoundPasswordVerifier>(directory_->executor(), *directory_passwords_);
+  auth_throttle_ = std::make_unique<AuthThrottle>(options_.auth_throttle);
+  authenticator_ = std::make_unique<SaslAuthenticator>(*password_verifier_, *auth_throttle_);
   log::info({"gateway"}, "spool {}: recovered {} message(s), removed {} incomplete, {} to badmail",
             options_.spool_directory.string(), recovered->messages.size(), recovered->incomplete_removed,
             recovered->moved_to_badmail);
@@ -55,6 +60,10 @@ GatewayServer::~GatewayServer() {
   servers_.clear();
   for (auto& context : contexts_) context->stop();
   categorize_stage_.reset();
+  authenticator_.reset();
+  auth_throttle_.reset();
+  password_verifier_.reset();
+  directory_passwords_.reset();
   directory_validator_.reset();
   directory_.reset();
   contexts_.clear();
@@ -169,6 +178,8 @@ Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
               snapshot->tls_context ? ", STARTTLS offered" : "", is_new ? "" : " (settings updated)");
     if (!snapshot->tls_error.empty())
       log::error({"gateway"}, "virtual server {}: TLS not available: {}", id, snapshot->tls_error);
+    if (snapshot->policy.require_auth && snapshot->policy.auth_mechanisms.empty())
+      log::warn({"gateway"}, "virtual server {}: authentication required but no AUTH mechanism is available (basic authentication off, or no directory endpoints)", id);
   }
 
   const auto plans = plan_listeners(*metabase);
@@ -242,6 +253,7 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
                                                                           stage->submit(id);
                                                                         }},
                                                      session_id);
+  connection->set_authenticator(authenticator_.get());
   ++active_sessions_;
   asio::co_spawn(
       executor,

@@ -38,11 +38,14 @@
 #include "gateway/common/asio.h"
 #include "gateway/queue/named_queues.h"
 #include "gateway/queue/spool.h"
+#include "gateway/server/auth_throttle.h"
+#include "gateway/server/directory_auth.h"
 #include "gateway/server/directory_recipient_validator.h"
 #include "gateway/server/listener.h"
 #include "gateway/server/metabase_loader.h"
 #include "gateway/server/metabase_watcher.h"
 #include "gateway/server/recipient_validator.h"
+#include "gateway/server/sasl_authenticator.h"
 #include "gateway/server/virtual_server.h"
 #include "gateway/transport/categorize_stage.h"
 #include "gateway/transport/directory_service.h"
@@ -56,6 +59,8 @@ struct GatewayOptions {
   // Directory look-ups (RCPT time and after queuing); tests shorten the retry steps.
   transport::CategorizeStageOptions categorize;
   transport::DirectoryServiceOptions directory;
+  // AUTH failures per client address (slow-down and lockout).
+  AuthThrottleSettings auth_throttle;
 };
 
 class GatewayServer {
@@ -92,6 +97,12 @@ class GatewayServer {
   std::unique_ptr<transport::DirectoryService> directory_;
   std::unique_ptr<DirectoryRecipientValidator> directory_validator_;
   std::unique_ptr<transport::CategorizeStage> categorize_stage_;
+  // AUTH: passwords are checked on the directory's loop; every worker loop
+  // shares one throttle, so a client cannot escape it by reconnecting.
+  std::unique_ptr<DirectoryServicePasswordVerifier> directory_passwords_;
+  std::unique_ptr<ExecutorBoundPasswordVerifier> password_verifier_;
+  std::unique_ptr<AuthThrottle> auth_throttle_;
+  std::unique_ptr<SaslAuthenticator> authenticator_;
   std::vector<QueueId> awaiting_categorization_;  // recovered at start-up
   MetabasePtr metabase_;
   std::map<std::string, std::shared_ptr<VirtualServer>> servers_;

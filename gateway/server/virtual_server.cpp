@@ -1,6 +1,7 @@
 #include "gateway/server/virtual_server.h"
 
 #include "gateway/common/address.h"
+#include "gateway/server/sasl_server.h"
 #include "gateway/server/tls_context.h"
 
 namespace gw::server {
@@ -62,10 +63,18 @@ Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const met
   if (!server.tls().certificate_file().empty() && !server.tls().key_file().empty())
     settings->tls_context = load_tls_context(server.tls(), settings->tls_error);
   policy.starttls_available = settings->tls_context != nullptr;
-  // AUTH is advertised once GatewayServer hands connections a SaslAuthenticator
-  // (SmtpConnection::set_authenticator); offered_mechanisms() gives the list.
+  // AUTH (basic: PLAIN/LOGIN) needs the directory to check passwords: without
+  // directory endpoints it is neither advertised nor accepted. The list is what
+  // libsasl2 can run of the configured mechanisms; the TLS condition is the
+  // Session's (auth_without_tls).
   const auto& authentication = server.authentication();
   policy.auth_mechanisms.clear();
+  if (authentication.basic() && !metabase.directory().uris().empty()) {
+    SaslSettings sasl;
+    sasl.mechanisms.assign(authentication.mechanisms().begin(), authentication.mechanisms().end());
+    sasl.tls_active = true;
+    policy.auth_mechanisms = offered_mechanisms(sasl);
+  }
   policy.auth_without_tls = authentication.allow_basic_without_tls();
   policy.require_sender_is_own_address = authentication.require_sender_is_own_address();
 

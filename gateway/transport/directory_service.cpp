@@ -63,4 +63,9 @@ std::shared_ptr<categorizer::Categorizer> DirectoryService::categorizer() const 
   return {current_, &current_->categorizer};
 }
 
+std::string DirectoryService::recipient_base_dn() const {
+  std::lock_guard lock(mutex_);
+  return current_ ? current_->metabase->directory().recipient_base_dn() : std::string();
+}
+
 }  // namespace gw::transport

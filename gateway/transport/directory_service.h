@@ -43,6 +43,12 @@ class DirectoryService {
   std::shared_ptr<categorizer::Categorizer> categorizer() const;
   const asio::any_io_executor& executor() const noexcept { return executor_; }
 
+  // On executor() only: the current LDAP client (nullptr = no directory) and the
+  // base below which accounts live, for AUTH's password checks. The returned
+  // client stays usable after a reload replaces it.
+  std::shared_ptr<categorizer::ldap::LdapDirectoryClient> client() const { return client_; }
+  std::string recipient_base_dn() const;
+
  private:
   struct Generation;
 

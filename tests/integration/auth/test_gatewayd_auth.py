@@ -1,0 +1,219 @@
+"""SMTP AUTH end to end: a real gatewayd whose metabase points at a private
+slapd with the sample organization, a test CA and server certificate made
+with openssl at test time, and real clients (swaks, Python smtplib, raw
+sockets). Covers PLAIN/LOGIN over STARTTLS, wrong/unknown/disabled accounts
+(535 5.7.8), a killed directory (454 4.7.0), certificate and host-name
+verification, STARTTLS command injection, the relay matrix and the AUTH
+throttle. Environment (set by CMake): GATEWAYD, PROTO_DIR."""
+
+import base64
+import os
+import re
+import smtplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+
+import gatewayd_fixture  # noqa: E402
+from gatewayd_fixture import GatewayTestCase, RawSmtp, metabase_text, virtual_server  # noqa: E402
+from slapd import Slapd  # noqa: E402
+
+PASSWORD = "Passw0rd!"          # every sample user's password (directory-schema/README.md)
+USER = "alice@example.com"
+DISABLED_USER = "dave@example.com"  # userAccountControl 514
+REMOTE = "someone@remote.example"   # routed by the "Internet" connector: relaying
+
+# Short throttle so the lockout test needs few attempts: failures 1-2 are
+# answered at once, the third is delayed (1 s) and locks the address out.
+THROTTLE_ARGS = ["--auth-delay-after", "3", "--auth-lockout-after", "3", "--auth-lockout-seconds", "60"]
+
+
+def make_pki(directory):
+    """A test CA and a server certificate for vs1.example.com and 127.0.0.1 signed by it."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=Gateway Test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vs1.example.com")
+    with open(os.path.join(directory, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:vs1.example.com,DNS:vs2.example.com,IP:127.0.0.1,IP:127.0.0.2\n"
+                "extendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
+    return (os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key"))
+
+
+def swaks(port, *args, server="127.0.0.1"):
+    result = subprocess.run(
+        ["swaks", "--server", server, "--port", str(port), "--ehlo", "client.example.net", "--timeout", "20",
+         "--tls", *args], capture_output=True, text=True, timeout=60, check=False)
+    return result.stdout + result.stderr
+
+
+class AuthGatewayTestCase(GatewayTestCase):
+    """One slapd per class; per test a gatewayd with a default server (anonymous
+    allowed, basic auth, STARTTLS, relay for authenticated users) on 127.0.0.1
+    and a submission server (TLS and auth required) on 127.0.0.2."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki_dir = tempfile.mkdtemp(prefix="gatewayd-auth-pki-")
+        cls.ca, cls.cert, cls.key = make_pki(cls.pki_dir)
+        cls.slapd = Slapd()
+        cls.password_file = os.path.join(cls.pki_dir, "bind.pw")
+        with open(cls.password_file, "w") as f:
+            f.write(cls.slapd.service_password)
+        wrapper = os.path.join(cls.pki_dir, "gatewayd")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec \"$REAL_GATEWAYD\" " + " ".join(THROTTLE_ARGS) + " \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        os.environ["REAL_GATEWAYD"] = os.environ.get("GATEWAYD", "gatewayd")
+        cls.saved_gatewayd = gatewayd_fixture.GATEWAYD
+        gatewayd_fixture.GATEWAYD = wrapper
+
+    @classmethod
+    def tearDownClass(cls):
+        gatewayd_fixture.GATEWAYD = cls.saved_gatewayd
+        cls.slapd.close()
+
+    def metabase(self):
+        tls = f'tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}'
+        default = virtual_server("1", "127.0.0.1", self.port,
+                                 extra=tls + " relay { allow_authenticated_relay: true }").replace(
+            "anonymous: true", "anonymous: true basic: true")
+        submission = virtual_server("2", "127.0.0.2", self.port,
+                                    extra=tls + " relay { allow_authenticated_relay: true }").replace(
+            "anonymous: true", "basic: true require_tls: true")
+        directory = f"""directory {{ uris: "{self.slapd.uri}" recipient_base_dn: "DC=example,DC=com"
+            bind_dn: "{self.slapd.service_dn}" bind_password_file: "{self.password_file}" }}"""
+        return metabase_text([default, submission], extra=directory)
+
+    def client_context(self):
+        return ssl.create_default_context(cafile=self.ca)
+
+    def assert_reply(self, output, code, status):
+        self.assertRegex(output, rf"<~\*? +{code} {re.escape(status)}", output)
+
+
+class AuthWithSwaks(AuthGatewayTestCase):
+    def test_plain_over_starttls_authenticates_and_may_relay(self):
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
+                    "--from", USER, "--to", REMOTE, "--quit-after", "RCPT")
+        self.assert_reply(out, 235, "2.7.0")
+        self.assertRegex(out, r"~> RCPT TO:<someone@remote.example>\n<~ +250 ", out)
+
+    def test_login_over_starttls_authenticates(self):
+        out = swaks(self.port, "--auth", "LOGIN", "--auth-user", "alice", "--auth-password", PASSWORD,
+                    "--from", USER, "--to", REMOTE, "--quit-after", "RCPT")
+        self.assert_reply(out, 235, "2.7.0")
+        self.assertRegex(out, r"~> RCPT TO:<someone@remote.example>\n<~ +250 ", out)
+
+    def test_wrong_password_is_535_5_7_8(self):
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", USER, "--auth-password", "passw0rd!",
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 535, "5.7.8")
+
+    def test_unknown_user_is_535_5_7_8(self):
+        out = swaks(self.port, "--auth", "LOGIN", "--auth-user", "nobody@example.com", "--auth-password", PASSWORD,
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 535, "5.7.8")
+
+    def test_disabled_user_is_535_5_7_8_even_with_the_right_password(self):
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", DISABLED_USER, "--auth-password", PASSWORD,
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 535, "5.7.8")
+
+
+class AuthWithSmtplib(AuthGatewayTestCase):
+    def test_certificate_and_host_name_verify_against_the_test_ca(self):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as smtp:
+            smtp.ehlo("client.example.net")
+            self.assertFalse(smtp.has_extn("auth"))  # basic auth only after TLS
+            self.assertEqual(smtp.starttls(context=self.client_context())[0], 220)
+            self.assertEqual(smtp.sock.getpeercert()["subject"], ((("commonName", "vs1.example.com"),),))
+            smtp.ehlo("client.example.net")
+            self.assertEqual(smtp.esmtp_features["auth"].split(), ["PLAIN", "LOGIN"])
+            self.assertEqual(smtp.login(USER, PASSWORD), (235, b"2.7.0 Authentication successful"))
+            smtp.sendmail(USER, [REMOTE], b"Subject: submitted\r\n\r\nhello\r\n")
+        envelope = self.gateway.envelope(self.gateway.queued_ids()[0])
+        self.assertIn('auth_identity: "alice@example.com"', envelope)
+
+    def test_a_client_with_another_ca_refuses_the_certificate(self):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as smtp:
+            smtp.ehlo("client.example.net")
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                smtp.starttls(context=ssl.create_default_context())
+
+
+class StartTlsInjection(AuthGatewayTestCase):
+    def test_commands_pipelined_with_starttls_are_never_answered(self):
+        client = RawSmtp("127.0.0.1", self.port)
+        client.reply()
+        client.command("EHLO injector.example.net")
+        client.send(b"STARTTLS\r\nRSET\r\n")
+        self.assertEqual(client.reply(), (220, "2.0.0 Ready to start TLS"))
+        tls = self.client_context().wrap_socket(client.sock, server_hostname="127.0.0.1")
+        tls.settimeout(10)
+        tls.sendall(b"QUIT\r\n")
+        received = b""
+        while chunk := tls.recv(4096):
+            received += chunk
+        tls.close()
+        lines = received.decode().split("\r\n")
+        self.assertEqual(len(lines), 2, received)  # the 221 and nothing for the injected RSET
+        self.assertTrue(lines[0].startswith("221 2.0.0"), received)
+
+
+class RelayMatrix(AuthGatewayTestCase):
+    def test_anonymous_relay_to_a_remote_domain_is_550_5_7_1(self):
+        out = swaks(self.port, "--from", "x@example.net", "--to", REMOTE, "--quit-after", "RCPT")
+        self.assert_reply(out, 550, "5.7.1")
+
+    def test_submission_server_refuses_mail_before_auth_with_530_5_7_0(self):
+        out = swaks(self.port, "--from", USER, "--to", REMOTE, "--quit-after", "MAIL", server="127.0.0.2")
+        self.assert_reply(out, 530, "5.7.0")
+
+    def test_submission_server_accepts_an_authenticated_user(self):
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
+                    "--from", USER, "--to", REMOTE, "--quit-after", "RCPT", server="127.0.0.2")
+        self.assert_reply(out, 235, "2.7.0")
+        self.assertRegex(out, r"~> RCPT TO:<someone@remote.example>\n<~ +250 ", out)
+
+
+class Throttle(AuthGatewayTestCase):
+    def test_repeated_failures_lock_the_address_out_with_454_4_7_0(self):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as smtp:
+            smtp.ehlo("guesser.example.net")
+            smtp.starttls(context=self.client_context())
+            smtp.ehlo("guesser.example.net")
+            wrong = base64.b64encode(f"\0{USER}\0wrong".encode()).decode()
+            for _ in range(3):
+                code, _text = smtp.docmd("AUTH", "PLAIN " + wrong)
+                self.assertEqual(code, 535)
+            code, text = smtp.docmd("AUTH", "PLAIN " + wrong)
+            self.assertEqual(code, 454)
+            self.assertTrue(text.startswith(b"4.7.0"), text)
+        # The right password from the same address is refused too while locked out.
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 454, "4.7.0")
+
+
+class DirectoryOutage(AuthGatewayTestCase):
+    def test_killed_directory_is_454_4_7_0_not_535(self):
+        self.slapd.kill()
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 454, "4.7.0")
+
+
+if __name__ == "__main__":
+    unittest.main()
