@@ -179,7 +179,10 @@ Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
     if (!snapshot->tls_error.empty())
       log::error({"gateway"}, "virtual server {}: TLS not available: {}", id, snapshot->tls_error);
     if (snapshot->policy.require_auth && snapshot->policy.auth_mechanisms.empty())
-      log::warn({"gateway"}, "virtual server {}: authentication required but no AUTH mechanism is available (basic authentication off, or no directory endpoints)", id);
+      log::warn({"gateway"},
+                "virtual server {}: authentication required but AUTH is unavailable "
+                "(basic authentication off, or no directory endpoints)",
+                id);
   }
 
   const auto plans = plan_listeners(*metabase);

@@ -28,6 +28,34 @@ SettingsPtr build(const std::string& server_text) {
   return settings ? *settings : nullptr;
 }
 
+SettingsPtr build_with_directory(const std::string& server_text) {
+  const auto metabase = parse(std::string(kOrganization) +
+                              R"(directory { uris: "ldap://127.0.0.1:389" recipient_base_dn: "DC=example,DC=com" })" +
+                              "virtual_servers { " + server_text + " }");
+  auto settings = build_settings(metabase, metabase.virtual_servers(0));
+  EXPECT_TRUE(settings.has_value()) << (settings ? "" : settings.error().message());
+  return settings ? *settings : nullptr;
+}
+
+TEST(BuildSettings, BasicAuthenticationWithADirectoryOffersPlainAndLogin) {
+  const auto settings = build_with_directory(R"(id: "1" authentication { basic: true })");
+  EXPECT_EQ(settings->policy.auth_mechanisms, (std::vector<std::string>{"PLAIN", "LOGIN"}));
+}
+
+TEST(BuildSettings, ConfiguredMechanismsKeepTheirOrderAndDropWhatCannotRun) {
+  const auto settings =
+      build_with_directory(R"(id: "1" authentication { basic: true mechanisms: "login" mechanisms: "CRAM-MD5" })");
+  EXPECT_EQ(settings->policy.auth_mechanisms, (std::vector<std::string>{"LOGIN"}));
+}
+
+TEST(BuildSettings, AuthIsNotOfferedWithoutADirectoryToCheckPasswords) {
+  EXPECT_TRUE(build(R"(id: "1" authentication { basic: true })")->policy.auth_mechanisms.empty());
+}
+
+TEST(BuildSettings, AuthIsNotOfferedWhenBasicAuthenticationIsOff) {
+  EXPECT_TRUE(build_with_directory(R"(id: "1" authentication { anonymous: true })")->policy.auth_mechanisms.empty());
+}
+
 TEST(BuildSettings, LimitsArePassedToTheSessionPolicyInOctets) {
   const auto settings = build(R"(id: "1" limits { max_message_size: 10240 max_session_size: 40960
       max_messages_per_connection: 3 max_recipients_per_message: 5 max_hop_count: 20 })");
