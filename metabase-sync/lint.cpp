@@ -10,17 +10,13 @@
 
 #include "metabase-sync/errors.h"
 #include "metabase-sync/value_parsers.h"
+#include "gateway/common/address.h"
 #include "gateway/common/ascii.h"
 
 namespace msync {
 namespace {
 
 namespace mb = gw::metabase;
-
-std::string strip_dot(std::string text) {
-  if (!text.empty() && text.back() == '.') text.pop_back();
-  return gw::ascii_lower(text);
-}
 
 class Checker {
  public:
@@ -53,9 +49,9 @@ class Checker {
   // FQDNs by which this organization's servers are known.
   std::map<std::string, std::string> server_fqdns() const {
     std::map<std::string, std::string> out;  // fqdn -> server name
-    out[strip_dot(m_.this_server().fqdn())] = m_.this_server().name();
-    for (const auto& vs : m_.virtual_servers()) out[strip_dot(vs.fqdn())] = m_.this_server().name();
-    for (const auto& server : m_.mailbox_servers()) out[strip_dot(server.fqdn())] = server.name();
+    out[gw::normalize_domain(m_.this_server().fqdn())] = m_.this_server().name();
+    for (const auto& vs : m_.virtual_servers()) out[gw::normalize_domain(vs.fqdn())] = m_.this_server().name();
+    for (const auto& server : m_.mailbox_servers()) out[gw::normalize_domain(server.fqdn())] = server.name();
     out.erase("");
     return out;
   }
@@ -63,7 +59,7 @@ class Checker {
   void domain_equals_server_fqdn() {
     const auto fqdns = server_fqdns();
     for (const auto& domain : m_.domains()) {
-      auto it = fqdns.find(strip_dot(domain.name()));
+      auto it = fqdns.find(gw::normalize_domain(domain.name()));
       if (it != fqdns.end())
         error(domain.policy_dn(),
               fmt::format("SMTP domain {} equals the FQDN of server {}: mail to the server itself "
@@ -106,7 +102,7 @@ class Checker {
         error(dn, fmt::format("smart host {} is an IP address without brackets: it is looked up as a "
                               "host name and fails (write [{}])",
                               host, host));
-      if (own_names.contains(strip_dot(bare)))
+      if (own_names.contains(gw::normalize_domain(bare)))
         error(dn, fmt::format("smart host {} is this server: mail would loop back to itself (NDR 5.3.5)", host));
     }
   }
@@ -225,7 +221,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 }  // namespace
 
 bool address_space_matches(std::string_view pattern, std::string_view domain) {
-  return glob_match(strip_dot(std::string(pattern)), strip_dot(std::string(domain)));
+  return glob_match(gw::normalize_domain(std::string(pattern)), gw::normalize_domain(std::string(domain)));
 }
 
 std::vector<Finding> lint(const gw::metabase::Metabase& metabase) { return Checker(metabase).run(); }

@@ -1,15 +1,11 @@
 #include "gateway/routing/routing_snapshot.h"
+#include "gateway/common/address.h"
 #include "gateway/common/ascii.h"
 
 #include <algorithm>
 
 namespace gw::routing {
 namespace {
-
-std::string strip_dot(std::string s) {
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
-}
 
 void add_unique(std::vector<std::string>& list, std::string value) {
   if (value.empty()) return;
@@ -77,7 +73,7 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
   RoutingSnapshot snap;
   const auto& self = metabase.this_server();
   snap.server_name = self.name();
-  snap.server_fqdn = strip_dot(ascii_lower(self.fqdn()));
+  snap.server_fqdn = normalize_domain(self.fqdn());
   snap.routing_group_dn = normalize_dn(self.routing_group_dn().empty() ? metabase.organization().routing_group_dn()
                                                                         : self.routing_group_dn());
   const std::string self_dn = normalize_dn(self.dn());
@@ -85,8 +81,8 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
   add_unique(snap.own_names, snap.server_fqdn);
   add_unique(snap.server_fqdns, snap.server_fqdn);
   for (const auto& vs : metabase.virtual_servers()) {
-    add_unique(snap.own_names, strip_dot(ascii_lower(vs.fqdn())));
-    add_unique(snap.server_fqdns, strip_dot(ascii_lower(vs.fqdn())));
+    add_unique(snap.own_names, normalize_domain(vs.fqdn()));
+    add_unique(snap.server_fqdns, normalize_domain(vs.fqdn()));
     for (const auto& binding : vs.bindings()) {
       const std::string ip = ascii_lower(binding.ip());
       if (ip.empty() || ip == "0.0.0.0" || ip == "::") {
@@ -118,17 +114,17 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
   snap.domains.assign(metabase.domains().begin(), metabase.domains().end());
   snap.mailbox_servers.assign(metabase.mailbox_servers().begin(), metabase.mailbox_servers().end());
   for (const auto& server : snap.mailbox_servers) {
-    add_unique(snap.server_fqdns, strip_dot(ascii_lower(server.fqdn())));
+    add_unique(snap.server_fqdns, normalize_domain(server.fqdn()));
     MailboxServerKeys keys{normalize_dn(server.dn()), ascii_lower(server.legacy_exchange_dn()),
-                           strip_dot(ascii_lower(server.fqdn())), normalized_all(server.store_dns())};
+                           normalize_domain(server.fqdn()), normalized_all(server.store_dns())};
     snap.mailbox_keys.push_back(std::move(keys));
   }
   for (const auto& domain : snap.domains)
-    if (domain.authoritative()) add_unique(snap.authoritative_domains, strip_dot(ascii_lower(domain.name())));
+    if (domain.authoritative()) add_unique(snap.authoritative_domains, normalize_domain(domain.name()));
 
   auto fqdn_of_server = [&](std::string_view name) -> std::string {
     for (const auto& server : snap.mailbox_servers)
-      if (ascii_lower(server.name()) == ascii_lower(name)) return strip_dot(ascii_lower(server.fqdn()));
+      if (ascii_lower(server.name()) == ascii_lower(name)) return normalize_domain(server.fqdn());
     return {};
   };
 
@@ -174,7 +170,7 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
         continue;
       }
       std::string fqdn = i < static_cast<std::size_t>(c.source_bridgehead_fqdns_size())
-                             ? strip_dot(ascii_lower(c.source_bridgehead_fqdns(static_cast<int>(i))))
+                             ? normalize_domain(c.source_bridgehead_fqdns(static_cast<int>(i)))
                              : fqdn_of_server(names[i]);
       if (fqdn.empty()) fqdn = fqdn_of_server(names[i]);
       add_unique(snap.server_fqdns, fqdn);

@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "categorizer/ldap/ldap_directory_client.h"
+#include "gateway/common/ascii.h"
 
 namespace gw::server {
 namespace {
@@ -14,12 +15,6 @@ namespace {
 namespace ldap = categorizer::ldap;
 
 constexpr unsigned long kAccountDisable = 0x2;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool disabled(const categorizer::Entry& entry) {
   auto value = entry.first("userAccountControl");
@@ -34,10 +29,10 @@ bool disabled(const categorizer::Entry& entry) {
 std::vector<std::string> smtp_addresses(const categorizer::Entry& entry) {
   std::vector<std::string> out;
   for (const std::string& proxy : entry.values("proxyAddresses")) {
-    if (proxy.size() > 5 && lower(proxy.substr(0, 5)) == "smtp:") out.push_back(lower(proxy.substr(5)));
+    if (proxy.size() > 5 && gw::ascii_lower(proxy.substr(0, 5)) == "smtp:") out.push_back(gw::ascii_lower(proxy.substr(5)));
   }
   if (auto mail = entry.first("mail")) {
-    std::string address = lower(*mail);
+    std::string address = gw::ascii_lower(*mail);
     if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(std::move(address));
   }
   return out;
