@@ -1,5 +1,6 @@
 #include "gateway/smtp/command.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -36,11 +37,12 @@ std::string_view trim_blanks(std::string_view text) {
 
 Reply syntax(std::string text) { return Reply(501, status(5, 5, 4), std::move(text)); }
 
-constexpr std::array<std::pair<std::string_view, Verb>, 15> kVerbs{{
+constexpr std::array<std::pair<std::string_view, Verb>, 17> kVerbs{{
     {"HELO", Verb::Helo}, {"EHLO", Verb::Ehlo}, {"MAIL", Verb::Mail}, {"RCPT", Verb::Rcpt},
     {"DATA", Verb::Data}, {"BDAT", Verb::Bdat}, {"RSET", Verb::Rset}, {"NOOP", Verb::Noop},
     {"QUIT", Verb::Quit}, {"HELP", Verb::Help}, {"VRFY", Verb::Vrfy}, {"EXPN", Verb::Expn},
     {"ETRN", Verb::Etrn}, {"STARTTLS", Verb::StartTls}, {"AUTH", Verb::Auth},
+    {"TURN", Verb::Turn}, {"ATRN", Verb::Atrn},
 }};
 
 // Length of the path token at the start of `text`: from "<" to the ">" that
@@ -350,6 +352,75 @@ void parse_bdat(Command& command) {
   command.last_chunk = parts.size() == 2;
 }
 
+// A DNS domain name as ETRN and ATRN name nodes: LDH labels of 1..63 octets,
+// at most 253 octets in all (RFC 1035 2.3.1). No address literals: a node is a
+// host or domain whose mail is queued, never an IP.
+bool valid_node_domain(std::string_view domain) {
+  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  if (domain.empty() || domain.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i <= domain.size(); ++i) {
+    if (i == domain.size() || domain[i] == '.') {
+      if (label == 0 || label > 63 || domain[i - 1] == '-' || domain[i - label] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const char c = domain[i];
+    const bool ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ldh) return false;
+    ++label;
+  }
+  return true;
+}
+
+void parse_etrn(Command& command) {
+  std::string_view node = command.argument;
+  const Reply usage = syntax("Syntax: ETRN [@]domain | #queue");
+  if (node.empty() || node.find(' ') != std::string_view::npos) {
+    command.error = usage;
+    return;
+  }
+  if (node.front() == '#') {
+    node.remove_prefix(1);
+    // A queue name is the name of a connector: printable ASCII, bounded.
+    const bool printable = std::all_of(node.begin(), node.end(), [](char c) { return c > 32 && c < 127; });
+    if (node.empty() || node.size() > 64 || !printable) {
+      command.error = usage;
+      return;
+    }
+    command.etrn = EtrnRequest{EtrnKind::Queue, std::string(node)};
+    return;
+  }
+  EtrnKind kind = EtrnKind::Domain;
+  if (node.front() == '@') {
+    node.remove_prefix(1);
+    kind = EtrnKind::Subdomains;
+  }
+  if (!valid_node_domain(node)) {
+    command.error = usage;
+    return;
+  }
+  command.etrn = EtrnRequest{kind, normalize_domain(node)};
+}
+
+// ATRN [domain[,domain]...] (RFC 2645 4.1).
+void parse_atrn(Command& command) {
+  if (command.argument.empty()) return;
+  std::string_view rest = command.argument;
+  for (;;) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view domain = rest.substr(0, comma);
+    if (!valid_node_domain(domain)) {
+      command.error = syntax("Syntax: ATRN [domain[,domain]...]");
+      command.atrn_domains.clear();
+      return;
+    }
+    command.atrn_domains.push_back(normalize_domain(domain));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
 
 Command CommandParser::parse_line(std::string_view line) {
@@ -384,16 +455,22 @@ Command CommandParser::parse_line(std::string_view line) {
     case Verb::Rset:
     case Verb::Quit:
     case Verb::StartTls:
+    case Verb::Turn:
       if (!command.argument.empty()) command.error = syntax("Syntax: " + upper(keyword) + " takes no arguments");
       break;
     case Verb::Vrfy:
     case Verb::Auth:
       if (command.argument.empty()) command.error = syntax("Syntax: " + upper(keyword) + " argument required");
       break;
+    case Verb::Etrn:
+      parse_etrn(command);
+      break;
+    case Verb::Atrn:
+      parse_atrn(command);
+      break;
     case Verb::Noop:
     case Verb::Help:
     case Verb::Expn:
-    case Verb::Etrn:
     case Verb::Unknown:
       break;
   }

@@ -2,7 +2,7 @@
 // (RFC 5321 4.1, 4.5.3.1.4) with the ESMTP parameters this gateway supports:
 // MAIL SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), RET and
 // ENVID (RFC 3461), AUTH= (RFC 4954); RCPT NOTIFY and ORCPT (RFC 3461); BDAT
-// (RFC 3030).
+// (RFC 3030); the node of ETRN (RFC 1985) and the domain list of ATRN (RFC 2645).
 //
 // Contract: CommandParser is sans-I/O. put() consumes bytes up to and including
 // the end of ONE command line and no further, so that bytes after it (pipelined
@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/common/address.h"
 #include "gateway/smtp/reply.h"
@@ -34,6 +35,8 @@ namespace gw::smtp {
 enum class Verb {
   Helo, Ehlo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Help, Vrfy, Expn, Etrn,
   StartTls, Auth,
+  Turn,  // RFC 821 role reversal without authentication: always refused
+  Atrn,  // RFC 2645 authenticated TURN
   Unknown,  // not a command this server knows: 500 5.5.1
 };
 
@@ -66,6 +69,15 @@ struct RcptParameters {
   std::string orcpt;       // ORCPT= address, xtext-decoded
 };
 
+// ETRN argument forms (RFC 1985 5): "domain", "@domain" (the domain and every
+// subdomain), "#queue" (an implementation-defined queue name).
+enum class EtrnKind { Domain, Subdomains, Queue };
+
+struct EtrnRequest {
+  EtrnKind kind = EtrnKind::Domain;
+  std::string node;  // normalized domain without "@", or the queue name without "#"
+};
+
 struct Command {
   Verb verb = Verb::Unknown;
   std::string line;      // the whole line without CRLF (for SASL responses and the protocol log)
@@ -87,6 +99,11 @@ struct Command {
   // BDAT
   std::uint64_t chunk_size = 0;
   bool last_chunk = false;
+
+  // ETRN
+  EtrnRequest etrn;
+  // ATRN: the requested domains, normalized; empty = every domain the account may take.
+  std::vector<std::string> atrn_domains;
 };
 
 class CommandParser {

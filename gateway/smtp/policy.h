@@ -38,6 +38,15 @@ struct DomainTable {
   DomainClass classify(std::string_view domain) const;
 };
 
+// A connector whose mail waits until the remote side asks for it (activation
+// style "remote triggered"): the domains it holds mail for and the accounts
+// that may take that mail with ATRN (RFC 2645).
+struct TrnConnector {
+  std::string name;                              // cn; also the ETRN "#queue" name
+  std::vector<std::string> domains;              // normalized: "partner.example", "*.partner.example"
+  std::vector<std::string> authorized_accounts;  // msExchSmtpAuthorizedTRNAccounts
+};
+
 struct ListenerPolicy {
   std::string fqdn = "localhost";         // msExchSmtpFullyQualifiedDomainName: greeting, Received "by"
 
@@ -69,6 +78,9 @@ struct ListenerPolicy {
   bool starttls_available = false;        // certificate and key loaded
   std::vector<std::string> auth_mechanisms;  // "PLAIN", "LOGIN"; empty = no AUTH
   bool auth_without_tls = false;          // gwSmtpAllowPlaintextAuth: offer AUTH before TLS
+  // Remote triggered delivery.
+  bool enable_etrn = false;               // gwSmtpEnableEtrn: ETRN advertised and accepted
+  std::vector<TrnConnector> trn_connectors;
 };
 
 struct PeerInfo {
@@ -76,6 +88,7 @@ struct PeerInfo {
   std::uint16_t port = 0;
   std::string hostname;    // verified reverse name, empty when unknown (Received header)
   bool relay_allowed = false;  // ip is in the relay IP list
+  bool etrn_allowed = false;   // ip is in gwSmtpEtrnHosts, or that list is empty
 };
 
 }  // namespace gw::smtp

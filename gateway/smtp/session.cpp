@@ -138,6 +138,7 @@ std::vector<std::string> Session::ehlo_lines() const {
     lines.push_back(auth);
   }
   if (policy_.enable_vrfy) lines.push_back("VRFY");
+  if (policy_.enable_etrn) lines.push_back("ETRN");
   lines.push_back("HELP");
   return lines;
 }
@@ -150,7 +151,8 @@ Action Session::on_connect() {
 
 Action Session::on_command(const Command& command) {
   if (phase_ == Phase::Closing) return send(Reply(421, status(4, 3, 0), "Connection closing"), true);
-  if (awaiting_check_ || awaiting_commit_ || receiving_ || phase_ == Phase::TlsHandshake || phase_ == Phase::Auth)
+  if (awaiting_check_ || awaiting_commit_ || awaiting_release_ || awaiting_trn_check_ || receiving_ ||
+      phase_ == Phase::TlsHandshake || phase_ == Phase::Auth)
     return send(sequence("Command out of sequence"));
   if (command.line_error) return error_reply(*command.error);
 
@@ -180,8 +182,12 @@ Action Session::on_command(const Command& command) {
                             "See RFC 5321"}));
     case Verb::Expn:
       return send(Reply(502, status(5, 5, 1), "EXPN not supported"));
-    case Verb::Etrn:
-      return send(Reply(502, status(5, 5, 1), "ETRN not supported"));
+    case Verb::Etrn: return handle_etrn(command);
+    case Verb::Atrn: return handle_atrn(command);
+    case Verb::Turn:
+      // RFC 2645 1: TURN reverses roles without knowing who the client is, so
+      // anyone could collect another site's mail.
+      return send(Reply(502, status(5, 5, 1), "TURN is insecure; use ATRN"));
     case Verb::Unknown:
       return error_reply(Reply(500, status(5, 5, 1), "Command unrecognized"));
   }
@@ -515,6 +521,125 @@ Action Session::on_auth_failed(AuthFailure failure) {
       return send(Reply(534, status(5, 7, 9), "Authentication mechanism is too weak"));
   }
   return error_reply(Reply(535, status(5, 7, 8), "Authentication credentials invalid"));
+}
+
+Action Session::handle_etrn(const Command& command) {
+  if (!policy_.enable_etrn) return send(Reply(502, status(5, 5, 1), "ETRN not available"));
+  if (phase_ == Phase::Greeting) return error_reply(sequence("Send HELO/EHLO first"));
+  // RFC 1985 3: not within a mail transaction.
+  if (in_transaction()) return error_reply(sequence("ETRN not allowed during a mail transaction"));
+  if (policy_.require_tls && !tls_active_)
+    return send(Reply(530, status(5, 7, 0), "Must issue a STARTTLS command first"));
+  if (policy_.require_auth && auth_identity_.empty())
+    return send(Reply(530, status(5, 7, 0), "Authentication required"));
+  if (command.error) return error_reply(*command.error);
+
+  const EtrnRequest& request = command.etrn;
+  std::string node = request.node;
+  if (request.kind == EtrnKind::Subdomains) node = "@" + node;
+  if (request.kind == EtrnKind::Queue) node = "#" + node;
+  if (!peer_.etrn_allowed)
+    return send(Reply(459, status(4, 7, 1), "Node " + node + " not allowed: client not authorized for ETRN"));
+
+  ReleaseQueue action;
+  action.node = node;
+  switch (request.kind) {
+    case EtrnKind::Domain:
+      action.domains.push_back(request.node);
+      break;
+    case EtrnKind::Subdomains:
+      // RFC 1985 5.3: the domain and every host below it.
+      action.domains.push_back(request.node);
+      action.domains.push_back("*." + request.node);
+      break;
+    case EtrnKind::Queue: {
+      // "#name" names a remote-triggered connector: its domains are released.
+      const auto connector = std::find_if(policy_.trn_connectors.begin(), policy_.trn_connectors.end(),
+                                          [&](const TrnConnector& c) { return iequals(c.name, request.node); });
+      if (connector == policy_.trn_connectors.end() || connector->domains.empty())
+        return send(Reply(459, status(4, 7, 1), "Node " + node + " not allowed: no such queue"));
+      action.domains = connector->domains;
+      break;
+    }
+  }
+  awaiting_release_ = true;
+  release_node_ = node;
+  return action;
+}
+
+Action Session::on_queue_released(const ReleaseOutcome& outcome) {
+  if (!awaiting_release_) return send(sequence("No ETRN pending"));
+  awaiting_release_ = false;
+  const std::string node = std::move(release_node_);
+  release_node_.clear();
+  if (!outcome.available)
+    return send(Reply(458, status(4, 3, 0), "Unable to queue messages for node " + node));
+  if (!outcome.known_node)
+    return send(Reply(459, status(4, 7, 1),
+                      "Node " + node + " not allowed: no remote-triggered delivery for it here"));
+  if (outcome.messages == 0)
+    return send(Reply(251, status(2, 0, 0), "OK, no messages waiting for node " + node));
+  return send(Reply(253, status(2, 0, 0),
+                    "OK, " + std::to_string(outcome.messages) + " pending messages for node " + node + " started"));
+}
+
+bool Session::trn_account_authorized(const TrnConnector& connector) const {
+  return std::any_of(connector.authorized_accounts.begin(), connector.authorized_accounts.end(),
+                     [&](const std::string& account) {
+                       const std::string wanted = ascii_lower(account);
+                       return wanted == ascii_lower(auth_identity_) ||
+                              std::find(own_addresses_.begin(), own_addresses_.end(), wanted) != own_addresses_.end();
+                     });
+}
+
+namespace {
+
+// Whether `domain` is covered by an address-space form ("x" or "*.x").
+bool covered_by(std::string_view domain, std::string_view space) {
+  if (space.starts_with("*.")) {
+    const std::string_view parent = space.substr(1);  // ".x"
+    return domain.size() > parent.size() && domain.ends_with(parent);
+  }
+  return domain == space;
+}
+
+}  // namespace
+
+Action Session::handle_atrn(const Command& command) {
+  if (phase_ == Phase::Greeting || !envelope_.esmtp) return error_reply(sequence("Send EHLO first"));
+  if (in_transaction()) return error_reply(sequence("ATRN not allowed during a mail transaction"));
+  // RFC 2645 4.1: only an authenticated client may take mail.
+  if (auth_identity_.empty()) return send(Reply(530, status(5, 7, 0), "Authentication required"));
+  if (command.error) return error_reply(*command.error);
+
+  std::vector<std::string> permitted;
+  for (const TrnConnector& connector : policy_.trn_connectors)
+    if (trn_account_authorized(connector))
+      permitted.insert(permitted.end(), connector.domains.begin(), connector.domains.end());
+  if (permitted.empty()) return send(Reply(450, status(4, 7, 0), "ATRN request refused"));
+
+  CheckTrnQueue action;
+  if (command.atrn_domains.empty()) {
+    action.domains = std::move(permitted);
+  } else {
+    for (const std::string& domain : command.atrn_domains) {
+      const bool allowed = std::any_of(permitted.begin(), permitted.end(),
+                                       [&](const std::string& space) { return covered_by(domain, space); });
+      if (!allowed) return send(Reply(450, status(4, 7, 0), "ATRN request refused for " + domain));
+      action.domains.push_back(domain);
+    }
+  }
+  awaiting_trn_check_ = true;
+  return action;
+}
+
+Action Session::on_trn_queue_checked(std::optional<std::size_t> messages) {
+  if (!awaiting_trn_check_) return send(sequence("No ATRN pending"));
+  awaiting_trn_check_ = false;
+  if (messages && *messages == 0) return send(Reply(453, status(4, 3, 0), "You have no mail"));
+  // The role reversal itself (RFC 2645 4.2) is not implemented: the mail stays
+  // queued and nothing is promised. See gateway/smtp/README.md.
+  return send(Reply(502, status(5, 5, 1), "ATRN role reversal not implemented; mail stays queued"));
 }
 
 std::string rfc5322_date(std::chrono::system_clock::time_point when) {

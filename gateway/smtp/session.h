@@ -28,13 +28,21 @@
 //    cannot be accepted), then write the reply.
 //  - CommitMessage: commit the spool file with envelope() (the Received header is
 //    built by received_header()); then on_committed(id) or on_commit_failed().
+//  - ReleaseQueue (ETRN, RFC 1985): make the mail held for `domains` due now and
+//    call on_queue_released() with what that did. No other event is fed meanwhile.
+//  - CheckTrnQueue (ATRN, RFC 2645): find out whether any mail is queued that
+//    could be for `domains` and call on_trn_queue_checked().
 // Timeouts are the driver's clock: on expiry call on_timeout().
+// Implicit TLS (RFC 8314): the driver handshakes first, then calls
+// on_tls_established() and on_connect(); the session behaves as after STARTTLS.
 //
 // Not responsible for: I/O, TLS, SASL mechanics, directory lookups, spooling,
-// IP network matching (PeerInfo::relay_allowed), the connection allow/deny list.
+// IP network matching (PeerInfo::relay_allowed, PeerInfo::etrn_allowed), the
+// connection allow/deny list, the queues themselves.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -96,8 +104,25 @@ struct CommitMessage {
   BodySummary body;
 };
 
+struct ReleaseQueue {
+  // Domains in connector address-space form: "partner.example" (that domain),
+  // "*.partner.example" (its subdomains).
+  std::vector<std::string> domains;
+  std::string node;  // as the client named it, for the log
+};
+struct CheckTrnQueue {
+  std::vector<std::string> domains;  // same form as ReleaseQueue::domains
+};
+
 using Action = std::variant<SendReply, StartTls, Authenticate, CheckRecipient, ReceiveBody,
-                            DiscardBody, CommitMessage>;
+                            DiscardBody, CommitMessage, ReleaseQueue, CheckTrnQueue>;
+
+// The driver's answer to ReleaseQueue.
+struct ReleaseOutcome {
+  bool available = true;     // false: no queue manager to ask (458)
+  bool known_node = false;   // some domain is held here for remote-triggered delivery
+  std::size_t messages = 0;  // messages made due
+};
 
 // The driver's answer to CheckRecipient.
 struct RecipientVerdict {
@@ -166,6 +191,10 @@ class Session {
   // MAIL FROM when policy().require_sender_is_own_address.
   Action on_authenticated(std::string identity, std::vector<std::string> own_addresses = {});
   Action on_auth_failed(AuthFailure failure);
+  Action on_queue_released(const ReleaseOutcome& outcome);
+  // `messages`: how many queued messages could be for the ATRN domains; nullopt
+  // when the driver cannot tell.
+  Action on_trn_queue_checked(std::optional<std::size_t> messages);
 
   Phase phase() const noexcept { return phase_; }
   bool tls_active() const noexcept { return tls_active_; }
@@ -184,6 +213,9 @@ class Session {
   Action handle_vrfy(const Command& command);
   Action handle_starttls(const Command& command);
   Action handle_auth(const Command& command);
+  Action handle_etrn(const Command& command);
+  Action handle_atrn(const Command& command);
+  bool trn_account_authorized(const TrnConnector& connector) const;
   // A refused command that counts towards max_errors (syntax, sequence, unknown).
   Action error_reply(Reply reply);
   Action send(Reply reply, bool close_after = false);
@@ -215,6 +247,9 @@ class Session {
   std::uint64_t chunk_size_ = 0;
   bool body_started_ = false;     // a spool file is open for this transaction
   bool awaiting_commit_ = false;
+  bool awaiting_release_ = false;  // ETRN: ReleaseQueue returned
+  std::string release_node_;
+  bool awaiting_trn_check_ = false;  // ATRN: CheckTrnQueue returned
   std::uint32_t messages_accepted_ = 0;
   std::uint32_t errors_ = 0;
   std::uint64_t session_octets_ = 0;
