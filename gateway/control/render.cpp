@@ -98,7 +98,7 @@ void add_line(std::string& out, std::string_view indent, std::string_view label,
   out += indent;
   out += label;
   out += ":";
-  out.append(label.size() < 14 ? 14 - label.size() : 1, ' ');
+  out.append(label.size() < 15 ? 15 - label.size() : 1, ' ');
   out += value;
   out += "\n";
 }

@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
   const auto timeout = std::chrono::milliseconds(static_cast<long long>(a.timeout_seconds * 1000));
   auto response = control::call(socket, *request, timeout);
   if (!response) {
-    std::cerr << "gatewayctl: " << response.error().message() << "\n";
+    std::cerr << "gatewayctl: " << response.error().code.message() << ": " << response.error().detail << "\n";
     return response.error().code == control::ControlErrc::CannotConnect ? kExitCannotConnect
                                                                          : kExitGatewayError;
   }

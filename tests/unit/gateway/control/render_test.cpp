@@ -84,23 +84,23 @@ TEST(ControlRenderTest, ListShowsTheNullSenderAsAngleBrackets) {
 
 TEST(ControlRenderTest, ShowPrintsMessagePropertiesThenEachRecipient) {
   EXPECT_EQ(render_text(ShowCommand{kId}, show_response()),
-            "Queue id:      0001A2B3C4D5E600010ABCDE\n"
-            "Queue:         remote-delivery\n"
-            "State:         frozen (4.3.2)\n"
-            "Sender:        <>\n"
-            "Size:          2048 octets\n"
-            "Arrival:       2026-11-29T05:30:00Z\n"
-            "Auth:          anonymous\n"
-            "TLS:           TLSv1.3 TLS_AES_256_GCM_SHA384\n"
-            "Hop count:     2\n"
+            "Queue id:       0001A2B3C4D5E600010ABCDE\n"
+            "Queue:          remote-delivery\n"
+            "State:          frozen (4.3.2)\n"
+            "Sender:         <>\n"
+            "Size:           2048 octets\n"
+            "Arrival:        2026-11-29T05:30:00Z\n"
+            "Auth:           anonymous\n"
+            "TLS:            TLSv1.3 TLS_AES_256_GCM_SHA384\n"
+            "Hop count:      2\n"
             "Recipients:\n"
             "  bob@partner.example\n"
-            "    State:         retry\n"
-            "    Status:        451 4.4.1\n"
-            "    Diagnostic:    connection refused \"x\"\n"
-            "    Next hop:      partner.example\n"
-            "    Attempts:      3\n"
-            "    Next attempt:  2026-11-29T05:40:00Z\n");
+            "    State:          retry\n"
+            "    Status:         451 4.4.1\n"
+            "    Diagnostic:     connection refused \"x\"\n"
+            "    Next hop:       partner.example\n"
+            "    Attempts:       3\n"
+            "    Next attempt:   2026-11-29T05:40:00Z\n");
 }
 
 TEST(ControlRenderTest, ShowJsonNestsTheRecipients) {
