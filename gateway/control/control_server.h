@@ -10,7 +10,8 @@
 // request at a time each, idle connections closed after kIdleTimeout. stop()
 // (also run by the destructor) removes the socket file and closes the acceptor
 // and every connection; it may be called from any thread, and the closing runs
-// on the executor. The QueueAdmin must outlive the executor's run.
+// on the executor. The QueueAdmin must outlive the executor's run, and the
+// ControlServer must be destroyed before the executor's io_context.
 // Not responsible for what a request does (dispatcher.h, QueueAdmin).
 #pragma once
 
