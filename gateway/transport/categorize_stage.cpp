@@ -108,6 +108,7 @@ struct CategorizeStage::State : std::enable_shared_from_this<State> {
     std::size_t failed = 0;
     for (const auto& recipient : env.recipients()) failed += recipient.state() == envelope::FAILED ? 1 : 0;
     log::info(ctx, "categorized: {} recipient(s), {} failed; waiting to be routed", env.recipients_size(), failed);
+    if (options.on_categorized) options.on_categorized(id);
   }
 };
 

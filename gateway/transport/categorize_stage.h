@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct CategorizeStageOptions {
   std::vector<std::chrono::milliseconds> backoff{std::chrono::seconds(5), std::chrono::seconds(10),
                                                 std::chrono::seconds(30), std::chrono::seconds(60)};
   std::size_t concurrency = 16;
+  // Called on the directory executor for each message moved to WAITING_TO_BE_ROUTED.
+  std::function<void(const QueueId&)> on_categorized;
 };
 
 struct CategorizeStageStats {

@@ -1,0 +1,887 @@
+#include "gateway/transport/delivery_stage.h"
+
+#include <algorithm>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <set>
+#include <variant>
+
+#include "gateway/common/ascii.h"
+#include "gateway/common/log.h"
+#include "gateway/delivery/body_source.h"
+#include "gateway/delivery/connection_pool.h"
+#include "gateway/delivery/mx_resolver.h"
+#include "gateway/delivery/next_hop_hosts.h"
+#include "gateway/dsn/dsn_builder.h"
+#include "gateway/dsn/report_plan.h"
+#include "gateway/dsn/status_table.h"
+#include "gateway/queue/scheduler.h"
+#include "gateway/routing/router.h"
+#include "gateway/routing/routing_snapshot.h"
+#include "gateway/routing/schedule.h"
+
+namespace gw::transport {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+bool is_delivery_queue(envelope::QueueName queue) {
+  return queue == envelope::WAITING_TO_BE_ROUTED || queue == envelope::LOCAL_DELIVERY ||
+         queue == envelope::REMOTE_DELIVERY || queue == envelope::FINAL_DESTINATION_UNREACHABLE;
+}
+
+bool is_final(envelope::RecipientState state) {
+  return state == envelope::DELIVERED || state == envelope::FAILED || state == envelope::EXPANDED ||
+         state == envelope::RELAYED;
+}
+
+// "Remote delivery [partner.example]" -> "partner.example"; "Local delivery" -> "".
+std::string hop_label(const routing::NextHop& hop) {
+  const std::string name = routing::queue_name(hop);
+  const auto open = name.find('[');
+  if (open == std::string::npos || name.back() != ']') return {};
+  return name.substr(open + 1, name.size() - open - 2);
+}
+
+envelope::QueueName queue_of(const routing::NextHop& hop) {
+  if (const auto* local = std::get_if<routing::LocalDelivery>(&hop); local && local->this_server)
+    return envelope::LOCAL_DELIVERY;
+  if (std::holds_alternative<routing::Unreachable>(hop)) return envelope::FINAL_DESTINATION_UNREACHABLE;
+  return envelope::REMOTE_DELIVERY;
+}
+
+std::string strip_prefix(std::string_view value, std::string_view prefix) {
+  if (istarts_with(value, prefix)) value.remove_prefix(prefix.size());
+  return std::string(value);
+}
+
+// The forward-path a recipient is sent to: contacts go to their target address.
+std::string delivery_address(const routing::CategorizedRecipient& recipient) {
+  if (recipient.kind == routing::RecipientKind::Contact && !recipient.target_address.empty())
+    return strip_prefix(recipient.target_address, "smtp:");
+  return recipient.address;
+}
+
+std::string notify_text(const envelope::Notify& notify) {
+  if (notify.never()) return "NEVER";
+  std::string out;
+  auto add = [&out](bool on, std::string_view word) {
+    if (!on) return;
+    if (!out.empty()) out += ',';
+    out += word;
+  };
+  add(notify.success(), "SUCCESS");
+  add(notify.failure(), "FAILURE");
+  add(notify.delay(), "DELAY");
+  return out;
+}
+
+delivery::BodyType body_type_of(envelope::BodyType type) {
+  switch (type) {
+    case envelope::BODY_8BITMIME: return delivery::BodyType::EightBitMime;
+    case envelope::BODY_BINARYMIME: return delivery::BodyType::BinaryMime;
+    default: return delivery::BodyType::SevenBit;
+  }
+}
+
+struct Outcome {
+  envelope::RecipientState state = envelope::RETRY;
+  unsigned reply_code = 0;
+  std::string status;
+  std::string diagnostic;
+  std::string remote_mta;
+};
+
+Outcome outcome_of(FailureKind kind, std::string_view detail) {
+  const auto& row = dsn::status_of(kind);
+  Outcome outcome;
+  outcome.state = row.status.permanent() ? envelope::FAILED : envelope::RETRY;
+  outcome.reply_code = row.reply_code;
+  outcome.status = row.status.str();
+  outcome.diagnostic = dsn::reply_line(kind);
+  if (!detail.empty()) outcome.diagnostic += " (" + std::string(detail) + ")";
+  return outcome;
+}
+
+void record(envelope::Recipient& recipient, const Outcome& outcome, std::string_view next_hop) {
+  recipient.set_state(outcome.state);
+  recipient.set_reply_code(outcome.reply_code);
+  recipient.set_status(outcome.status);
+  recipient.set_diagnostic(outcome.diagnostic);
+  if (!outcome.remote_mta.empty()) recipient.set_remote_mta(outcome.remote_mta);
+  recipient.set_next_hop(std::string(next_hop));
+}
+
+// The original message, read from the spool, for RET=FULL/HDRS in a report.
+class SpooledOriginal final : public dsn::BodySource {
+ public:
+  explicit SpooledOriginal(delivery::BodySource& body) : body_(body) {}
+  Result<std::size_t> read(std::span<char> buffer) override { return body_.read(buffer); }
+
+ private:
+  delivery::BodySource& body_;
+};
+
+class StringSink final : public dsn::ReportSink {
+ public:
+  Result<void> write(std::string_view octets) override {
+    text.append(octets);
+    return {};
+  }
+  std::string text;
+};
+
+// A group of recipients of one message that share a next hop.
+struct HopGroup {
+  routing::NextHop hop;
+  std::vector<int> recipients;           // envelope indices
+  std::vector<std::string> addresses;    // forward-paths, same order
+};
+
+}  // namespace
+
+struct DeliveryStage::State : std::enable_shared_from_this<State> {
+  asio::any_io_executor executor;
+  queue::Spool& spool;
+  queue::NamedQueues& queues;
+  DeliveryStageOptions options;
+  DeliveryStageStats stats;
+  queue::SystemClock clock;
+
+  // On the executor only:
+  std::shared_ptr<const metabase::Metabase> metabase;
+  std::shared_ptr<const routing::RoutingSnapshot> snapshot;
+  std::unique_ptr<delivery::ConnectionPool> pool;
+  std::shared_ptr<asio::ssl::context> tls;
+  std::map<std::string, std::unique_ptr<delivery::MxResolver>> resolvers;  // by DNS server list
+  std::deque<QueueId> waiting;
+  std::set<QueueId> waiting_set;
+  std::set<QueueId> in_progress;
+  std::set<QueueId> again;                   // submitted while in progress: run once more
+  std::set<QueueId> forced;                  // next pass ignores retry times and holds
+  std::map<QueueId, std::unique_ptr<asio::steady_timer>> timers;
+  std::map<std::string, Clock::time_point> connectors_in_retry;  // lower-case connector name
+  std::set<queue::QueueKey> frozen_queues;
+  std::size_t running = 0;
+  std::uint64_t report_sequence = 0;
+  bool stopped = false;
+
+  State(asio::any_io_executor e, queue::Spool& s, queue::NamedQueues& q, DeliveryStageOptions o)
+      : executor(std::move(e)), spool(s), queues(q), options(std::move(o)) {
+    options.concurrency = std::max<std::size_t>(1, options.concurrency);
+    delivery::TlsSettings settings;
+    settings.ca_file = options.tls_ca_file;
+    tls = delivery::make_client_tls_context(settings);
+  }
+
+  // --- scheduling -----------------------------------------------------------
+
+  void enqueue(QueueId id) {
+    if (stopped) return;
+    if (in_progress.contains(id)) {
+      again.insert(id);
+      return;
+    }
+    if (!waiting_set.insert(id).second) return;
+    waiting.push_back(std::move(id));
+    start_more();
+  }
+
+  void start_more() {
+    while (!stopped && snapshot && running < options.concurrency && !waiting.empty()) {
+      QueueId id = std::move(waiting.front());
+      waiting.pop_front();
+      waiting_set.erase(id);
+      ++running;
+      in_progress.insert(id);
+      asio::co_spawn(executor, process(shared_from_this(), std::move(id)), asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> process(std::shared_ptr<State> self, QueueId id) {
+    try {
+      co_await self->deliver_one(id);
+    } catch (const std::exception& error) {
+      // Nothing below throws by design; a bug must not stop the queue for everyone.
+      log::error({"delivery", 0, {}, id.str()}, "delivery pass failed: {}", error.what());
+    }
+    self->in_progress.erase(id);
+    --self->running;
+    if (self->again.erase(id) > 0) self->enqueue(id);
+    self->start_more();
+  }
+
+  void wake_at(const QueueId& id, std::int64_t when_unix) {
+    if (stopped) return;
+    auto& timer = timers[id];
+    if (!timer) timer = std::make_unique<asio::steady_timer>(executor);
+    const auto delay = std::chrono::seconds(std::max<std::int64_t>(0, when_unix - unix_now()));
+    timer->expires_after(delay);
+    timer->async_wait([self = shared_from_this(), id](boost::system::error_code ec) {
+      if (ec) return;
+      self->timers.erase(id);
+      self->enqueue(id);
+    });
+  }
+
+  void cancel_timer(const QueueId& id) {
+    if (auto it = timers.find(id); it != timers.end()) {
+      it->second->cancel();
+      timers.erase(it);
+    }
+  }
+
+  // --- settings ------------------------------------------------------------
+
+  const metabase::VirtualServer* virtual_server(std::string_view id) const {
+    if (!metabase) return nullptr;
+    for (const auto& vs : metabase->virtual_servers())
+      if (vs.id() == id) return &vs;
+    return metabase->virtual_servers().empty() ? nullptr : &metabase->virtual_servers(0);
+  }
+
+  queue::RetrySchedule retry_schedule(const metabase::VirtualServer* vs, bool local) const {
+    queue::RetrySchedule schedule;
+    if (!vs) return schedule;
+    const auto& out = vs->outbound();
+    auto set = [](queue::Seconds& field, std::uint32_t value) {
+      if (value != 0) field = queue::Seconds(value);
+    };
+    set(schedule.first_retry, out.retry().first_retry_seconds());
+    set(schedule.second_retry, out.retry().second_retry_seconds());
+    set(schedule.third_retry, out.retry().third_retry_seconds());
+    set(schedule.subsequent_retry, out.retry().subsequent_retry_seconds());
+    set(schedule.delay_notification,
+        local ? out.local_delay_notification_seconds() : out.remote_delay_notification_seconds());
+    set(schedule.expiration, local ? out.local_expiration_timeout_seconds() : out.remote_expiration_timeout_seconds());
+    return schedule;
+  }
+
+  delivery::MxResolver& resolver_for(const metabase::VirtualServer* vs) {
+    std::vector<std::string> servers;
+    if (vs) servers.assign(vs->outbound().external_dns_servers().begin(), vs->outbound().external_dns_servers().end());
+    std::string key;
+    for (const auto& server : servers) key += server + ";";
+    auto& slot = resolvers[key];
+    if (!slot) {
+      delivery::DnsOptions dns;
+      dns.servers = servers;
+      dns.timeout = options.dns_timeout;
+      slot = std::make_unique<delivery::MxResolver>(executor, dns);
+    }
+    return *slot;
+  }
+
+  routing::RouteState route_state(const QueueId& id) {
+    routing::RouteState state;
+    const auto now = Clock::now();
+    for (auto it = connectors_in_retry.begin(); it != connectors_in_retry.end();) {
+      if (it->second <= now) {
+        it = connectors_in_retry.erase(it);
+      } else {
+        state.connectors_down.insert(it->first);
+        ++it;
+      }
+    }
+    state.spread_key = routing::spread_key_for(id.str());
+    return state;
+  }
+
+  const metabase::Connector* connector_named(std::string_view name) const {
+    if (!metabase) return nullptr;
+    for (const auto& connector : metabase->connectors())
+      if (iequals(connector.name(), name)) return &connector;
+    return nullptr;
+  }
+
+  // When a connector's schedule keeps this message from being sent now: the
+  // time its next window opens (0 = no window ever: wait for ETRN or a change).
+  std::optional<std::int64_t> held_by_schedule(const routing::NextHop& hop, std::uint64_t size) const {
+    std::string connector;
+    if (const auto* smart = std::get_if<routing::SmartHosts>(&hop)) connector = smart->connector;
+    if (const auto* dns = std::get_if<routing::DnsMx>(&hop)) connector = dns->connector;
+    const metabase::Connector* found = connector.empty() ? nullptr : connector_named(connector);
+    if (!found) return std::nullopt;
+    const auto& schedule = routing::schedule_for(*found, size);
+    const auto now = Clock::now();
+    if (routing::schedule_open(schedule, now)) return std::nullopt;
+    const auto next = routing::next_open(schedule, now);
+    if (!next) return std::int64_t{0};
+    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(next->time_since_epoch()).count());
+  }
+
+  // --- one pass over one message -----------------------------------------------
+
+  asio::awaitable<void> deliver_one(const QueueId& id) {
+    const log::Context ctx{"delivery", 0, {}, id.str()};
+    auto loaded = co_await spool.load(id);
+    if (!loaded) {
+      if (loaded.error().code != queue::SpoolErrc::NotFound)
+        log::error(ctx, "cannot load envelope: {}", loaded.error().message());
+      queues.erase(id);
+      co_return;
+    }
+    envelope::Envelope env = std::move(*loaded);
+    if (!is_delivery_queue(env.queue())) co_return;
+    const bool force = forced.erase(id) > 0;
+
+    const auto* vs = virtual_server(env.virtual_server_id());
+    const std::int64_t now = unix_now();
+    const Clock::time_point arrival = Clock::from_time_t(static_cast<std::time_t>(env.arrival_unix()));
+    const bool message_frozen = env.frozen();
+
+    // Route every due recipient and group them by next hop.
+    std::map<std::string, HopGroup> groups;
+    const auto state = route_state(id);
+    for (int i = 0; i < env.recipients_size(); ++i) {
+      auto& recipient = *env.mutable_recipients(i);
+      if (recipient.state() != envelope::RESOLVED && recipient.state() != envelope::RETRY) continue;
+      auto categorized = routing::categorized_recipient(env, i);
+      if (!categorized) {
+        record(recipient, outcome_of(FailureKind::CategorizerFailure, "recipient was not categorized"), {});
+        continue;
+      }
+      routing::NextHop hop = routing::route(*snapshot, *categorized, state);
+      const bool local = std::holds_alternative<routing::LocalDelivery>(hop);
+      queue::Scheduler scheduler(retry_schedule(vs, local), clock);
+      if (scheduler.expired(arrival)) {
+        Outcome expired = outcome_of(FailureKind::ExpiredInQueue, {});
+        if (!recipient.diagnostic().empty()) expired.diagnostic += "; last error: " + recipient.diagnostic();
+        record(recipient, expired, recipient.next_hop());
+        continue;
+      }
+      if (const auto* fail = std::get_if<routing::Fail>(&hop)) {
+        record(recipient, outcome_of(fail->kind, fail->detail), {});
+        continue;
+      }
+      const std::string label = hop_label(hop);
+      recipient.set_next_hop(label);
+      const queue::QueueKey key{queue_of(hop), label};
+      if (message_frozen || frozen_queues.contains(key)) continue;
+      if (!force && recipient.state() == envelope::RETRY && recipient.next_attempt_unix() > now) continue;
+      if (std::holds_alternative<routing::Unreachable>(hop)) {
+        note_transient(recipient, outcome_of(FailureKind::NoRouteAvailableNow, std::get<routing::Unreachable>(hop).destination),
+                       scheduler, arrival);
+        continue;
+      }
+      const bool remote_trigger =
+          (std::holds_alternative<routing::SmartHosts>(hop) && std::get<routing::SmartHosts>(hop).hold_for_remote_trigger) ||
+          (std::holds_alternative<routing::DnsMx>(hop) && std::get<routing::DnsMx>(hop).hold_for_remote_trigger);
+      if (remote_trigger && !force) {
+        recipient.set_next_attempt_unix(0);  // held until ETRN releases it
+        continue;
+      }
+      if (!force && !remote_trigger) {
+        if (auto opens = held_by_schedule(hop, env.body_size())) {
+          recipient.set_next_attempt_unix(*opens);
+          continue;
+        }
+      }
+      auto& group = groups[routing::describe(hop)];
+      group.hop = hop;
+      group.recipients.push_back(i);
+      group.addresses.push_back(delivery_address(*categorized));
+    }
+
+    for (auto& [description, group] : groups) co_await deliver_group(ctx, env, vs, arrival, group);
+
+    co_await finish(ctx, id, env, vs);
+  }
+
+  void note_transient(envelope::Recipient& recipient, Outcome outcome, const queue::Scheduler& scheduler,
+                      Clock::time_point arrival) {
+    recipient.set_attempts(recipient.attempts() + 1);
+    const auto decision = scheduler.after_transient_failure(arrival, recipient.attempts(), recipient.delay_notified());
+    const std::string hop = recipient.next_hop();
+    if (decision.expired) {
+      Outcome expired = outcome_of(FailureKind::ExpiredInQueue, {});
+      expired.diagnostic += "; last error: " + outcome.diagnostic;
+      expired.remote_mta = outcome.remote_mta;
+      record(recipient, expired, hop);
+      ++stats.failed;
+      return;
+    }
+    outcome.state = envelope::RETRY;
+    record(recipient, outcome, hop);
+    recipient.set_next_attempt_unix(
+        static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(decision.next_attempt.time_since_epoch()).count()));
+    ++stats.deferred;
+  }
+
+  asio::awaitable<Result<std::vector<delivery::Endpoint>>> endpoints_for(const routing::NextHop& hop,
+                                                                         const metabase::VirtualServer* vs,
+                                                                         bool& smart_host) {
+    auto& resolver = resolver_for(vs);
+    smart_host = false;
+    if (const auto* local = std::get_if<routing::LocalDelivery>(&hop)) {
+      boost::system::error_code not_ip;
+      asio::ip::make_address(local->host, not_ip);
+      std::vector<routing::SmartHost> hosts{routing::SmartHost{ascii_lower(local->host), !not_ip, local->port}};
+      smart_host = true;
+      co_return co_await delivery::hosts_for_smart_hosts(resolver, std::move(hosts), local->port);
+    }
+    if (const auto* smart = std::get_if<routing::SmartHosts>(&hop)) {
+      smart_host = true;
+      auto hosts = smart->hosts;
+      const std::uint16_t port = vs ? static_cast<std::uint16_t>(vs->outbound().port() ? vs->outbound().port() : 25) : 25;
+      co_return co_await delivery::hosts_for_smart_hosts(resolver, std::move(hosts), port);
+    }
+    const auto& dns = std::get<routing::DnsMx>(hop);
+    std::string domain = dns.domain;
+    co_return co_await delivery::hosts_for_domain(resolver, std::move(domain), dns.port);
+  }
+
+  delivery::ClientOptions client_options(const routing::NextHop& hop, const metabase::VirtualServer* vs) const {
+    delivery::ClientOptions client;
+    client.timeouts = options.timeouts;
+    if (vs && vs->outbound().connection_timeout() != 0)
+      client.timeouts.command = std::chrono::seconds(vs->outbound().connection_timeout());
+    client.tls = tls;
+    client.session.helo_name = vs && !vs->fqdn().empty() ? vs->fqdn() : (metabase ? metabase->this_server().fqdn() : "");
+    if (client.session.helo_name.empty()) client.session.helo_name = "localhost";
+    auto apply = [&client](bool tls_required, const routing::OutboundCredentials& credentials, bool use_helo) {
+      client.session.tls = tls_required ? delivery::TlsPolicy::Required : delivery::TlsPolicy::Opportunistic;
+      if (credentials.basic) client.session.credentials = delivery::Credentials{credentials.user_name, credentials.password};
+      client.session.use_helo = use_helo;
+    };
+    if (const auto* local = std::get_if<routing::LocalDelivery>(&hop)) {
+      client.session.protocol =
+          local->protocol == routing::Protocol::Lmtp ? delivery::Protocol::Lmtp : delivery::Protocol::Smtp;
+    } else if (const auto* smart = std::get_if<routing::SmartHosts>(&hop)) {
+      apply(smart->tls_required, smart->credentials, smart->use_helo);
+    } else if (const auto* dns = std::get_if<routing::DnsMx>(&hop)) {
+      apply(dns->tls_required, dns->credentials, dns->use_helo);
+    }
+    return client;
+  }
+
+  static std::string connector_of(const routing::NextHop& hop) {
+    if (const auto* smart = std::get_if<routing::SmartHosts>(&hop)) return smart->connector;
+    if (const auto* dns = std::get_if<routing::DnsMx>(&hop)) return dns->connector;
+    return {};
+  }
+
+  asio::awaitable<void> deliver_group(const log::Context& ctx, envelope::Envelope& env,
+                                      const metabase::VirtualServer* vs, Clock::time_point arrival, HopGroup& group) {
+    const bool local = std::holds_alternative<routing::LocalDelivery>(group.hop);
+    queue::Scheduler scheduler(retry_schedule(vs, local), clock);
+    const std::string label = hop_label(group.hop);
+    const std::string pool_key = routing::queue_name(group.hop);
+    auto apply_to_all = [&](const Outcome& outcome) {
+      for (int index : group.recipients) {
+        auto& recipient = *env.mutable_recipients(index);
+        if (outcome.state == envelope::RETRY) {
+          note_transient(recipient, outcome, scheduler, arrival);
+        } else {
+          record(recipient, outcome, label);
+          ++stats.failed;
+        }
+      }
+    };
+
+    bool smart_host = false;
+    auto endpoints = co_await endpoints_for(group.hop, vs, smart_host);
+    if (!endpoints) {
+      const FailureKind kind = delivery::failure_kind_of(endpoints.error(), smart_host);
+      log::warn(ctx, "{}: {}", pool_key, endpoints.error().message());
+      apply_to_all(outcome_of(kind, endpoints.error().message()));
+      co_return;
+    }
+
+    delivery::OutboundMessage message;
+    message.sender = env.sender();
+    message.size = env.body_size();
+    message.body = body_type_of(env.body_type());
+    message.smtputf8 = env.smtputf8();
+    message.ret = env.ret() == envelope::RET_FULL ? "FULL" : env.ret() == envelope::RET_HDRS ? "HDRS" : "";
+    message.envid = env.envid();
+    message.queue_id = env.queue_id();
+    for (std::size_t k = 0; k < group.recipients.size(); ++k) {
+      const auto& recipient = env.recipients(group.recipients[k]);
+      delivery::OutboundRecipient out;
+      out.address = group.addresses[k];
+      out.notify = notify_text(recipient.notify());
+      out.orcpt = strip_prefix(recipient.orcpt(), "rfc822;");
+      if (out.orcpt.empty() && !iequals(recipient.address(), out.address)) out.orcpt = recipient.address();
+      message.recipients.push_back(std::move(out));
+    }
+
+    auto body = delivery::FileBodySource::open((spool.root() / "queue" / (env.queue_id() + ".body")).string());
+    if (!body) {
+      log::error(ctx, "cannot open the body: {}", body.error().message());
+      Outcome outcome;
+      outcome.state = envelope::RETRY;
+      outcome.reply_code = 451;
+      outcome.status = "4.3.0";
+      outcome.diagnostic = "451 4.3.0 queued body unreadable";
+      apply_to_all(outcome);
+      co_return;
+    }
+
+    ++stats.attempts;
+    const auto client = client_options(group.hop, vs);
+    auto report = co_await delivery::deliver_with_pool(*pool, pool_key, *endpoints, client, message, **body);
+    const std::string remote = report.delivered_via ? report.delivered_via->host_name : std::string();
+
+    bool all_connection_failures = !report.delivered_via;
+    for (std::size_t k = 0; k < group.recipients.size() && k < report.result.recipients.size(); ++k) {
+      const auto& result = report.result.recipients[k];
+      auto& recipient = *env.mutable_recipients(group.recipients[k]);
+      Outcome outcome;
+      outcome.reply_code = static_cast<unsigned>(result.code);
+      outcome.status = result.status.str();
+      outcome.diagnostic = std::to_string(result.code) + " " + result.text;
+      outcome.remote_mta = remote;
+      switch (result.outcome) {
+        case delivery::Outcome::Delivered:
+          outcome.state = (!report.result.peer_offers_dsn && recipient.notify().success()) ? envelope::RELAYED
+                                                                                            : envelope::DELIVERED;
+          record(recipient, outcome, label);
+          recipient.set_attempts(recipient.attempts() + 1);
+          ++stats.delivered;
+          break;
+        case delivery::Outcome::Transient:
+          note_transient(recipient, outcome, scheduler, arrival);
+          break;
+        case delivery::Outcome::Permanent:
+          outcome.state = envelope::FAILED;
+          record(recipient, outcome, label);
+          recipient.set_attempts(recipient.attempts() + 1);
+          ++stats.failed;
+          break;
+      }
+    }
+    for (const auto& line : report.attempts) log::debug(ctx, "{}", line);
+
+    // A connector whose hosts would not even take a session is put in retry, so
+    // the router tries the next best connector meanwhile.
+    const std::string connector = connector_of(group.hop);
+    if (all_connection_failures && !connector.empty()) {
+      const auto interval = scheduler.retry_interval(1);
+      connectors_in_retry[ascii_lower(connector)] = Clock::now() + interval;
+      log::warn(ctx, "connector \"{}\" in retry for {} s", connector, interval.count());
+    }
+  }
+
+  // --- after the pass: reports, storage, next wake-up -------------------------------
+
+  asio::awaitable<void> finish(const log::Context& ctx, const QueueId& id, envelope::Envelope& env,
+                               const metabase::VirtualServer* vs) {
+    const std::int64_t now = unix_now();
+    bool any_local = false;
+    for (const auto& r : env.recipients()) any_local = any_local || r.next_hop().empty();
+    const auto schedule = retry_schedule(vs, false);
+
+    dsn::PlanOptions plan_options;
+    plan_options.now_unix = now;
+    plan_options.delay_notification_seconds = schedule.delay_notification.count();
+    if (vs) plan_options.ndr_copy_to = vs->messages().send_ndr_copy_to();
+    const auto plan = dsn::plan_reports(env, plan_options);
+    for (const auto& planned : plan.reports) {
+      if (auto queued = co_await queue_report(ctx, env, planned, vs, schedule); !queued) {
+        // The envelope keeps saying the report is owed; the next pass tries again.
+        log::error(ctx, "cannot queue the delivery status notification: {}", queued.error().message());
+        co_await store(ctx, id, env, next_wake(env, now + 60));
+        co_return;
+      }
+    }
+    dsn::mark_reported(env, plan);
+
+    bool all_final = true;
+    for (const auto& r : env.recipients()) all_final = all_final && is_final(r.state());
+    if (all_final && plan.badmail) {
+      env.set_queue(envelope::BADMAIL);
+      if (auto written = co_await spool.update(id, env); !written)
+        log::error(ctx, "cannot store the envelope: {}", written.error().message());
+      queues.upsert(queue::QueuedMessage::from_envelope(env));
+      cancel_timer(id);
+      log::warn(ctx, "null-sender message failed for every recipient: moved to Badmail");
+      co_return;
+    }
+    if (all_final) {
+      if (auto removed = co_await spool.remove(id); !removed) {
+        log::error(ctx, "cannot remove the delivered message: {}", removed.error().message());
+        co_return;
+      }
+      queues.erase(id);
+      cancel_timer(id);
+      ++stats.completed;
+      log::info(ctx, "removed: every recipient is final");
+      co_return;
+    }
+    (void)any_local;
+    co_await store(ctx, id, env, next_wake(env, 0));
+  }
+
+  // The earliest time a pending recipient becomes due; 0 = nothing scheduled.
+  static std::int64_t next_wake(const envelope::Envelope& env, std::int64_t floor) {
+    std::int64_t earliest = 0;
+    for (const auto& r : env.recipients()) {
+      if (is_final(r.state()) || r.next_attempt_unix() == 0) continue;
+      if (earliest == 0 || r.next_attempt_unix() < earliest) earliest = r.next_attempt_unix();
+    }
+    if (floor != 0 && (earliest == 0 || earliest > floor)) earliest = floor;
+    return earliest;
+  }
+
+  asio::awaitable<void> store(const log::Context& ctx, const QueueId& id, envelope::Envelope& env, std::int64_t wake) {
+    // The message's queue is where its first pending recipient waits.
+    envelope::QueueName where = envelope::FINAL_DESTINATION_UNREACHABLE;
+    for (const auto& r : env.recipients()) {
+      if (is_final(r.state())) continue;
+      if (r.reply_code() != 0 && dsn::status_of(FailureKind::NoRouteAvailableNow).reply_code == r.reply_code() &&
+          r.status() == dsn::status_of(FailureKind::NoRouteAvailableNow).status.str()) {
+        where = envelope::FINAL_DESTINATION_UNREACHABLE;
+      } else {
+        where = r.next_hop().empty() ? envelope::LOCAL_DELIVERY : envelope::REMOTE_DELIVERY;
+      }
+      break;
+    }
+    env.set_queue(where);
+    if (auto written = co_await spool.update(id, env); !written) {
+      log::error(ctx, "cannot store the envelope: {}", written.error().message());
+      wake = unix_now() + 60;
+    }
+    queues.upsert(queue::QueuedMessage::from_envelope(env));
+    if (wake != 0) wake_at(id, wake);
+  }
+
+  asio::awaitable<Result<void>> queue_report(const log::Context& ctx, const envelope::Envelope& env,
+                                             const dsn::PlannedReport& planned, const metabase::VirtualServer* vs,
+                                             const queue::RetrySchedule& schedule) {
+    const std::int64_t now = unix_now();
+    const std::string fqdn = vs && !vs->fqdn().empty() ? vs->fqdn() : (metabase ? metabase->this_server().fqdn() : "localhost");
+    dsn::ReportSettings settings;
+    settings.reporting_mta = fqdn;
+    settings.now_unix = now;
+    settings.message_id = "<" + env.queue_id() + "." + std::to_string(++report_sequence) + ".report@" + fqdn + ">";
+    settings.boundary = dsn::make_boundary(env.queue_id(), now, report_sequence);
+    settings.retry_until_unix = env.arrival_unix() + schedule.expiration.count();
+    settings.max_full_return_size = options.max_full_return_size;
+    const auto content = dsn::report_from_envelope(env, planned, settings);
+
+    auto body = delivery::FileBodySource::open((spool.root() / "queue" / (env.queue_id() + ".body")).string());
+    if (!body) co_return std::unexpected(body.error());
+    SpooledOriginal original(**body);
+    StringSink sink;
+    if (auto written = dsn::write_report(content, original, sink); !written) co_return std::unexpected(written.error());
+
+    envelope::Envelope report;
+    report.set_virtual_server_id(env.virtual_server_id());
+    report.set_received_by(fqdn);
+    report.set_message_id(settings.message_id);
+    for (const auto& address : planned.send_to) {
+      auto* recipient = report.add_recipients();
+      recipient->set_address(address);
+      recipient->mutable_notify()->set_never(true);
+    }
+    auto writer = co_await spool.begin(std::move(report));
+    if (!writer) co_return std::unexpected(writer.error());
+    constexpr std::size_t kChunk = 64 * 1024;
+    for (std::size_t offset = 0; offset < sink.text.size(); offset += kChunk) {
+      const std::string_view chunk = std::string_view(sink.text).substr(offset, kChunk);
+      if (auto written = co_await writer->write(chunk); !written) co_return std::unexpected(written.error());
+    }
+    auto committed = co_await spool.commit(std::move(*writer));
+    if (!committed) co_return std::unexpected(committed.error());
+    ++stats.reports;
+    const char* type = planned.type == dsn::ReportType::Failure ? "failure"
+                       : planned.type == dsn::ReportType::Delay ? "delay"
+                                                                 : "success";
+    log::info(ctx, "{} report queued as {} for {} recipient(s)", type, committed->str(), planned.recipients.size());
+    queues.upsert(queue::QueuedMessage{*committed, envelope::AWAITING_DIRECTORY_LOOKUP, {}, "", planned.send_to.size(),
+                                       sink.text.size(), now, false});
+    if (options.on_report_queued) options.on_report_queued(*committed);
+    co_return Result<void>{};
+  }
+
+  // --- admin --------------------------------------------------------------------
+
+  asio::awaitable<Result<void>> set_frozen(const QueueId& id, bool frozen) {
+    auto loaded = co_await spool.load(id);
+    if (!loaded) co_return std::unexpected(loaded.error());
+    loaded->set_frozen(frozen);
+    if (auto written = co_await spool.update(id, *loaded); !written) co_return written;
+    queues.upsert(queue::QueuedMessage::from_envelope(*loaded));
+    if (!frozen) enqueue(id);
+    co_return Result<void>{};
+  }
+
+  asio::awaitable<Result<void>> remove_message(const QueueId& id, bool send_ndr) {
+    auto loaded = co_await spool.load(id);
+    if (!loaded) co_return std::unexpected(loaded.error());
+    envelope::Envelope env = std::move(*loaded);
+    const log::Context ctx{"delivery", 0, {}, id.str()};
+    if (send_ndr) {
+      for (auto& recipient : *env.mutable_recipients()) {
+        if (is_final(recipient.state())) continue;
+        Outcome deleted;
+        deleted.state = envelope::FAILED;
+        deleted.reply_code = 550;
+        deleted.status = "5.3.0";
+        deleted.diagnostic = "550 5.3.0 Message deleted by the administrator";
+        record(recipient, deleted, recipient.next_hop());
+      }
+      const auto* vs = virtual_server(env.virtual_server_id());
+      dsn::PlanOptions plan_options;
+      plan_options.now_unix = unix_now();
+      if (vs) plan_options.ndr_copy_to = vs->messages().send_ndr_copy_to();
+      const auto plan = dsn::plan_reports(env, plan_options);
+      for (const auto& planned : plan.reports) {
+        if (planned.type != dsn::ReportType::Failure) continue;
+        if (auto queued = co_await queue_report(ctx, env, planned, vs, retry_schedule(vs, false)); !queued)
+          co_return std::unexpected(queued.error());
+      }
+    }
+    if (auto removed = co_await spool.remove(id); !removed) co_return removed;
+    queues.erase(id);
+    cancel_timer(id);
+    log::info(ctx, "deleted by the administrator{}", send_ndr ? " (NDR sent)" : "");
+    co_return Result<void>{};
+  }
+
+  // Messages held for remote-triggered delivery whose recipients are in `domain`.
+  asio::awaitable<ReleaseResult> release(std::string domain) {
+    ReleaseResult result;
+    domain = ascii_lower(domain);
+    if (!domain.empty() && domain.front() == '@') domain.erase(0, 1);
+    if (metabase) {
+      for (const auto& connector : metabase->connectors()) {
+        for (const auto& etrn : connector.etrn_domains())
+          if (iequals(etrn, domain)) result.known_domain = true;
+        for (const auto& space : connector.address_spaces())
+          if (iequals(space.pattern(), domain)) result.known_domain = true;
+      }
+    }
+    auto candidates = queues.list(envelope::REMOTE_DELIVERY, std::numeric_limits<std::size_t>::max());
+    auto unreachable = queues.list(envelope::FINAL_DESTINATION_UNREACHABLE, std::numeric_limits<std::size_t>::max());
+    candidates.insert(candidates.end(), unreachable.begin(), unreachable.end());
+    for (const auto& message : candidates) {
+      auto loaded = co_await spool.load(message.id);
+      if (!loaded) continue;
+      bool matches = false;
+      for (const auto& recipient : loaded->recipients()) {
+        if (is_final(recipient.state())) continue;
+        const auto at = recipient.address().rfind('@');
+        const std::string rcpt_domain = at == std::string::npos ? std::string() : ascii_lower(recipient.address().substr(at + 1));
+        if (rcpt_domain == domain || (rcpt_domain.size() > domain.size() + 1 && rcpt_domain.ends_with("." + domain)))
+          matches = true;
+      }
+      if (!matches) continue;
+      result.known_domain = true;
+      ++result.messages;
+      forced.insert(message.id);
+      enqueue(message.id);
+    }
+    log::info({"delivery"}, "ETRN {}: {} message(s) released", domain, result.messages);
+    co_return result;
+  }
+};
+
+DeliveryStage::DeliveryStage(asio::any_io_executor executor, queue::Spool& spool, queue::NamedQueues& queues,
+                             DeliveryStageOptions options)
+    : state_(std::make_shared<State>(std::move(executor), spool, queues, std::move(options))) {}
+
+DeliveryStage::~DeliveryStage() = default;
+
+void DeliveryStage::configure(std::shared_ptr<const metabase::Metabase> metabase) {
+  asio::post(state_->executor, [state = state_, metabase = std::move(metabase)]() mutable {
+    if (!metabase) return;
+    state->snapshot = std::make_shared<const routing::RoutingSnapshot>(routing::RoutingSnapshot::build(*metabase));
+    if (!state->pool) {
+      const auto limits = metabase->virtual_servers().empty()
+                              ? delivery::PoolLimits{}
+                              : delivery::pool_limits(metabase->virtual_servers(0).outbound());
+      state->pool = std::make_unique<delivery::ConnectionPool>(state->executor, limits);
+    }
+    // DNS server lists may have changed: resolvers are made again on demand.
+    if (!state->metabase || state->in_progress.empty()) state->resolvers.clear();
+    state->metabase = std::move(metabase);
+    state->start_more();
+  });
+}
+
+void DeliveryStage::submit(QueueId id) {
+  asio::post(state_->executor, [state = state_, id = std::move(id)]() mutable { state->enqueue(std::move(id)); });
+}
+
+void DeliveryStage::stop() {
+  asio::post(state_->executor, [state = state_] {
+    state->stopped = true;
+    state->waiting.clear();
+    state->waiting_set.clear();
+    for (auto& [id, timer] : state->timers) timer->cancel();
+    state->timers.clear();
+  });
+}
+
+DeliveryStageStats DeliveryStage::stats() const { return state_->stats; }
+
+asio::any_io_executor DeliveryStage::executor() const { return state_->executor; }
+
+asio::awaitable<std::vector<QueueSummary>> DeliveryStage::list_queues() {
+  std::vector<QueueSummary> out;
+  auto counts = state_->queues.counts();
+  for (const auto& key : state_->frozen_queues) counts.try_emplace(key, 0);
+  for (const auto& [key, count] : counts)
+    out.push_back(QueueSummary{key, queue::display_name(key), count, state_->frozen_queues.contains(key)});
+  co_return out;
+}
+
+asio::awaitable<std::vector<queue::QueuedMessage>> DeliveryStage::list_messages(queue::QueueKey key, std::size_t limit) {
+  std::optional<std::string_view> hop;
+  if (!key.next_hop.empty()) hop = key.next_hop;
+  co_return state_->queues.list(key.queue, limit, hop);
+}
+
+asio::awaitable<Result<envelope::Envelope>> DeliveryStage::message(QueueId id) { co_return co_await state_->spool.load(id); }
+
+asio::awaitable<Result<void>> DeliveryStage::freeze_message(QueueId id, bool frozen) {
+  co_return co_await state_->set_frozen(id, frozen);
+}
+
+asio::awaitable<Result<void>> DeliveryStage::freeze_queue(queue::QueueKey key, bool frozen) {
+  if (frozen) {
+    state_->frozen_queues.insert(key);
+  } else if (state_->frozen_queues.erase(key) > 0) {
+    std::optional<std::string_view> hop;
+    if (!key.next_hop.empty()) hop = key.next_hop;
+    for (const auto& message : state_->queues.list(key.queue, std::numeric_limits<std::size_t>::max(), hop))
+      state_->enqueue(message.id);
+  }
+  log::info({"delivery"}, "queue {} {}", queue::display_name(key), frozen ? "frozen" : "thawed");
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> DeliveryStage::retry_message(QueueId id) {
+  if (!state_->queues.find(id)) co_return make_error(make_error_code(queue::SpoolErrc::NotFound), "no such message");
+  state_->cancel_timer(id);
+  state_->forced.insert(id);
+  state_->enqueue(id);
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<std::size_t>> DeliveryStage::retry_queue(queue::QueueKey key) {
+  std::optional<std::string_view> hop;
+  if (!key.next_hop.empty()) hop = key.next_hop;
+  const auto messages = state_->queues.list(key.queue, std::numeric_limits<std::size_t>::max(), hop);
+  for (const auto& message : messages) {
+    state_->cancel_timer(message.id);
+    state_->forced.insert(message.id);
+    state_->enqueue(message.id);
+  }
+  co_return messages.size();
+}
+
+asio::awaitable<Result<void>> DeliveryStage::delete_message(QueueId id, bool send_ndr) {
+  co_return co_await state_->remove_message(id, send_ndr);
+}
+
+asio::awaitable<ReleaseResult> DeliveryStage::release_domain(std::string domain) {
+  co_return co_await state_->release(std::move(domain));
+}
+
+}  // namespace gw::transport
