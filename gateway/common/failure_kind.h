@@ -21,6 +21,7 @@ enum class FailureKind {
   BadSenderAddress,            // 5.1.7 sender with missing or malformed mail attribute
   MessageTooLargeForRecipient, // 5.2.3 recipient's delivContLength
   MessageTooLargeForConnector, // 5.2.3 connector's size restriction
+  GroupExpansionLimit,         // 5.2.4 group nesting or member count over the categorizer's limit
   LoopBackToSelf,              // 5.3.5 next hop is this server
   NoMailExchanger,             // 5.4.0 no MX/A record for the domain
   BadSmartHost,                // 5.4.0 smart host not resolvable or malformed
@@ -53,6 +54,7 @@ constexpr std::string_view failure_kind_name(FailureKind kind) noexcept {
     case FailureKind::BadSenderAddress: return "BadSenderAddress";
     case FailureKind::MessageTooLargeForRecipient: return "MessageTooLargeForRecipient";
     case FailureKind::MessageTooLargeForConnector: return "MessageTooLargeForConnector";
+    case FailureKind::GroupExpansionLimit: return "GroupExpansionLimit";
     case FailureKind::LoopBackToSelf: return "LoopBackToSelf";
     case FailureKind::NoMailExchanger: return "NoMailExchanger";
     case FailureKind::BadSmartHost: return "BadSmartHost";

@@ -24,6 +24,10 @@ constexpr std::array kRows = {
               "Message exceeds the size limit of the recipient"},
     StatusRow{FailureKind::MessageTooLargeForConnector, 552, es(5, 2, 3),
               "Message exceeds the size limit of the connector"},
+    // RFC 3463 X.2.4 "mailing list expansion problem": the group exists but expanding it would
+    // exceed the nesting depth or member count the categorizer allows.
+    StatusRow{FailureKind::GroupExpansionLimit, 550, es(5, 2, 4),
+              "Distribution group could not be expanded: expansion limit exceeded"},
     StatusRow{FailureKind::LoopBackToSelf, 554, es(5, 3, 5), "Mail for this destination loops back to myself"},
     StatusRow{FailureKind::NoMailExchanger, 554, es(5, 4, 0), "No mail exchanger or address found for the domain"},
     StatusRow{FailureKind::BadSmartHost, 554, es(5, 4, 0), "Smart host is invalid or cannot be resolved"},

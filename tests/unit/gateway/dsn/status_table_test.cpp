@@ -46,6 +46,7 @@ TEST(StatusTable, DesignNdrCodes) {
       {FailureKind::BadSenderAddress, 553, "5.1.7"},
       {FailureKind::MessageTooLargeForRecipient, 552, "5.2.3"},
       {FailureKind::MessageTooLargeForConnector, 552, "5.2.3"},
+      {FailureKind::GroupExpansionLimit, 550, "5.2.4"},
       {FailureKind::LoopBackToSelf, 554, "5.3.5"},
       {FailureKind::NoMailExchanger, 554, "5.4.0"},
       {FailureKind::BadSmartHost, 554, "5.4.0"},
