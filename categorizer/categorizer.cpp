@@ -1,5 +1,6 @@
 #include "categorizer/categorizer.h"
 
+#include "categorizer/names.h"
 #include "gateway/common/log.h"
 #include "gateway/dsn/status_table.h"
 
@@ -32,10 +33,13 @@ void stamp_delivery(envelope::Recipient& r, const Delivery& d) {
   res->set_object_dn(d.object_dn);
   res->set_home_server_fqdn(d.home_server_fqdn);
   res->set_home_server_dn(d.home_server_dn);
+  res->set_home_mdb_dn(d.home_mdb_dn);
   res->set_target_address(d.target_address);
   res->set_primary_address(d.primary_address);
   res->set_expanded_from_dn(d.expanded_from_dn);
   r.set_state(envelope::RESOLVED);
+  if (d.forwarded_unresolved)
+    r.set_diagnostic("not in the directory; forwarded to the virtual server's unresolved-recipient host");
 }
 
 envelope::Recipient& append_like(envelope::Envelope& env, const envelope::Recipient& parent, std::string address) {
@@ -56,12 +60,23 @@ CategorizerOptions CategorizerOptions::from_metabase(const metabase::Metabase& m
   if (delivery.default_recipient_limit() != 0)
     options.resolver.default_recipient_limit = delivery.default_recipient_limit();
   options.resolver.default_receive_size_kb = delivery.default_receive_size();
+  for (const auto& server : metabase.mailbox_servers())
+    for (const auto& store : server.store_dns())
+      options.resolver.known_stores[normalize_dn(store)] = KnownHomeServer{server.dn(), server.fqdn()};
+  for (const auto& vs : metabase.virtual_servers())
+    if (!vs.messages().forward_unresolved_to_host().empty()) options.forward_unresolved_virtual_servers.insert(vs.id());
   return options;
 }
 
 Categorizer::Categorizer(DirectoryClient& client, const metabase::Metabase& metabase, CategorizerOptions options)
     : cache_(options.use_cache ? options.cache : DirectoryCache::Options{0, {}, {}}),
-      resolver_(client, DomainClassifier(metabase), options.resolver, &cache_) {}
+      resolver_(client, DomainClassifier(metabase), options.resolver, &cache_),
+      forward_unresolved_virtual_servers_(std::move(options.forward_unresolved_virtual_servers)) {}
+
+UnresolvedPolicy Categorizer::unresolved_policy(const std::string& virtual_server_id) const {
+  return forward_unresolved_virtual_servers_.contains(virtual_server_id) ? UnresolvedPolicy::Forward
+                                                                         : UnresolvedPolicy::Reject;
+}
 
 asio::awaitable<Result<SenderIdentity>> Categorizer::resolve_sender(std::string address, bool authenticated) {
   co_return co_await resolver_.resolve_sender(std::move(address), authenticated);
@@ -69,13 +84,15 @@ asio::awaitable<Result<SenderIdentity>> Categorizer::resolve_sender(std::string 
 
 asio::awaitable<RecipientVerdict> Categorizer::check_recipient(std::string address, const SenderIdentity& sender,
                                                                std::size_t accepted_so_far,
-                                                               std::uint64_t declared_size) {
+                                                               std::uint64_t declared_size,
+                                                               std::string virtual_server_id) {
   ++recipients_checked_;
   if (sender.failure) co_return Reject{*sender.failure, "sender " + sender.dn};
   if (accepted_so_far >= sender.recipient_limit)
     co_return Reject{FailureKind::TooManyRecipients, "limit " + std::to_string(sender.recipient_limit)};
   std::vector<std::string> addresses{std::move(address)};
-  auto outcomes = co_await resolver_.resolve(std::move(addresses), sender, declared_size, Depth::Shallow);
+  const UnresolvedPolicy unresolved = unresolved_policy(virtual_server_id);
+  auto outcomes = co_await resolver_.resolve(std::move(addresses), sender, declared_size, Depth::Shallow, unresolved);
   if (!outcomes) {
     ++try_later_;
     gw::log::warn(kLog, "RCPT check deferred: {}", outcomes.error().message());
@@ -88,7 +105,19 @@ asio::awaitable<RecipientVerdict> Categorizer::check_recipient(std::string addre
 
 asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
   const gw::log::Context ctx{"categorizer", 0, {}, env.queue_id()};
-  auto sender = co_await resolver_.resolve_sender(env.sender(), !env.auth_identity().empty());
+  // The sender's and the recipients' addresses in one batch; the lookups below hit the cache.
+  std::vector<std::string> everyone{env.sender()};
+  for (const auto& r : env.recipients())
+    if (r.state() == envelope::PENDING) everyone.push_back(r.address());
+  auto prefetched = co_await resolver_.prefetch_addresses(std::move(everyone));
+  if (!prefetched) {
+    ++try_later_;
+    gw::log::warn(ctx, "directory lookup deferred: {}", prefetched.error().message());
+    co_return std::unexpected(prefetched.error());
+  }
+  const std::string sender_address = env.sender();
+  auto sender = co_await resolver_.resolve_sender(sender_address, !env.auth_identity().empty(),
+                                                  SenderGroups::WhenNeeded);
   if (!sender) {
     ++try_later_;
     gw::log::warn(ctx, "sender lookup deferred: {}", sender.error().message());
@@ -110,9 +139,9 @@ asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
     ++messages_categorized_;
     co_return Result<void>{};
   }
-  auto outcomes = co_await resolver_.resolve(addresses, *sender,
-                                             env.body_size() != 0 ? env.body_size() : env.declared_size(),
-                                             Depth::Full);
+  const std::uint64_t size = env.body_size() != 0 ? env.body_size() : env.declared_size();
+  const UnresolvedPolicy unresolved = unresolved_policy(env.virtual_server_id());
+  auto outcomes = co_await resolver_.resolve(addresses, *sender, size, Depth::Full, unresolved);
   if (!outcomes) {
     ++try_later_;
     gw::log::warn(ctx, "categorization deferred: {}", outcomes.error().message());

@@ -3,7 +3,10 @@
 // check_recipient() answers RCPT TO: Accept, Reject{kind} (unknown in an authoritative domain ->
 // UnknownRecipient, delivery restriction, size, ambiguity, server-FQDN domain, bad syntax, too many
 // recipients for the sender) or TryLater (directory unreachable or slow: the gateway answers
-// 451 4.4.3). Unknown recipients of non-authoritative and remote domains are accepted.
+// 451 4.4.3). Unknown recipients of non-authoritative and remote domains are accepted, and so are
+// unknown recipients of authoritative domains when the virtual server that receives the message
+// forwards unresolved recipients to a host (Messages.forward_unresolved_to_host): categorize()
+// then stamps them REMOTE (no object DN, no primary address) so the router sends them there.
 // categorize() resolves every PENDING recipient of a queued envelope and stamps the outcome into
 // it: resolution, state, enhanced status, reply code and text (from gateway/dsn's status table).
 // Groups become EXPANDED and their members are appended as new recipients; forwarded copies
@@ -16,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <unordered_set>
 #include <variant>
 
 #include "categorizer/directory_cache.h"
@@ -43,6 +47,8 @@ struct CategorizerOptions {
   ResolverOptions resolver;
   DirectoryCache::Options cache;
   bool use_cache = true;
+  // Ids of the virtual servers with a forward_unresolved_to_host (gwSmtpForwardUnresolvedToHost).
+  std::unordered_set<std::string> forward_unresolved_virtual_servers;
 
   // Bases, limits and sizes from the metabase (directory endpoints, message delivery defaults).
   static CategorizerOptions from_metabase(const metabase::Metabase& metabase);
@@ -66,10 +72,12 @@ class Categorizer {
   asio::awaitable<Result<SenderIdentity>> resolve_sender(std::string address, bool authenticated);
 
   // `accepted_so_far` = recipients already accepted in this transaction (for msExchRecipLimit);
-  // `declared_size` = the MAIL FROM SIZE= value, 0 when not given.
+  // `declared_size` = the MAIL FROM SIZE= value, 0 when not given; `virtual_server_id` = the
+  // virtual server the session belongs to (its forward-unresolved setting applies).
   asio::awaitable<RecipientVerdict> check_recipient(std::string address, const SenderIdentity& sender,
                                                     std::size_t accepted_so_far = 0,
-                                                    std::uint64_t declared_size = 0);
+                                                    std::uint64_t declared_size = 0,
+                                                    std::string virtual_server_id = {});
 
   asio::awaitable<Result<void>> categorize(envelope::Envelope& envelope);
 
@@ -77,8 +85,11 @@ class Categorizer {
   void clear_cache() { cache_.clear(); }
 
  private:
+  UnresolvedPolicy unresolved_policy(const std::string& virtual_server_id) const;
+
   DirectoryCache cache_;
   Resolver resolver_;
+  std::unordered_set<std::string> forward_unresolved_virtual_servers_;
   std::uint64_t recipients_checked_ = 0;
   std::uint64_t messages_categorized_ = 0;
   std::uint64_t try_later_ = 0;

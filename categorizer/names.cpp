@@ -98,7 +98,43 @@ std::optional<MailAddress> parse_mail_address(std::string_view text) {
   return MailAddress{std::string(local), to_lower(domain)};
 }
 
+namespace {
+
+// True when libldap's RFC 4514 normalization could only change the case of `dn`: every RDN is
+// one type=value pair of letters, digits and " .-_()'/&@" inside the value, with no space
+// next to a separator and no character that needs escaping. Group members and homeMDB values
+// are written this way almost always, and parsing each of 10,000 member DNs with libldap costs
+// more than the whole search that returned them.
+bool needs_only_case_folding(std::string_view dn) {
+  if (dn.empty()) return false;
+  bool in_value = false;
+  char previous = ',';
+  for (const char c : dn) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (c == '=') {
+      if (in_value || previous == ',' || previous == ' ') return false;
+      in_value = true;
+    } else if (c == ',') {
+      if (!in_value || previous == '=' || previous == ' ') return false;
+      in_value = false;
+    } else if (c == ' ') {
+      if (!in_value || previous == '=' || previous == ',') return false;
+    } else if (!plain) {
+      if (!in_value) {
+        if (c != '-' && c != '.') return false;  // attribute type: name or OID
+      } else if (std::string_view(".-_()'/&@").find(c) == std::string_view::npos) {
+        return false;
+      }
+    }
+    previous = c;
+  }
+  return in_value && previous != '=' && previous != ' ';
+}
+
+}  // namespace
+
 std::string normalize_dn(std::string_view dn) {
+  if (needs_only_case_folding(dn)) return to_lower(dn);
   std::string input(dn);
   char* out = nullptr;
   if (ldap_dn_normalize(input.c_str(), LDAP_DN_FORMAT_LDAPV3, &out, LDAP_DN_FORMAT_LDAPV3) ==

@@ -213,7 +213,20 @@ asio::awaitable<Result<std::vector<std::string>>> Resolver::groups_containing(co
   co_return groups;
 }
 
-asio::awaitable<Result<SenderIdentity>> Resolver::resolve_sender(std::string address, bool authenticated) {
+asio::awaitable<Result<void>> Resolver::prefetch_addresses(std::vector<std::string> addresses) {
+  if (cache_ == nullptr) co_return Result<void>{};
+  std::vector<std::string> keys;
+  for (const auto& a : addresses) {
+    auto parsed = parse_mail_address(a);
+    if (parsed && domains_.is_local(parsed->domain)) keys.push_back(to_lower(parsed->str()));
+  }
+  auto found = co_await lookup_addresses(keys);
+  if (!found) co_return std::unexpected(found.error());
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<SenderIdentity>> Resolver::resolve_sender(std::string address, bool authenticated,
+                                                                 SenderGroups groups) {
   SenderIdentity sender;
   sender.address = address;
   sender.authenticated = authenticated;
@@ -233,8 +246,18 @@ asio::awaitable<Result<SenderIdentity>> Resolver::resolve_sender(std::string add
   if (!mail || !parse_mail_address(*mail)) sender.failure = FailureKind::BadSenderAddress;
   if (auto limit = to_number(e.first("msExchRecipLimit")); limit && *limit > 0)
     sender.recipient_limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(*limit, UINT32_MAX));
+  sender.groups_resolved = false;
+  if (groups == SenderGroups::Eager) {
+    auto done = co_await resolve_sender_groups(sender);
+    if (!done) co_return std::unexpected(done.error());
+  }
+  co_return sender;
+}
 
-  std::vector<std::string> frontier{normalize_dn(e.dn)};
+asio::awaitable<Result<void>> Resolver::resolve_sender_groups(SenderIdentity& sender) {
+  sender.groups_resolved = true;
+  if (sender.dn.empty()) co_return Result<void>{};
+  std::vector<std::string> frontier{normalize_dn(sender.dn)};
   for (int depth = 0; depth < options_.max_expansion_depth && !frontier.empty(); ++depth) {
     auto groups = co_await groups_containing(frontier);
     if (!groups) co_return std::unexpected(groups.error());
@@ -242,7 +265,7 @@ asio::awaitable<Result<SenderIdentity>> Resolver::resolve_sender(std::string add
     for (auto& g : *groups)
       if (sender.group_dns.insert(g).second) frontier.push_back(g);
   }
-  co_return sender;
+  co_return Result<void>{};
 }
 
 namespace {
@@ -274,7 +297,8 @@ struct StagedDelivery {
 
 asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::vector<std::string> addresses,
                                                                           const SenderIdentity& sender,
-                                                                          std::uint64_t message_size, Depth depth) {
+                                                                          std::uint64_t message_size, Depth depth,
+                                                                          UnresolvedPolicy unresolved) {
   std::vector<RecipientOutcome> outcomes(addresses.size());
   for (std::size_t i = 0; i < addresses.size(); ++i) outcomes[i].address = addresses[i];
 
@@ -332,11 +356,13 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
       continue;
     }
     if (entries.empty()) {
-      if (domains_.classify(parsed[i]->domain) == DomainClass::AuthoritativeLocal) {
+      const bool authoritative = domains_.classify(parsed[i]->domain) == DomainClass::AuthoritativeLocal;
+      if (authoritative && unresolved == UnresolvedPolicy::Reject) {
         outcomes[i].failure = Failure{FailureKind::UnknownRecipient, "not in the directory"};
       } else {
         Delivery d;
-        d.kind = ResolutionKind::NonAuthoritative;
+        d.kind = authoritative ? ResolutionKind::Remote : ResolutionKind::NonAuthoritative;
+        d.forwarded_unresolved = authoritative;
         d.address = addresses[i];
         d.replaces_recipient = true;
         outcomes[i].deliveries.push_back(std::move(d));
@@ -364,7 +390,23 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
         MemberFailure{addr.empty() ? e.dn : addr, e.dn, item.expanded_from_dn, std::move(failure)});
   };
 
+  // The sender's groups matter only to objects restricted by group (dLMemSubmitPerms,
+  // dLMemRejectPerms); they are looked up the first time such an object is reached.
+  std::optional<SenderIdentity> sender_with_groups;
+  const SenderIdentity* who = &sender;
+
   while (!round.empty()) {
+    if (!who->groups_resolved) {
+      const bool needs_groups = std::any_of(round.begin(), round.end(), [](const Item& item) {
+        return item.entry->has("dLMemSubmitPerms") || item.entry->has("dLMemRejectPerms");
+      });
+      if (needs_groups) {
+        sender_with_groups = sender;
+        auto done = co_await resolve_sender_groups(*sender_with_groups);
+        if (!done) co_return std::unexpected(done.error());
+        who = &*sender_with_groups;
+      }
+    }
     std::vector<Request> requests;
     for (auto& item : round) {
       if (outcomes[item.owner].failure) continue;
@@ -376,7 +418,7 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
       if (visited.contains(dn) && (!item.is_recipient || depth == Depth::Full)) continue;
       visited.insert(dn);
 
-      if (auto restricted = restriction_failure(e, sender)) {
+      if (auto restricted = restriction_failure(e, *who)) {
         fail(item, std::move(*restricted));
         continue;
       }
@@ -393,7 +435,7 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
         if (item.replaces_recipient) outcomes[item.owner].is_group = true;
         if (item.depth >= options_.max_expansion_depth) {
           outcomes[item.owner].failure =
-              Failure{FailureKind::CategorizerFailure, "group expansion deeper than " +
+              Failure{FailureKind::GroupExpansionLimit, "group expansion deeper than " +
                                                            std::to_string(options_.max_expansion_depth) + " levels at " + e.dn};
           continue;
         }
@@ -401,7 +443,7 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
         members_per_owner[item.owner] += members.size();
         if (members_per_owner[item.owner] > options_.max_expanded_members) {
           outcomes[item.owner].failure =
-              Failure{FailureKind::CategorizerFailure, "group expansion limit of " +
+              Failure{FailureKind::GroupExpansionLimit, "group expansion limit of " +
                                                            std::to_string(options_.max_expanded_members) +
                                                            " members exceeded at " + e.dn};
           continue;
@@ -465,6 +507,7 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
       }
       if (auto store = e.first("homeMDB")) {
         d.kind = ResolutionKind::Mailbox;
+        d.home_mdb_dn = std::string(*store);
         d.address = d.primary_address.empty() ? outcomes[item.owner].address : d.primary_address;
         staged.push_back(StagedDelivery{item.owner, std::move(d), normalize_dn(*store), {}});
         continue;
@@ -501,37 +544,49 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
     }
   }
 
-  // 4. Home servers of mailboxes: store -> owning server -> FQDN, batched and cached.
+  // 4. Home servers of mailboxes: store -> owning server -> FQDN. Stores the metabase lists need
+  // no search; the others and their servers are fetched together (the server is guessed three
+  // RDNs up, where Exchange puts it), and only an msExchOwningServer elsewhere costs one more.
   if (depth == Depth::Full) {
     std::vector<std::string> stores;
     for (const auto& s : staged)
-      if (!s.store_dn.empty()) stores.push_back(s.store_dn);
+      if (!s.store_dn.empty() && !options_.known_stores.contains(s.store_dn)) stores.push_back(s.store_dn);
     EntryMap store_entries, server_entries;
     std::unordered_map<std::string, std::string> server_of_store;
     if (!stores.empty()) {
-      auto fetched = co_await fetch_by_dn(stores);
+      std::vector<std::string> wanted = stores;
+      for (const auto& store : stores)
+        if (auto server = ancestor_dn(store, 3)) wanted.push_back(*server);
+      auto fetched = co_await fetch_by_dn(wanted);
       if (!fetched) co_return std::unexpected(fetched.error());
-      store_entries = std::move(*fetched);
-      std::vector<std::string> servers;
-      for (const auto& [store, entry] : store_entries) {
+      std::vector<std::string> missing_servers;
+      for (const auto& store : stores) {
+        const auto& entry = (*fetched)[store];
+        store_entries[store] = entry;
         if (!entry) continue;
         std::optional<std::string> server;
         if (auto owning = entry->first("msExchOwningServer")) server = normalize_dn(*owning);
         else server = ancestor_dn(store, 3);  // CN=<store>,CN=<SG>,CN=InformationStore,CN=<SERVER>,...
-        if (server) {
-          server_of_store[store] = *server;
-          servers.push_back(*server);
-        }
+        if (!server) continue;
+        server_of_store[store] = *server;
+        if (auto it = fetched->find(*server); it != fetched->end()) server_entries[*server] = it->second;
+        else missing_servers.push_back(*server);
       }
-      auto fetched_servers = co_await fetch_by_dn(servers);
-      if (!fetched_servers) co_return std::unexpected(fetched_servers.error());
-      server_entries = std::move(*fetched_servers);
+      if (!missing_servers.empty()) {
+        auto more = co_await fetch_by_dn(missing_servers);
+        if (!more) co_return std::unexpected(more.error());
+        for (auto& [dn, entry] : *more) server_entries[dn] = entry;
+      }
     }
     for (auto& s : staged) {
       if (s.store_dn.empty()) continue;
       std::string problem;
-      const auto& store = store_entries[s.store_dn];
-      if (!store) {
+      if (auto known = options_.known_stores.find(s.store_dn); known != options_.known_stores.end()) {
+        s.delivery.home_server_dn = known->second.server_dn;
+        s.delivery.home_server_fqdn = to_lower(known->second.fqdn);
+        if (s.delivery.home_server_fqdn.empty())
+          problem = "server " + known->second.server_dn + " has no ncacn_ip_tcp networkAddress";
+      } else if (!store_entries[s.store_dn]) {
         problem = "homeMDB store " + s.store_dn + " does not exist";
       } else if (!server_of_store.contains(s.store_dn) || !server_entries[server_of_store[s.store_dn]]) {
         problem = "home server of store " + s.store_dn + " does not exist";

@@ -18,6 +18,9 @@
 //   turns them into codes and text. A failure of an expanded member is reported beside the group,
 //   never instead of it; a failure of the recipient itself (or of its forward-only alternate)
 //   replaces its deliveries.
+// - Unknown addresses of an authoritative domain fail UnknownRecipient, or, with
+//   UnresolvedPolicy::Forward (the accepting virtual server forwards unresolved recipients), become
+//   a Remote delivery marked forwarded_unresolved for the router to send to that host.
 // - Errors (Result): only directory errors (DirectoryErrc). The caller answers 451 4.4.3 or keeps
 //   the message waiting; a directory outage never turns into a failure of a recipient.
 // Not responsible for: routing (the router picks next hops), SMTP replies, the envelope format
@@ -41,11 +44,24 @@
 
 namespace gw::categorizer {
 
+// A mailbox server as the metabase knows it (MailboxServer.store_dns -> dn, fqdn).
+struct KnownHomeServer {
+  std::string server_dn;
+  std::string fqdn;
+};
+
 struct ResolverOptions {
   std::string recipient_base_dn;         // gwRecipientBaseDN (domain NC)
   std::string config_base_dn;            // configuration NC (stores, servers)
   std::string dn_attribute = "entryDN";  // "distinguishedName" against Active Directory
-  std::size_t batch_size = 50;           // values per OR filter
+  // Values per OR filter. 200 addresses make a filter of 400 terms, about 15 KB (200 DNs about
+  // 25 KB): far below slapd's sockbuf_max_incoming_auth (4 MiB) and AD's MaxReceiveBuffer
+  // (10 MB), answered from the equality indexes in one pass, and at most 200 entries, below a
+  // 500-entry page. Larger batches gain little: the searches left are per message, not per value.
+  std::size_t batch_size = 200;
+  // Normalized store DN -> its server, from the metabase (metabase-sync replicates every mailbox
+  // server's stores). Stores listed here need no directory search; others are looked up.
+  std::unordered_map<std::string, KnownHomeServer> known_stores;
   int max_expansion_depth = 16;          // nested group levels
   std::size_t max_expanded_members = 100000;  // member DNs per recipient, all levels together
   int max_forward_hops = 8;              // altRecipient chain length
@@ -59,6 +75,9 @@ struct SenderIdentity {
   bool authenticated = false;
   std::string dn;           // empty: not a directory object
   std::unordered_set<std::string> group_dns;  // normalized DNs of every group it is in, transitively
+  // False: group_dns not looked up yet (SenderGroups::WhenNeeded); resolve() looks them up the
+  // first time an object with dLMemSubmitPerms or dLMemRejectPerms is reached.
+  bool groups_resolved = true;
   std::uint32_t recipient_limit = 5000;
   std::optional<FailureKind> failure;  // BadSenderAddress: the whole message fails
 };
@@ -74,8 +93,10 @@ struct Delivery {
   std::string target_address;    // contacts
   std::string home_server_dn;    // mailboxes
   std::string home_server_fqdn;  // mailboxes
+  std::string home_mdb_dn;       // mailboxes: homeMDB as the directory has it
   std::string expanded_from_dn;  // group (or forwarding object) that produced it
   bool replaces_recipient = false;  // the recipient itself or its forward-only alternate
+  bool forwarded_unresolved = false;  // unknown in an authoritative domain, UnresolvedPolicy::Forward
 };
 
 struct Failure {
@@ -100,8 +121,19 @@ struct RecipientOutcome {
   std::vector<MemberFailure> member_failures;
 };
 
+// Eager: resolve_sender() also looks up the sender's groups (one search per nesting level).
+// WhenNeeded: only when a recipient's restrictions name groups (most messages never need them).
+enum class SenderGroups { Eager, WhenNeeded };
+
 // Shallow: what RCPT TO needs (the object, restrictions, size). Full: expansion and home servers.
 enum class Depth { Shallow, Full };
+
+// What happens to an address of an authoritative domain that no directory object carries.
+// Reject: UnknownRecipient (5.1.1). Forward: the virtual server that accepted the message has a
+// "forward unresolved recipients to host" (gwSmtpForwardUnresolvedToHost), so the address is a
+// Remote delivery marked `forwarded_unresolved`; the router sends Remote recipients of an
+// authoritative domain to that host.
+enum class UnresolvedPolicy { Reject, Forward };
 
 struct ResolverStats {
   std::uint64_t searches = 0;        // DirectoryClient::search calls
@@ -118,12 +150,17 @@ class Resolver {
   Resolver(DirectoryClient& client, DomainClassifier domains, ResolverOptions options,
            DirectoryCache* cache = nullptr);
 
-  asio::awaitable<Result<SenderIdentity>> resolve_sender(std::string address, bool authenticated);
+  asio::awaitable<Result<SenderIdentity>> resolve_sender(std::string address, bool authenticated,
+                                                         SenderGroups groups = SenderGroups::Eager);
+
+  // Looks the addresses up in as few searches as possible and keeps the answers in the cache, so
+  // that the sender and the recipients of a message share one batch. No-op without a cache.
+  asio::awaitable<Result<void>> prefetch_addresses(std::vector<std::string> addresses);
 
   // One outcome per address, in order. `message_size` in bytes (0 = unknown: no size check).
-  asio::awaitable<Result<std::vector<RecipientOutcome>>> resolve(std::vector<std::string> addresses,
-                                                                 const SenderIdentity& sender,
-                                                                 std::uint64_t message_size, Depth depth);
+  asio::awaitable<Result<std::vector<RecipientOutcome>>> resolve(
+      std::vector<std::string> addresses, const SenderIdentity& sender, std::uint64_t message_size, Depth depth,
+      UnresolvedPolicy unresolved = UnresolvedPolicy::Reject);
 
   const ResolverStats& stats() const noexcept { return stats_; }
   const DomainClassifier& domains() const noexcept { return domains_; }
@@ -135,6 +172,7 @@ class Resolver {
       const std::vector<std::string>& addresses);
   asio::awaitable<Result<EntryMap>> fetch_by_dn(const std::vector<std::string>& dns);
   asio::awaitable<Result<std::vector<std::string>>> groups_containing(const std::vector<std::string>& dns);
+  asio::awaitable<Result<void>> resolve_sender_groups(SenderIdentity& sender);
   asio::awaitable<Result<std::vector<Entry>>> run_search(SearchRequest request, std::size_t batch_values);
 
   DirectoryClient& client_;

@@ -33,8 +33,9 @@ asio::awaitable<smtp::RecipientVerdict> DirectoryRecipientValidator::check(Recip
       co_return later;
     }
     std::string recipient = query.recipient.str();
-    auto verdict = co_await categorizer->check_recipient(recipient, *sender, query.accepted_so_far,
-                                                         query.declared_size);
+    std::string virtual_server_id = query.virtual_server_id;
+    auto verdict = co_await categorizer->check_recipient(std::move(recipient), *sender, query.accepted_so_far,
+                                                         query.declared_size, std::move(virtual_server_id));
     co_return verdict;
   };
   auto spawned = asio::co_spawn(directory_.executor(), std::move(lookup), asio::use_awaitable);

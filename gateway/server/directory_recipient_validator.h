@@ -6,8 +6,11 @@
 // recipient in an authoritative domain -> 550 5.1.1 (refused now, never a bounce later), delivery
 // restriction for the known sender -> 550 5.7.1, recipient size limit -> 552 5.2.3, ... Directory
 // unreachable or timing out -> 451 4.4.3. Unknown recipients of non-authoritative, relay and
-// remote domains are accepted. Without directory endpoints in the metabase every recipient the
-// Session passes on is accepted (AcceptLocalDomains behaviour).
+// remote domains are accepted, and so are unknown recipients of authoritative domains when the
+// session's virtual server forwards unresolved recipients to a host
+// (gwSmtpForwardUnresolvedToHost; the categorizer and router take them there). Without
+// directory endpoints in the metabase every recipient the Session passes on is accepted
+// (AcceptLocalDomains behaviour).
 // Not responsible for: relay decisions (the Session), keeping the directory connection
 // (DirectoryService), post-queue categorization (CategorizeStage).
 #pragma once

@@ -1,6 +1,7 @@
 #include "categorizer/names.h"
 
 #include <gtest/gtest.h>
+#include <ldap.h>
 
 namespace gw::categorizer {
 namespace {
@@ -59,6 +60,38 @@ TEST(DnIsWithin, RequiresAnRdnBoundary) {
   EXPECT_TRUE(dn_is_within("cn=a,dc=example,dc=com", "dc=example,dc=com"));
   EXPECT_TRUE(dn_is_within("dc=example,dc=com", "dc=example,dc=com"));
   EXPECT_FALSE(dn_is_within("dc=myexample,dc=com", "dc=example,dc=com"));
+}
+
+// The case-folding shortcut must agree with libldap's normalization on every form it accepts,
+// and leave everything else to libldap.
+TEST(NormalizeDn, AgreesWithLibldapOnPlainAndUnusualDns) {
+  const char* dns[] = {
+      "CN=Alice Anderson,CN=Users,DC=example,DC=com",
+      "CN=Mailbox Store (MBX1),CN=First Storage Group,CN=InformationStore,CN=MBX1,CN=Servers,DC=x",
+      "cn=o'brien,ou=R&D,dc=example,dc=com",
+      "2.5.4.3=raw oid,dc=com",
+      "CN=a.b-c_d/e@f,DC=com",
+      "CN=Alice Anderson, CN=Users,DC=example,DC=com",
+      "CN = spaced,DC=com",
+      "CN=trailing ,DC=com",
+      "CN=Smith\\, John,DC=com",
+      "CN=multi+SN=valued,DC=com",
+      "CN=#hash,DC=com",
+      "CN=semi;colon,DC=com",
+      "CN=\\41lice,DC=com",
+      "CN=a=b,DC=com",
+      "CN=ÄÖ,DC=com",
+  };
+  for (const char* dn : dns) {
+    std::string input(dn);
+    char* out = nullptr;
+    // An unparsable DN ("#hash" is not valid BER) is compared lower-cased as it is.
+    const bool parsed =
+        ldap_dn_normalize(input.c_str(), LDAP_DN_FORMAT_LDAPV3, &out, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS;
+    const std::string want = to_lower(parsed ? std::string_view(out) : std::string_view(dn));
+    if (out != nullptr) ldap_memfree(out);
+    EXPECT_EQ(normalize_dn(dn), want) << dn;
+  }
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
+#include <unordered_set>
 
 #include "categorizer/categorizer.h"
 #include "gateway/dsn/status_table.h"
@@ -104,6 +106,47 @@ TEST_F(ResolverTest, SecondaryProxyAddressAppliesThePrimaryAddress) {
   ASSERT_EQ(o.deliveries.size(), 1u);
   EXPECT_EQ(o.deliveries[0].primary_address, "alice@example.com");
   EXPECT_EQ(o.address, "A.Anderson@example.com");
+}
+
+TEST_F(ResolverTest, StoreAndItsServerAreFetchedInOneSearch) {
+  resolve_one("alice@example.com");
+  EXPECT_EQ(fake_.searches(), 2u);  // the address, then the store with its server
+}
+
+TEST_F(ResolverTest, OwningServerOutsideTheStoresTreeCostsOneMoreSearch) {
+  const std::string elsewhere = "CN=MBX9," + kServers;
+  fake_.add(make(elsewhere, {{"objectClass", "msExchExchangeServer"}, {"networkAddress", "ncacn_ip_tcp:mbx9.example.com"}}));
+  const std::string store = "CN=Moved Store,CN=SG,CN=InformationStore," + kMbx1;
+  fake_.add(make(store, {{"objectClass", "msExchPrivateMDB"}, {"msExchOwningServer", elsewhere}}));
+  fake_.add(make(dn_of("Moved"), {{"objectClass", "user"}, {"mail", "moved@example.com"}, {"homeMDB", store}}));
+  auto o = resolve_one("moved@example.com");
+  ASSERT_EQ(o.deliveries.size(), 1u);
+  EXPECT_EQ(o.deliveries[0].home_server_fqdn, "mbx9.example.com");
+  EXPECT_EQ(fake_.searches(), 3u);
+}
+
+TEST_F(ResolverTest, StoreListedInTheMetabaseNeedsNoSearch) {
+  ResolverOptions options;
+  options.known_stores[normalize_dn(kStore)] = KnownHomeServer{kMbx1, "MBX1.example.com"};
+  auto r = resolver(options);
+  auto out = run(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->front().deliveries.size(), 1u);
+  const auto& d = out->front().deliveries[0];
+  EXPECT_EQ(d.home_server_fqdn, "mbx1.example.com");
+  EXPECT_EQ(d.home_server_dn, kMbx1);
+  EXPECT_EQ(d.home_mdb_dn, kStore);
+  EXPECT_EQ(fake_.searches(), 1u);  // the address only
+}
+
+TEST_F(ResolverTest, StoreMissingFromTheMetabaseIsStillLookedUp) {
+  ResolverOptions options;
+  options.known_stores["cn=some other store,cn=sg,cn=informationstore,cn=mbx2"] = KnownHomeServer{"CN=MBX2", "mbx2"};
+  auto r = resolver(options);
+  auto out = run(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->front().deliveries.size(), 1u);
+  EXPECT_EQ(out->front().deliveries[0].home_server_fqdn, "mbx1.example.com");
 }
 
 TEST_F(ResolverTest, StoreWithoutOwningServerFallsBackToThreeRdnsUp) {
@@ -250,7 +293,7 @@ TEST_F(ResolverTest, TwoAliasesOfOneMailboxInOneMessageGetOneCopy) {
   EXPECT_TRUE((*out)[1].deliveries.empty());
 }
 
-TEST_F(ResolverTest, ExpansionBeyondTheMemberLimitFailsTheGroupClearly) {
+TEST_F(ResolverTest, ExpansionBeyondTheMemberLimitFailsTheGroupWithGroupExpansionLimit) {
   fake_.add(group("Big", "big@example.com", {"Alice", "Bob", "Carol"}));
   ResolverOptions options;
   options.max_expanded_members = 2;
@@ -258,16 +301,42 @@ TEST_F(ResolverTest, ExpansionBeyondTheMemberLimitFailsTheGroupClearly) {
   auto out = run(r.resolve({"big@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   ASSERT_TRUE((*out)[0].failure);
-  EXPECT_EQ((*out)[0].failure->kind, FailureKind::CategorizerFailure);
+  EXPECT_EQ((*out)[0].failure->kind, FailureKind::GroupExpansionLimit);
   EXPECT_NE((*out)[0].failure->detail.find("expansion limit"), std::string::npos);
   EXPECT_TRUE((*out)[0].deliveries.empty());
+}
+
+TEST_F(ResolverTest, ExpansionDeeperThanTheDepthLimitFailsTheGroupWithGroupExpansionLimit) {
+  fake_.add(group("Inner", "inner@example.com", {"Alice"}));
+  fake_.add(group("Middle", "middle@example.com", {"Inner"}));
+  fake_.add(group("Outer", "outer@example.com", {"Middle"}));
+  ResolverOptions options;
+  options.max_expansion_depth = 2;
+  auto r = resolver(options);
+  auto out = run(r.resolve({"outer@example.com", "bob@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  ASSERT_TRUE((*out)[0].failure);
+  EXPECT_EQ((*out)[0].failure->kind, FailureKind::GroupExpansionLimit);
+  EXPECT_NE((*out)[0].failure->detail.find("deeper than 2 levels"), std::string::npos);
+  EXPECT_FALSE((*out)[1].failure);  // the other recipient of the message is unaffected
+}
+
+TEST_F(ResolverTest, GroupAtExactlyTheMemberLimitExpands) {
+  fake_.add(group("Pair", "pair@example.com", {"Alice", "Bob"}));
+  ResolverOptions options;
+  options.max_expanded_members = 2;
+  auto r = resolver(options);
+  auto out = run(r.resolve({"pair@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  EXPECT_FALSE((*out)[0].failure);
+  EXPECT_EQ((*out)[0].deliveries.size(), 2u);
 }
 
 TEST_F(ResolverTest, MembersOfOneLevelAreFetchedInOneBatch) {
   fake_.add(group("Team", "team@example.com", {"Alice", "Bob", "Carol"}));
   resolve_one("team@example.com");
-  // address lookup, one member batch, stores, servers
-  EXPECT_EQ(fake_.searches(), 4u);
+  // address lookup, one member batch, the store together with its server
+  EXPECT_EQ(fake_.searches(), 3u);
 }
 
 TEST_F(ResolverTest, ForwardOnlyAlternateReplacesTheRecipient) {
@@ -318,6 +387,36 @@ TEST_F(ResolverTest, DlMemSubmitPermsAdmitsMembersOfNestedGroups) {
   auto o = resolve_one("boss@example.com", sender("bob@example.com"));
   ASSERT_TRUE(o.failure);
   EXPECT_EQ(o.failure->kind, FailureKind::SenderRestricted);
+}
+
+TEST_F(ResolverTest, SenderGroupsAreLookedUpOnlyWhenARecipientIsRestrictedByGroup) {
+  fake_.add(group("Inner", "inner@example.com", {"Carol"}));
+  fake_.add(group("Outer", "outer@example.com", {"Inner"}));
+  fake_.add(user("Boss", "boss@example.com", {{"dLMemSubmitPerms", dn_of("Outer")}}));
+  auto r = resolver();
+  auto carol = run(r.resolve_sender("carol@example.com", false, SenderGroups::WhenNeeded));
+  ASSERT_TRUE(carol);
+  EXPECT_FALSE(carol->groups_resolved);
+  EXPECT_EQ(fake_.searches(), 1u);  // the sender's address only
+
+  ASSERT_TRUE(run(r.resolve({"alice@example.com"}, *carol, 0, Depth::Full)));
+  EXPECT_EQ(fake_.searches(), 1u + 2u);  // alice's address, store with server: no group search
+
+  auto boss = run(r.resolve({"boss@example.com"}, *carol, 0, Depth::Full));
+  ASSERT_TRUE(boss);
+  EXPECT_FALSE(boss->front().failure) << boss->front().failure->detail;  // carol is in Outer via Inner
+}
+
+TEST_F(ResolverTest, LazilyResolvedSenderGroupsStillRejectOutsiders) {
+  fake_.add(group("Outer", "outer@example.com", {"Carol"}));
+  fake_.add(user("Boss", "boss@example.com", {{"dLMemSubmitPerms", dn_of("Outer")}}));
+  auto r = resolver();
+  auto bob = run(r.resolve_sender("bob@example.com", false, SenderGroups::WhenNeeded));
+  ASSERT_TRUE(bob);
+  auto out = run(r.resolve({"boss@example.com"}, *bob, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(out->front().failure);
+  EXPECT_EQ(out->front().failure->kind, FailureKind::SenderRestricted);
 }
 
 TEST_F(ResolverTest, DlMemRejectPermsRejectsMembers) {
@@ -390,7 +489,7 @@ TEST_F(ResolverTest, BatchOfAddressesUsesOneSearchPerBatchSize) {
   auto out = run(r.resolve(addresses, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   for (const auto& o : *out) EXPECT_EQ(o.deliveries.size(), 1u) << o.address;
-  EXPECT_EQ(r.stats().batches, 4u + 2u);  // 4 address batches, 1 store, 1 server
+  EXPECT_EQ(r.stats().batches, 4u + 1u);  // 4 address batches, the store with its server
   EXPECT_EQ(r.stats().largest_batch, 25u);
 }
 
@@ -448,6 +547,95 @@ TEST_F(CategorizerTest, RcptForUnknownUserInAuthoritativeDomainIsRejected) {
   EXPECT_EQ(row.status.str(), "5.1.1");
 }
 
+// --- Forward unresolved recipients to host (gwSmtpForwardUnresolvedToHost) ----------------------
+
+class ForwardUnresolvedTest : public ResolverTest {
+ protected:
+  // Virtual server "1" forwards unresolved recipients; "2" does not.
+  Categorizer categorizer() {
+    auto mb = test::sample_metabase();
+    auto* forwarding = mb.add_virtual_servers();
+    forwarding->set_id("1");
+    forwarding->mutable_messages()->set_forward_unresolved_to_host("unresolved.example.com");
+    mb.add_virtual_servers()->set_id("2");
+    return Categorizer(fake_, mb);
+  }
+};
+
+TEST_F(ForwardUnresolvedTest, OptionsListOnlyVirtualServersWithAForwardHost) {
+  auto mb = test::sample_metabase();
+  auto* forwarding = mb.add_virtual_servers();
+  forwarding->set_id("1");
+  forwarding->mutable_messages()->set_forward_unresolved_to_host("unresolved.example.com");
+  mb.add_virtual_servers()->set_id("2");
+  EXPECT_EQ(CategorizerOptions::from_metabase(mb).forward_unresolved_virtual_servers,
+            (std::unordered_set<std::string>{"1"}));
+}
+
+TEST_F(ForwardUnresolvedTest, ResolverForwardPolicyTurnsUnknownAuthoritativeAddressIntoRemote) {
+  auto r = resolver();
+  auto out = run(r.resolve({"nobody@example.com"}, {}, 0, Depth::Full, UnresolvedPolicy::Forward));
+  ASSERT_TRUE(out);
+  const auto& o = out->front();
+  ASSERT_FALSE(o.failure);
+  ASSERT_EQ(o.deliveries.size(), 1u);
+  EXPECT_EQ(o.deliveries[0].kind, ResolutionKind::Remote);
+  EXPECT_TRUE(o.deliveries[0].forwarded_unresolved);
+  EXPECT_TRUE(o.deliveries[0].replaces_recipient);
+  EXPECT_EQ(o.deliveries[0].address, "nobody@example.com");
+}
+
+TEST_F(ForwardUnresolvedTest, ForwardPolicyLeavesUnknownNonAuthoritativeAddressesNonAuthoritative) {
+  auto r = resolver();
+  auto out = run(r.resolve({"stranger@shared.example.org"}, {}, 0, Depth::Full, UnresolvedPolicy::Forward));
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->front().deliveries.size(), 1u);
+  EXPECT_EQ(out->front().deliveries[0].kind, ResolutionKind::NonAuthoritative);
+  EXPECT_FALSE(out->front().deliveries[0].forwarded_unresolved);
+}
+
+TEST_F(ForwardUnresolvedTest, RcptForUnknownUserIsAcceptedOnTheForwardingVirtualServer) {
+  auto c = categorizer();
+  auto v = run(c.check_recipient("nobody@example.com", {}, 0, 0, "1"));
+  EXPECT_TRUE(std::holds_alternative<Accept>(v));
+}
+
+TEST_F(ForwardUnresolvedTest, RcptForUnknownUserIsRejected550511OnAnotherVirtualServer) {
+  auto c = categorizer();
+  auto v = run(c.check_recipient("nobody@example.com", {}, 0, 0, "2"));
+  ASSERT_TRUE(std::holds_alternative<Reject>(v));
+  const auto& row = dsn::status_of(std::get<Reject>(v).kind);
+  EXPECT_EQ(row.reply_code, 550);
+  EXPECT_EQ(row.status.str(), "5.1.1");
+}
+
+TEST_F(ForwardUnresolvedTest, CategorizeStampsUnknownUserRemoteWithoutObjectOrPrimaryAddress) {
+  auto c = categorizer();
+  envelope::Envelope env;
+  env.set_virtual_server_id("1");
+  env.add_recipients()->set_address("nobody@example.com");
+  env.add_recipients()->set_address("alice@example.com");
+  ASSERT_TRUE(run(c.categorize(env)));
+  const auto& r = env.recipients(0);
+  EXPECT_EQ(r.state(), envelope::RESOLVED);
+  EXPECT_EQ(r.resolution().kind(), envelope::Resolution::REMOTE);
+  EXPECT_TRUE(r.resolution().object_dn().empty());
+  EXPECT_TRUE(r.resolution().primary_address().empty());
+  EXPECT_TRUE(r.status().empty());
+  EXPECT_EQ(r.address(), "nobody@example.com");
+  EXPECT_EQ(env.recipients(1).resolution().kind(), envelope::Resolution::MAILBOX);
+}
+
+TEST_F(ForwardUnresolvedTest, CategorizeFailsUnknownUser511WhenTheMessageCameThroughAnotherVirtualServer) {
+  auto c = categorizer();
+  envelope::Envelope env;
+  env.set_virtual_server_id("2");
+  env.add_recipients()->set_address("nobody@example.com");
+  ASSERT_TRUE(run(c.categorize(env)));
+  EXPECT_EQ(env.recipients(0).state(), envelope::FAILED);
+  EXPECT_EQ(env.recipients(0).status(), "5.1.1");
+}
+
 TEST_F(CategorizerTest, RcptDuringDirectoryOutageIsTryLater) {
   fake_.fail_all(DirectoryErrc::Unavailable);
   auto c = categorizer();
@@ -503,6 +691,51 @@ TEST_F(CategorizerTest, CategorizeStampsFailureCodesFromTheStatusTable) {
   EXPECT_EQ(env.recipients(0).status(), "5.1.1");
   EXPECT_EQ(env.recipients(0).reply_code(), 550u);
   EXPECT_EQ(env.recipients(1).state(), envelope::RESOLVED);
+}
+
+TEST_F(CategorizerTest, CategorizeStampsAnOverLargeGroup550524) {
+  fake_.add(group("Big", "big@example.com", {"Alice", "Bob", "Carol"}));
+  auto options = CategorizerOptions::from_metabase(test::sample_metabase());
+  options.resolver.max_expanded_members = 2;
+  Categorizer c(fake_, test::sample_metabase(), options);
+  envelope::Envelope env;
+  env.add_recipients()->set_address("big@example.com");
+  env.add_recipients()->set_address("bob@example.com");
+  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_EQ(env.recipients_size(), 2);  // no members appended
+  EXPECT_EQ(env.recipients(0).state(), envelope::FAILED);
+  EXPECT_EQ(env.recipients(0).status(), "5.2.4");
+  EXPECT_EQ(env.recipients(0).reply_code(), 550u);
+  EXPECT_NE(env.recipients(0).diagnostic().find("expansion limit of 2 members exceeded"), std::string::npos)
+      << env.recipients(0).diagnostic();
+  EXPECT_EQ(env.recipients(1).state(), envelope::RESOLVED);
+}
+
+TEST_F(CategorizerTest, SenderAndRecipientsOfAMessageShareOneAddressSearch) {
+  auto c = categorizer();
+  envelope::Envelope env;
+  env.set_sender("carol@example.com");
+  env.add_recipients()->set_address("alice@example.com");
+  env.add_recipients()->set_address("bob@example.com");
+  ASSERT_TRUE(run(c.categorize(env)));
+  EXPECT_EQ(env.recipients(1).state(), envelope::RESOLVED);
+  EXPECT_EQ(fake_.searches(), 2u);  // every address at once, then the store with its server
+}
+
+TEST_F(CategorizerTest, CategorizeTakesHomeServersOfListedStoresFromTheMetabase) {
+  auto mb = test::sample_metabase();
+  auto* mbx1 = mb.mutable_mailbox_servers(0);
+  mbx1->set_dn(kMbx1);
+  mbx1->add_store_dns(kStore);
+  Categorizer c(fake_, mb);
+  envelope::Envelope env;
+  env.add_recipients()->set_address("alice@example.com");
+  ASSERT_TRUE(run(c.categorize(env)));
+  const auto& res = env.recipients(0).resolution();
+  EXPECT_EQ(res.home_server_fqdn(), "mbx1.example.com");
+  EXPECT_EQ(res.home_server_dn(), kMbx1);
+  EXPECT_EQ(res.home_mdb_dn(), kStore);
+  EXPECT_EQ(fake_.searches(), 1u);
 }
 
 TEST_F(CategorizerTest, CategorizeLeavesTheEnvelopeUntouchedOnOutage) {
