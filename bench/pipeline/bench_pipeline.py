@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import signal
 import smtplib
 import statistics
@@ -224,10 +225,10 @@ def bench_gatewayd(args, slapd, dovecot):
         cmd += ["--threads", str(args.threads)]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    result = None
     try:
         wait_for_port("127.0.0.1", port, proc=proc)
         result = run_load("gatewayd", port, dovecot, args)
-        result["note"] = f"log: {log_path}"
         queue_dir = os.path.join(work, "spool", "queue")
         if os.path.isdir(queue_dir):
             result["left_in_queue"] = len([n for n in os.listdir(queue_dir) if n.endswith(".env")])
@@ -240,8 +241,14 @@ def bench_gatewayd(args, slapd, dovecot):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        complete = result is not None and result["delivered"] == result["accepted"]
         if proc.returncode not in (0, None):
-            print(f"note: gatewayd exited with {proc.returncode} after SIGTERM (log {log_path})", file=sys.stderr)
+            print(f"note: gatewayd exited with {proc.returncode} after SIGTERM", file=sys.stderr)
+            complete = False
+        if complete and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"note: gatewayd's metabase, spool and log kept in {work}", file=sys.stderr)
 
 
 def ldap_table(path, slapd, query_filter, result_attribute, result_format="%s"):
@@ -323,6 +330,7 @@ def main():
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--stall", type=float, default=30.0,
                         help="stop waiting for deliveries after this many seconds without one")
+    parser.add_argument("--keep", action="store_true", help="keep gatewayd's work directory (spool, log)")
     parser.add_argument("--no-gatewayd", action="store_true")
     parser.add_argument("--no-postfix", action="store_true")
     args = parser.parse_args()
