@@ -179,9 +179,11 @@ Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
     if (!snapshot->tls_error.empty())
       log::error({"gateway"}, "virtual server {}: TLS not available: {}", id, snapshot->tls_error);
     if (snapshot->policy.require_auth && snapshot->policy.auth_mechanisms.empty())
+      log::warn({"gateway"}, "virtual server {}: authentication required but basic authentication is off", id);
+    if (!snapshot->policy.auth_mechanisms.empty() && !snapshot->auth_directory_configured)
       log::warn({"gateway"},
-                "virtual server {}: authentication required but AUTH is unavailable "
-                "(basic authentication off, or no directory endpoints)",
+                "virtual server {}: AUTH offered but the metabase names no directory endpoints; "
+                "every attempt is answered 454 4.7.0",
                 id);
   }
 
@@ -199,23 +201,38 @@ Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
     }
   }
   for (const auto& plan : plans) {
+    if (plan.implicit_tls) {
+      // RFC 8314: without a certificate the handshake cannot happen, so the
+      // binding is not served at all rather than served in the clear.
+      const auto owner = settings.find(plan.default_server);
+      if (owner == settings.end() || !owner->second->tls_context) {
+        log::error({"listener"}, "{}: implicit TLS binding of virtual server {} refused: no usable certificate{}{}",
+                   plan.key(), plan.default_server,
+                   owner != settings.end() && !owner->second->tls_error.empty() ? ": " : "",
+                   owner != settings.end() ? owner->second->tls_error : std::string());
+        if (auto existing = listeners_.find(plan.key()); existing != listeners_.end()) {
+          existing->second->close();
+          listeners_.erase(existing);
+        }
+        continue;
+      }
+    }
     if (auto existing = listeners_.find(plan.key()); existing != listeners_.end()) {
       existing->second->update(plan);
       continue;
     }
-    if (plan.implicit_tls) {
-      log::error({"listener"}, "{}: implicit TLS bindings are not supported yet; not listening", plan.key());
-      continue;
-    }
     auto opened = Listener::open(
         control(), plan, [this] { return next_worker(); },
-        [this](asio::ip::tcp::socket socket, const std::string& id) { dispatch(std::move(socket), id); });
+        [this](asio::ip::tcp::socket socket, const std::string& id, bool implicit_tls) {
+          dispatch(std::move(socket), id, implicit_tls);
+        });
     if (!opened) {
       if (startup) return std::unexpected(opened.error());
       log::error({"listener"}, "{}", opened.error().message());
       continue;
     }
-    log::info({"listener"}, "listening on {} for virtual server {}", plan.key(), plan.default_server);
+    log::info({"listener"}, "listening on {} for virtual server {}{}", plan.key(), plan.default_server,
+              plan.implicit_tls ? " (implicit TLS)" : "");
     listeners_.emplace(plan.key(), std::move(*opened));
   }
   if (!directory_->configure(metabase) && startup)
@@ -224,7 +241,7 @@ Result<void> GatewayServer::apply(const MetabasePtr& metabase, bool startup) {
   return {};
 }
 
-void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& server_id) {
+void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& server_id, bool implicit_tls) {
   const std::uint64_t session_id = next_session_id_.fetch_add(1);
   auto found = servers_.find(server_id);
   if (found == servers_.end()) {
@@ -232,7 +249,7 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
     asio::co_spawn(socket.get_executor(),
                    SmtpConnection::refuse(std::move(socket),
                                           Refusal{421, EnhancedStatus{4, 3, 2}, "Service not available"},
-                                          metabase_->this_server().fqdn(), session_id),
+                                          metabase_->this_server().fqdn(), session_id, implicit_tls),
                    asio::detached);
     return;
   }
@@ -244,7 +261,8 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
   auto admission = server->gate()->admit(peer.address(), settings->connection_rules);
   if (auto* refusal = std::get_if<Refusal>(&admission)) {
     asio::co_spawn(socket.get_executor(),
-                   SmtpConnection::refuse(std::move(socket), std::move(*refusal), settings->fqdn, session_id),
+                   SmtpConnection::refuse(std::move(socket), std::move(*refusal), settings->fqdn, session_id,
+                                          implicit_tls, settings->tls_context),
                    asio::detached);
     return;
   }
@@ -257,6 +275,7 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
                                                                         }},
                                                      session_id);
   connection->set_authenticator(authenticator_.get());
+  if (implicit_tls) connection->use_implicit_tls();
   ++active_sessions_;
   asio::co_spawn(
       executor,

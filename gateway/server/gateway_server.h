@@ -83,7 +83,7 @@ class GatewayServer {
  private:
   Result<void> apply(const MetabasePtr& metabase, bool startup);
   void reload();
-  void dispatch(asio::ip::tcp::socket socket, const std::string& server_id);
+  void dispatch(asio::ip::tcp::socket socket, const std::string& server_id, bool implicit_tls);
   asio::awaitable<void> drain_then_stop();
   asio::any_io_executor next_worker();
   asio::any_io_executor control() { return contexts_.front()->get_executor(); }

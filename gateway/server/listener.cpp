@@ -75,7 +75,7 @@ asio::awaitable<void> Listener::accept_loop() {
     boost::system::error_code local_ec;
     const auto local = socket.local_endpoint(local_ec);
     if (local_ec) continue;  // the peer is already gone
-    dispatch_(std::move(socket), plan_.server_for(local.address()));
+    dispatch_(std::move(socket), plan_.server_for(local.address()), plan_.implicit_tls);
   }
 }
 

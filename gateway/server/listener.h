@@ -6,7 +6,9 @@
 // error. The accept loop runs on the control executor; each accepted socket is
 // created on the executor the WorkerPicker returns (one io_context per core,
 // round-robin), the owning virtual server is looked up from the socket's local
-// address (SocketPlan::server_for) and the socket is handed to `dispatch`.
+// address (SocketPlan::server_for) and the socket is handed to `dispatch`
+// together with the plan's implicit_tls (RFC 8314: the connection handshakes
+// before the greeting).
 // update() swaps the dispatch table of a socket that stays open across a reload;
 // close() stops accepting (sessions already handed on are not affected).
 // Transient accept errors (EMFILE, ENFILE, ENOBUFS) pause the loop briefly
@@ -26,7 +28,8 @@ namespace gw::server {
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   using WorkerPicker = std::function<asio::any_io_executor()>;
-  using Dispatch = std::function<void(asio::ip::tcp::socket socket, const std::string& server_id)>;
+  using Dispatch =
+      std::function<void(asio::ip::tcp::socket socket, const std::string& server_id, bool implicit_tls)>;
 
   static Result<std::shared_ptr<Listener>> open(asio::any_io_executor control, SocketPlan plan,
                                                 WorkerPicker pick_worker, Dispatch dispatch);

@@ -49,6 +49,7 @@ smtp::PeerInfo peer_info(const asio::ip::tcp::socket& socket, const VirtualServe
     peer.ip = address.to_string();
     peer.port = remote.port();
     peer.relay_allowed = settings.relay_networks.contains(address);
+    peer.etrn_allowed = settings.etrn_hosts.empty() || settings.etrn_hosts.contains(address);
   }
   return peer;
 }
@@ -82,7 +83,8 @@ log::Context SmtpConnection::log_context() const {
 }
 
 asio::awaitable<void> SmtpConnection::refuse(asio::ip::tcp::socket socket, Refusal refusal, std::string fqdn,
-                                             std::uint64_t session_id) {
+                                             std::uint64_t session_id, bool implicit_tls,
+                                             std::shared_ptr<asio::ssl::context> tls_context) {
   Transport transport(std::move(socket));
   boost::system::error_code ec;
   const auto remote = transport.socket().remote_endpoint(ec);
@@ -90,12 +92,21 @@ asio::awaitable<void> SmtpConnection::refuse(asio::ip::tcp::socket socket, Refus
   log::info({"smtp", session_id, peer}, "refused: {} {} {}", refusal.code, refusal.status.str(), refusal.text);
   const smtp::Reply reply(refusal.code, refusal.status, fqdn + " " + refusal.text);
   const std::string wire = reply.wire();
-  // The peer may never read; do not let it hold the socket open.
+  // The peer may never read (or never finish a handshake); do not let it hold the socket open.
   asio::steady_timer guard(transport.socket().get_executor());
   guard.expires_after(std::chrono::seconds(10));
   guard.async_wait([&transport](boost::system::error_code wait_ec) {
     if (!wait_ec) transport.cancel();
   });
+  if (implicit_tls) {
+    // A plaintext reply would only be a TLS protocol error to this client.
+    if (tls_context) co_await transport.start_tls(*tls_context, ec);
+    if (!tls_context || ec) {
+      guard.cancel();
+      transport.close();
+      co_return;
+    }
+  }
   co_await transport.write(asio::buffer(wire), ec);
   guard.cancel();
   transport.close();
@@ -107,6 +118,13 @@ asio::awaitable<void> SmtpConnection::run() {
             local_port_);
   asio::co_spawn(deadline_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
 
+  if (implicit_tls_ && !co_await handshake()) {
+    closed_ = true;
+    deadline_.cancel();
+    transport_.close();
+    log::info(log_context(), "disconnect messages=0");
+    co_return;
+  }
   smtp::Action action = session_.on_connect();
   for (;;) {
     if (co_await perform(std::move(action)) == Next::Close) break;
@@ -284,6 +302,16 @@ asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action actio
       if (!co_await start_tls(*tls)) co_return Next::Close;
       co_return Next::ReadCommand;
     }
+    if (auto* release = std::get_if<smtp::ReleaseQueue>(&action)) {
+      const smtp::ReleaseQueue request = *release;
+      action = co_await release_queue(request);
+      continue;
+    }
+    if (auto* trn = std::get_if<smtp::CheckTrnQueue>(&action)) {
+      const smtp::CheckTrnQueue request = *trn;
+      action = co_await check_trn_queue(request);
+      continue;
+    }
     if (auto* auth = std::get_if<smtp::Authenticate>(&action)) {
       const smtp::Authenticate request = *auth;
       AuthOutcome outcome = co_await authenticate(request);
@@ -343,6 +371,14 @@ asio::awaitable<AuthOutcome> SmtpConnection::authenticate(const smtp::Authentica
     unavailable.failure = smtp::AuthFailure::Temporary;
     co_return unavailable;
   }
+  if (!settings_->auth_directory_configured) {
+    // Answered before any challenge: no credentials are asked for that could not be checked.
+    log::warn(log_context(), "AUTH {}: the metabase names no directory to check passwords against",
+              request.mechanism);
+    AuthOutcome unavailable;
+    unavailable.failure = smtp::AuthFailure::Temporary;
+    co_return unavailable;
+  }
   SaslSettings sasl;
   sasl.server_fqdn = settings_->fqdn;
   sasl.mechanisms = settings_->policy.auth_mechanisms;
@@ -364,19 +400,79 @@ asio::awaitable<bool> SmtpConnection::start_tls(const smtp::StartTls& request) {
   in_.clear();
   in_pos_ = 0;
   parser_.reset();
-  if (!settings_->tls_context) co_return false;  // the Session offers STARTTLS only with a context
+  // g++ 12 miscompiles `co_return co_await ...` here (SIGILL): the value is named first.
+  const bool established = co_await handshake();
+  co_return established;
+}
+
+asio::awaitable<bool> SmtpConnection::handshake() {
+  if (!settings_->tls_context) {
+    // STARTTLS is offered only with a context; an implicit-TLS binding without
+    // one is not opened, but a reload may have removed the certificate since.
+    log::warn(log_context(), "TLS handshake: virtual server {} has no usable certificate", settings_->id);
+    co_return false;
+  }
   arm_deadline(settings_->timeouts.command);
   boost::system::error_code ec;
   co_await transport_.start_tls(*settings_->tls_context, ec);
   deadline_.expires_at(asio::steady_timer::time_point::max());
   if (ec) {
-    log::info(log_context(), "TLS handshake failed: {}", ec.message());
+    log::info(log_context(), "TLS handshake failed: {}", timed_out_ ? std::string("timeout") : ec.message());
+    timed_out_ = false;
     co_return false;
   }
   const auto description = transport_.tls_description();
-  log::info(log_context(), "TLS established: {}", description);
+  log::info(log_context(), "TLS established{}: {}", implicit_tls_ ? " (implicit)" : "",
+            description);
   session_.on_tls_established(description);
   co_return true;
+}
+
+asio::awaitable<smtp::Action> SmtpConnection::release_queue(const smtp::ReleaseQueue& request) {
+  smtp::ReleaseOutcome outcome;
+  transport::QueueAdmin* admin = services_.queue_admin;
+  if (admin == nullptr) {
+    outcome.available = false;
+    log::info(log_context(), "ETRN {}: no queue manager", log::printable(request.node));
+    co_return session_.on_queue_released(outcome);
+  }
+  // The queues live on the admin executor; the result comes back here.
+  auto release = [admin, domains = request.domains]() -> asio::awaitable<transport::ReleaseResult> {
+    transport::ReleaseResult total;
+    for (const std::string& domain : domains) {
+      std::string name = domain;
+      const transport::ReleaseResult one = co_await admin->release_domain(std::move(name));
+      total.known_domain = total.known_domain || one.known_domain;
+      total.messages += one.messages;
+    }
+    co_return total;
+  };
+  auto spawned = asio::co_spawn(admin->executor(), std::move(release), asio::use_awaitable);
+  const transport::ReleaseResult result = co_await std::move(spawned);
+  outcome.known_node = result.known_domain;
+  outcome.messages = result.messages;
+  log::info(log_context(), "ETRN {}: known={} released={}", log::printable(request.node), result.known_domain,
+            result.messages);
+  co_return session_.on_queue_released(outcome);
+}
+
+asio::awaitable<smtp::Action> SmtpConnection::check_trn_queue(const smtp::CheckTrnQueue& request) {
+  transport::QueueAdmin* admin = services_.queue_admin;
+  if (admin == nullptr) co_return session_.on_trn_queue_checked(std::nullopt);
+  // Which queued message is for which ATRN domain is the router's business;
+  // "You have no mail" is only claimed when nothing at all awaits delivery.
+  auto count = [admin]() -> asio::awaitable<std::size_t> {
+    const auto queues = co_await admin->list_queues();
+    std::size_t messages = 0;
+    for (const auto& queue : queues)
+      if (queue.key.queue != envelope::DONE && queue.key.queue != envelope::BADMAIL) messages += queue.messages;
+    co_return messages;
+  };
+  auto spawned = asio::co_spawn(admin->executor(), std::move(count), asio::use_awaitable);
+  const std::size_t messages = co_await std::move(spawned);
+  log::info(log_context(), "ATRN by {} for {} domain(s): {} message(s) queued", session_.auth_identity(),
+            request.domains.size(), messages);
+  co_return session_.on_trn_queue_checked(messages);
 }
 
 envelope::Envelope SmtpConnection::make_envelope() const {

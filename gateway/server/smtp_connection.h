@@ -23,8 +23,17 @@
 // executor of its socket. Not responsible for admission (ConnectionGate, done
 // before) or the SASL mechanics: AUTH (RFC 4954) is run by the SaslAuthenticator
 // set with set_authenticator(), through this connection's 334 challenges and raw
-// response lines (at most kMaxAuthLine octets); without one, AUTH is answered
+// response lines (at most kMaxAuthLine octets); without one, or when the
+// metabase names no directory to check passwords against, AUTH is answered
 // 454 4.7.0.
+// Implicit TLS (RFC 8314, use_implicit_tls()): the TLS server handshake runs
+// under the command deadline before anything is written; the greeting follows
+// over TLS and the Session starts as after STARTTLS. A failed or timed-out
+// handshake closes the connection without a reply (logged).
+// ETRN (RFC 1985): ReleaseQueue is carried out by QueueAdmin::release_domain()
+// for each domain, run on QueueAdmin::executor(); ATRN (RFC 2645): CheckTrnQueue
+// counts the gateway's queued messages with QueueAdmin::list_queues(). Without a
+// QueueAdmin, ETRN is answered 458 and ATRN cannot claim "no mail".
 #pragma once
 
 #include <chrono>
@@ -45,6 +54,7 @@
 #include "gateway/smtp/command.h"
 #include "gateway/smtp/data_parser.h"
 #include "gateway/smtp/session.h"
+#include "gateway/transport/queue_admin.h"
 
 namespace gw::server {
 
@@ -53,6 +63,8 @@ struct ConnectionServices {
   RecipientValidator& validator;
   // Called once a message is committed (the post-queue stages take it from there); may be empty.
   std::function<void(const QueueId&)> on_queued;
+  // ETRN/ATRN; nullptr = ETRN answered 458, ATRN never "453 You have no mail".
+  transport::QueueAdmin* queue_admin = nullptr;
 };
 
 class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
@@ -70,10 +82,15 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
 
   // The authenticator outlives the connection; nullptr = AUTH answered 454 4.7.0.
   void set_authenticator(SaslAuthenticator* authenticator) noexcept { authenticator_ = authenticator; }
+  // The connection came in on an implicit-TLS binding: handshake before the greeting.
+  void use_implicit_tls() noexcept { implicit_tls_ = true; }
 
   // Writes the refusal ("554 5.7.1 ..." / "421 4.7.0 ...") and closes the socket.
+  // On an implicit-TLS binding the refusal goes out after the handshake with
+  // `tls_context`; without a context the socket is closed without a reply.
   static asio::awaitable<void> refuse(asio::ip::tcp::socket socket, Refusal refusal, std::string fqdn,
-                                      std::uint64_t session_id);
+                                      std::uint64_t session_id, bool implicit_tls = false,
+                                      std::shared_ptr<asio::ssl::context> tls_context = nullptr);
 
  private:
   enum class Next { ReadCommand, Close };
@@ -85,6 +102,9 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::awaitable<std::optional<smtp::Action>> receive_body(const smtp::ReceiveBody& request);
   asio::awaitable<bool> discard_body(std::uint64_t octets);
   asio::awaitable<bool> start_tls(const smtp::StartTls& request);
+  asio::awaitable<bool> handshake();
+  asio::awaitable<smtp::Action> release_queue(const smtp::ReleaseQueue& request);
+  asio::awaitable<smtp::Action> check_trn_queue(const smtp::CheckTrnQueue& request);
   asio::awaitable<AuthOutcome> authenticate(const smtp::Authenticate& request);
   friend class ConnectionAuthChannel;
   asio::awaitable<smtp::Action> commit(const smtp::CommitMessage& request);
@@ -111,6 +131,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   smtp::Session session_;
   smtp::CommandParser parser_;
   SaslAuthenticator* authenticator_ = nullptr;
+  bool implicit_tls_ = false;
 
   std::string in_;
   std::size_t in_pos_ = 0;

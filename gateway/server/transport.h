@@ -7,8 +7,8 @@
 // plaintext octet buffered before it (RFC 3207 4.2). Errors come back as error
 // codes, never exceptions. Not thread-safe: used from the connection's own
 // coroutine (and its deadline watchdog on the same executor) only. Implicit TLS
-// (a TLS handshake before the greeting) would call start_tls() first; the
-// listener does not offer it yet.
+// (RFC 8314, a handshake before the greeting) is start_tls() before anything
+// is read or written.
 #pragma once
 
 #include <memory>

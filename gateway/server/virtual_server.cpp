@@ -1,5 +1,7 @@
 #include "gateway/server/virtual_server.h"
 
+#include <algorithm>
+
 #include "gateway/common/address.h"
 #include "gateway/server/sasl_server.h"
 #include "gateway/server/tls_context.h"
@@ -63,13 +65,15 @@ Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const met
   if (!server.tls().certificate_file().empty() && !server.tls().key_file().empty())
     settings->tls_context = load_tls_context(server.tls(), settings->tls_error);
   policy.starttls_available = settings->tls_context != nullptr;
-  // AUTH (basic: PLAIN/LOGIN) needs the directory to check passwords: without
-  // directory endpoints it is neither advertised nor accepted. The list is what
-  // libsasl2 can run of the configured mechanisms; the TLS condition is the
-  // Session's (auth_without_tls).
+  // AUTH (basic: PLAIN/LOGIN) is advertised as configured. Passwords are checked
+  // against the directory; without directory endpoints every attempt is a
+  // temporary failure (454 4.7.0), so clients retry instead of giving up on a
+  // good password. The list is what libsasl2 can run of the configured
+  // mechanisms; the TLS condition is the Session's (auth_without_tls).
   const auto& authentication = server.authentication();
   policy.auth_mechanisms.clear();
-  if (authentication.basic() && !metabase.directory().uris().empty()) {
+  settings->auth_directory_configured = !metabase.directory().uris().empty();
+  if (authentication.basic()) {
     SaslSettings sasl;
     sasl.mechanisms.assign(authentication.mechanisms().begin(), authentication.mechanisms().end());
     sasl.tls_active = true;
@@ -77,6 +81,30 @@ Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const met
   }
   policy.auth_without_tls = authentication.allow_basic_without_tls();
   policy.require_sender_is_own_address = authentication.require_sender_is_own_address();
+
+  policy.enable_etrn = server.enable_etrn();
+  for (const auto& connector : metabase.connectors()) {
+    const bool remote_triggered = connector.queue_for_remote_triggered_delivery() ||
+                                  (connector.has_schedule() &&
+                                   connector.schedule().style() == metabase::Schedule::REMOTE_TRIGGERED);
+    if (!remote_triggered) continue;
+    smtp::TrnConnector trn;
+    trn.name = connector.name();
+    auto add_domain = [&trn](const std::string& domain) {
+      std::string normalized = normalize_domain(domain);
+      if (!normalized.empty() && std::find(trn.domains.begin(), trn.domains.end(), normalized) == trn.domains.end())
+        trn.domains.push_back(std::move(normalized));
+    };
+    for (const auto& space : connector.address_spaces())
+      if (space.type() == metabase::ADDRESS_SPACE_SMTP && space.pattern() != "*") add_domain(space.pattern());
+    for (const auto& domain : connector.etrn_domains()) add_domain(domain);
+    trn.authorized_accounts.assign(connector.authorized_trn_accounts().begin(),
+                                   connector.authorized_trn_accounts().end());
+    policy.trn_connectors.push_back(std::move(trn));
+  }
+  auto etrn_hosts = IpNetworkList::parse(server.etrn_hosts());
+  if (!etrn_hosts) return std::unexpected(etrn_hosts.error());
+  settings->etrn_hosts = std::move(*etrn_hosts);
 
   auto relay = IpNetworkList::parse(server.relay().relay_ip_list());
   if (!relay) return std::unexpected(relay.error());

@@ -53,6 +53,12 @@ struct VirtualServerSettings {
   std::shared_ptr<asio::ssl::context> tls_context;
   // Why STARTTLS is not offered although a certificate is configured.
   std::string tls_error;
+  // The metabase names directory endpoints to check AUTH passwords against.
+  // Without them AUTH is still offered where configured, and every attempt is
+  // answered 454 4.7.0 (a temporary failure: never 535 for a good password).
+  bool auth_directory_configured = false;
+  // gwSmtpEtrnHosts: clients that may ETRN; empty = any client.
+  IpNetworkList etrn_hosts;
 };
 
 using SettingsPtr = std::shared_ptr<const VirtualServerSettings>;
@@ -64,7 +70,10 @@ using SettingsPtr = std::shared_ptr<const VirtualServerSettings>;
 // loaded here (reload path, blocking file reads): when they cannot be loaded the
 // server runs without STARTTLS and tls_error says why; a server that requires
 // TLS then refuses mail with 530 rather than accepting it in the clear. Fails
-// on an unparsable IP network.
+// on an unparsable IP network. ETRN/ATRN: the remote-triggered connectors of the
+// organization (activation style "remote triggered" or queued for remote
+// triggered delivery) with their SMTP address spaces and ETRN domains.
+
 Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const metabase::VirtualServer& server);
 
 class VirtualServer {

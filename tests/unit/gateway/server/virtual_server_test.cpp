@@ -48,8 +48,12 @@ TEST(BuildSettings, ConfiguredMechanismsKeepTheirOrderAndDropWhatCannotRun) {
   EXPECT_EQ(settings->policy.auth_mechanisms, (std::vector<std::string>{"LOGIN"}));
 }
 
-TEST(BuildSettings, AuthIsNotOfferedWithoutADirectoryToCheckPasswords) {
-  EXPECT_TRUE(build(R"(id: "1" authentication { basic: true })")->policy.auth_mechanisms.empty());
+TEST(BuildSettings, AuthIsOfferedWithoutADirectoryAndMarkedAsHavingNoPasswordCheck) {
+  // The connection answers every attempt 454 4.7.0 (smtp_connection.h).
+  const auto settings = build(R"(id: "1" authentication { basic: true })");
+  EXPECT_EQ(settings->policy.auth_mechanisms, (std::vector<std::string>{"PLAIN", "LOGIN"}));
+  EXPECT_FALSE(settings->auth_directory_configured);
+  EXPECT_TRUE(build_with_directory(R"(id: "1" authentication { basic: true })")->auth_directory_configured);
 }
 
 TEST(BuildSettings, AuthIsNotOfferedWhenBasicAuthenticationIsOff) {
@@ -136,6 +140,43 @@ TEST(BuildSettings, UnreadableCertificateDisablesStartTlsAndSaysWhy) {
       build(R"(id: "1" tls { certificate_file: "/nonexistent/cert.pem" key_file: "/nonexistent/key.pem" })");
   EXPECT_FALSE(settings->policy.starttls_available);
   EXPECT_NE(settings->tls_error.find("/nonexistent/cert.pem"), std::string::npos) << settings->tls_error;
+}
+
+TEST(BuildSettings, EtrnIsOffWhenTheServerDoesNotEnableIt) {
+  EXPECT_FALSE(build(R"(id: "1")")->policy.enable_etrn);
+  EXPECT_TRUE(build(R"(id: "1" enable_etrn: true)")->policy.enable_etrn);
+}
+
+TEST(BuildSettings, EtrnHostsAreParsed) {
+  const auto settings =
+      build(R"(id: "1" enable_etrn: true etrn_hosts { address: "192.0.2.0" prefix_length: 24 })");
+  EXPECT_TRUE(settings->etrn_hosts.contains(asio::ip::make_address("192.0.2.9")));
+  EXPECT_FALSE(settings->etrn_hosts.contains(asio::ip::make_address("198.51.100.1")));
+}
+
+TEST(BuildSettings, BadEtrnHostFails) {
+  const auto metabase = parse(R"(virtual_servers { id: "1" etrn_hosts { address: "not-an-ip" prefix_length: 8 } })");
+  EXPECT_FALSE(build_settings(metabase, metabase.virtual_servers(0)).has_value());
+}
+
+TEST(BuildSettings, RemoteTriggeredConnectorsBecomeTrnConnectorsWithTheirDomainsAndAccounts) {
+  const auto metabase = parse(std::string(kOrganization) + R"(
+    connectors { name: "Dial-up" schedule { style: REMOTE_TRIGGERED }
+                 address_spaces { pattern: "Partner.Example" cost: 1 }
+                 address_spaces { pattern: "*.partner.example" cost: 1 }
+                 etrn_domains: "partner.example" etrn_domains: "branch.example"
+                 authorized_trn_accounts: "trn@example.com" }
+    connectors { name: "Held" queue_for_remote_triggered_delivery: true
+                 address_spaces { pattern: "held.example" cost: 1 } }
+    virtual_servers { id: "1" })");
+  const auto settings = *build_settings(metabase, metabase.virtual_servers(0));
+  const auto& connectors = settings->policy.trn_connectors;
+  ASSERT_EQ(connectors.size(), 2u);
+  EXPECT_EQ(connectors[0].name, "Dial-up");
+  EXPECT_EQ(connectors[0].domains,
+            (std::vector<std::string>{"partner.example", "*.partner.example", "branch.example"}));
+  EXPECT_EQ(connectors[0].authorized_accounts, std::vector<std::string>{"trn@example.com"});
+  EXPECT_EQ(connectors[1].domains, std::vector<std::string>{"held.example"});
 }
 
 }  // namespace
