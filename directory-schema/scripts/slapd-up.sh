@@ -2,7 +2,7 @@
 # Starts a private slapd with the gateway's directory schema and the sample
 # organization, for tests and the quick start.
 #
-#   slapd-up.sh DIR [--port N] [--empty] [--restart]
+#   slapd-up.sh DIR [--port N] [--empty] [--restart] [--tls CERT KEY]
 #
 # DIR          created if missing; holds slapd.d/ (cn=config), data/ (mdb),
 #              slapd.pid, slapd.log and env. Existing config and data in DIR are
@@ -12,6 +12,10 @@
 # --empty      load only the base entries (domain, CN=Users, the gateway's
 #              service account, CN=Configuration,CN=Services), no organization.
 # --restart    start again on DIR's existing config, data and port.
+# --tls CERT KEY  serve TLS with this PEM certificate (chain) and key: StartTLS
+#              on the ldap:// port and a second listener ldaps://127.0.0.1:M/
+#              (a free port; --restart keeps it). Adds LDAPS_URI and LDAPS_PORT
+#              to DIR/env.
 #
 # When slapd answers, DIR/env is written and printed: shell-sourceable
 # KEY=value lines (values never need quoting): LDAP_URI, LDAP_PORT, LDAP_BASE,
@@ -37,16 +41,17 @@ readonly SERVICE_PW="Gateway-Passw0rd"
 
 die() { echo "slapd-up: $*" >&2; exit 1; }
 
-usage() { die "usage: slapd-up.sh DIR [--port N] [--empty] [--restart]"; }
+usage() { die "usage: slapd-up.sh DIR [--port N] [--empty] [--restart] [--tls CERT KEY]"; }
 
-dir="" port="" empty=0 restart=0
+dir="" port="" empty=0 restart=0 tls_cert="" tls_key="" tls_port=""
 while (($#)); do
   case "$1" in
     --port) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || usage; port=$2; shift 2 ;;
     --port=*) port=${1#--port=}; [[ "$port" =~ ^[0-9]+$ ]] || usage; shift ;;
     --empty) empty=1; shift ;;
     --restart) restart=1; shift ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --tls) [[ $# -ge 3 ]] || usage; tls_cert=$2; tls_key=$3; shift 3 ;;
+    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) usage ;;
     *) [[ -z "$dir" ]] || usage; dir=$1; shift ;;
   esac
@@ -54,6 +59,11 @@ done
 [[ -n "$dir" ]] || usage
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
+if [[ -n "$tls_cert" ]]; then
+  [[ -r "$tls_cert" && -r "$tls_key" ]] || die "--tls: cannot read $tls_cert or $tls_key"
+  tls_cert=$(cd "$(dirname "$tls_cert")" && pwd)/$(basename "$tls_cert")
+  tls_key=$(cd "$(dirname "$tls_key")" && pwd)/$(basename "$tls_key")
+fi
 
 running_pid() {
   local pid
@@ -87,6 +97,11 @@ olcPidFile: $dir/slapd.pid
 olcArgsFile: $dir/slapd.args
 olcLogLevel: none
 olcPasswordHash: {SSHA}
+CONFIG
+    if [[ -n "$tls_cert" ]]; then
+      printf 'olcTLSCertificateFile: %s\nolcTLSCertificateKeyFile: %s\n' "$tls_cert" "$tls_key"
+    fi
+    cat <<CONFIG
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -180,10 +195,16 @@ ROOTDSE
 
 # ---- start ----
 start_on() {
-  local try_port=$1
+  local try_port=$1 urls="ldap://127.0.0.1:$1/"
+  if [[ -n "$tls_port" ]]; then urls+=" ldaps://127.0.0.1:${tls_port}/"; fi
   # slapd's parent process waits for the child to open its listeners, so a
   # port lost to another process shows up here as a non-zero exit status.
-  "$SLAPD" -F "$dir/slapd.d" -h "ldap://127.0.0.1:${try_port}/" >>"$dir/slapd.log" 2>&1
+  "$SLAPD" -F "$dir/slapd.d" -h "$urls" >>"$dir/slapd.log" 2>&1
+}
+
+# A port for the ldaps:// listener (new instances with --tls).
+pick_tls_port() {
+  if [[ -n "$tls_cert" ]]; then tls_port=$((20000 + (SRANDOM % 12000))); fi
 }
 
 wait_until_answering() {
@@ -203,6 +224,7 @@ if ((restart)); then
     port=$(sed -n 's/^LDAP_PORT=//p' "$dir/env")
   fi
   [[ -n "$port" ]] || die "--restart: no LDAP_PORT in $dir/env"
+  tls_port=$(sed -n 's/^LDAPS_PORT=//p' "$dir/env")
   started=0
   # The old listener may take a moment to be released by the kernel.
   for ((attempt = 0; attempt < 50; attempt++)); do
@@ -214,13 +236,21 @@ else
   write_config
   : >"$dir/slapd.log"
   if [[ -n "$port" ]]; then
-    start_on "$port" || die "cannot listen on 127.0.0.1:$port (see $dir/slapd.log)"
+    started=0
+    for ((attempt = 0; attempt < 40; attempt++)); do
+      pick_tls_port
+      if start_on "$port"; then started=1; break; fi
+      [[ -n "$tls_cert" ]] || break
+    done
+    ((started)) || die "cannot listen on 127.0.0.1:$port (see $dir/slapd.log)"
   else
     started=0
     # Ports below the Linux ephemeral range (32768+) so outgoing connections of
     # parallel tests do not collide with listeners.
     for ((attempt = 0; attempt < 40; attempt++)); do
       port=$((20000 + (SRANDOM % 12000)))
+      pick_tls_port
+      if [[ "$tls_port" == "$port" ]]; then continue; fi
       if start_on "$port"; then started=1; break; fi
     done
     ((started)) || die "no free port found after 40 attempts (see $dir/slapd.log)"
@@ -240,6 +270,9 @@ LDAP_SERVICE_DN=$SERVICE_DN
 LDAP_SERVICE_PW=$SERVICE_PW
 SLAPD_PID=$pid
 ENV
+if [[ -n "$tls_port" ]]; then
+  printf 'LDAPS_URI=ldaps://127.0.0.1:%s\nLDAPS_PORT=%s\n' "$tls_port" "$tls_port" >>"$dir/env"
+fi
 
 # ---- data (loaded over LDAP so the memberof overlay maintains memberOf) ----
 if ((!restart)); then
