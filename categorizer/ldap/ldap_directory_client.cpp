@@ -280,6 +280,17 @@ asio::awaitable<Result<std::shared_ptr<LdapDirectoryClient::Connection>>> LdapDi
 
   const auto deadline = Clock::now() + options_.connect_timeout;
   const bool ldaps = uri.rfind("ldaps://", 0) == 0;
+  if (ldaps || options_.start_tls) {
+    // Per-connection TLS settings take effect in a context created for this handle.
+    const int demand = LDAP_OPT_X_TLS_DEMAND;
+    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+    if (!options_.tls_ca_file.empty()) ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, options_.tls_ca_file.c_str());
+    const int server_context = 0;
+    if (const int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &server_context); rc != LDAP_OPT_SUCCESS)
+      co_return std::unexpected(
+          directory_error(DirectoryErrc::Unavailable, uri + ": TLS setup (CA file " + options_.tls_ca_file +
+                                                          "): " + ldap_err2string(rc)));
+  }
   if (options_.start_tls && !ldaps) {
     auto sent = co_await send_when_connected(
         conn, deadline, [ld](int* msgid) { return ldap_start_tls(ld, nullptr, nullptr, msgid); });

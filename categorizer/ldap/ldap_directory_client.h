@@ -16,6 +16,9 @@
 //   page with a deadline; an expired request is abandoned (ldap_abandon_ext) and reported as
 //   Timeout. A lost connection is re-established and the search retried once. Repeated timeouts
 //   drop the connection, so a hung server is failed over like a dead one.
+// - TLS: ldaps:// endpoints and StartTLS (`start_tls`, for ldap:// endpoints) verify the server
+//   certificate against `tls_ca_file` (or libldap's configured CAs) and the host name in the URI;
+//   a failed verification is a failed connect (Unavailable), so the next endpoint is tried.
 // - The one place libldap can still block: the TLS handshake of StartTLS/ldaps (ldap_install_tls
 //   has no non-blocking form). It is bounded by LDAP_OPT_NETWORK_TIMEOUT (the connect timeout),
 //   and the client resolves nothing itself: host names in the URIs are resolved by libldap's
@@ -44,6 +47,11 @@ struct LdapClientOptions {
   std::string bind_dn;            // empty = anonymous
   std::string bind_password;
   bool start_tls = false;
+  // CA certificates (PEM) that may sign the directory's certificate, for ldaps:// and StartTLS.
+  // Empty: libldap's defaults (TLS_CACERT in ldap.conf, or the LDAPTLS_CACERT environment
+  // variable). The server certificate is always verified, name included (TLS_REQCERT demand):
+  // a certificate that does not verify makes the endpoint Unavailable, never "user unknown".
+  std::string tls_ca_file;
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds search_timeout{5000};
   std::chrono::milliseconds backoff_initial{250};
