@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "categorizer/names.h"
+#include "categorizer/ranged_attribute.h"
 #include "gateway/common/log.h"
 
 namespace gw::categorizer {
@@ -86,7 +87,47 @@ asio::awaitable<Result<std::vector<Entry>>> Resolver::run_search(SearchRequest r
   ++stats_.batches;
   stats_.batched_values += batch_values;
   stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch_values);
-  co_return co_await client_.search(std::move(request));
+  auto entries = co_await client_.search(std::move(request));
+  if (!entries) co_return std::move(entries);
+  for (auto& e : *entries) {
+    auto completed = co_await complete_ranged_attributes(e);
+    if (!completed) co_return std::unexpected(completed.error());
+  }
+  co_return std::move(entries);
+}
+
+asio::awaitable<Result<void>> Resolver::complete_ranged_attributes(Entry& entry) {
+  auto pending = fold_ranged_attributes(entry);
+  while (!pending.empty()) {
+    const RangeContinuation next = std::move(pending.back());
+    pending.pop_back();
+    // Past the expansion limit the group fails anyway; fetching more would only cost time.
+    if (entry.values(next.attribute).size() > options_.max_expanded_members) continue;
+    SearchRequest request{entry.dn, SearchScope::Base, FilterBuilder::present("objectClass"), {next.request}, 0};
+    ++stats_.searches;
+    auto more = co_await client_.search(std::move(request));
+    if (!more) co_return std::unexpected(more.error());
+    if (more->empty())
+      co_return gw::make_error(make_error_code(DirectoryErrc::Protocol),
+                               entry.dn + " vanished while reading " + next.request);
+    Entry& chunk = more->front();
+    bool progressed = false;
+    for (const auto& [description, values] : chunk.attributes) {
+      const auto range = parse_range(description);
+      // The server must answer with the values at or after the ones asked for.
+      if (range && iequals(range->attribute, next.attribute) && !values.empty()) {
+        const auto asked = parse_range(next.request);
+        progressed = asked && range->low >= asked->low;
+      }
+    }
+    if (!progressed)
+      co_return gw::make_error(make_error_code(DirectoryErrc::Protocol),
+                               entry.dn + ": no progress reading " + next.request);
+    for (auto& c : fold_ranged_attributes(chunk)) pending.push_back(std::move(c));
+    auto& plain = entry.attributes[next.attribute];
+    for (auto& v : chunk.attributes[next.attribute]) plain.push_back(std::move(v));
+  }
+  co_return Result<void>{};
 }
 
 asio::awaitable<Result<std::unordered_map<std::string, std::vector<EntryPtr>>>> Resolver::lookup_addresses(

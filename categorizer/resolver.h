@@ -21,6 +21,9 @@
 // - Unknown addresses of an authoritative domain fail UnknownRecipient, or, with
 //   UnresolvedPolicy::Forward (the accepting virtual server forwards unresolved recipients), become
 //   a Remote delivery marked forwarded_unresolved for the router to send to that host.
+// - Ranged values (Active Directory returns "member;range=0-1499" for large groups): every entry
+//   of a search is completed with base searches for "member;range=1500-*" and so on before use
+//   (ranged_attribute.h); servers without ranges are unaffected.
 // - Errors (Result): only directory errors (DirectoryErrc). The caller answers 451 4.4.3 or keeps
 //   the message waiting; a directory outage never turns into a failure of a recipient.
 // Not responsible for: routing (the router picks next hops), SMTP replies, the envelope format
@@ -174,6 +177,8 @@ class Resolver {
   asio::awaitable<Result<std::vector<std::string>>> groups_containing(const std::vector<std::string>& dns);
   asio::awaitable<Result<void>> resolve_sender_groups(SenderIdentity& sender);
   asio::awaitable<Result<std::vector<Entry>>> run_search(SearchRequest request, std::size_t batch_values);
+  // AD range retrieval: asks for the rest of every "attr;range=a-b" value set of `entry`.
+  asio::awaitable<Result<void>> complete_ranged_attributes(Entry& entry);
 
   DirectoryClient& client_;
   DomainClassifier domains_;
