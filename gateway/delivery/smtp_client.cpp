@@ -253,7 +253,8 @@ asio::awaitable<std::optional<std::size_t>> OutboundConnection::send_body(BodyEn
 }
 
 asio::awaitable<Action> OutboundConnection::drive(Action action, BodySource* body) {
-  const log::Context context{"delivery", 0, endpoint_.str()};
+  const std::string peer = endpoint_.str();  // the context only views it
+  const log::Context context{"delivery", 0, peer};
   for (;;) {
     if (std::holds_alternative<Ready>(action)) co_return action;
     if (std::holds_alternative<Close>(action)) {

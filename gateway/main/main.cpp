@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1000u));
   app.add_option("--auth-lockout-seconds", auth_lockout_seconds, "how long an AUTH lockout lasts")
       ->check(CLI::Range(1u, 86400u));
+  app.add_option("--tls-ca-file", options.delivery.tls_ca_file,
+                 "CA certificates (PEM) that verify peers of TLS-required connectors (default: system store)")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   options.auth_throttle.lockout = std::chrono::seconds(auth_lockout_seconds);
 

@@ -35,10 +35,19 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
     ++per_queue[message.envelope.queue()];
     queues_.upsert(queue::QueuedMessage::from_envelope(message.envelope));
     if (message.envelope.queue() == envelope::AWAITING_DIRECTORY_LOOKUP) awaiting_categorization_.push_back(message.id);
+    else awaiting_delivery_.push_back(message.id);
   }
   directory_ = std::make_unique<transport::DirectoryService>(control(), options_.directory);
   directory_validator_ = std::make_unique<DirectoryRecipientValidator>(*directory_);
-  categorize_stage_ = std::make_unique<transport::CategorizeStage>(*spool_, queues_, *directory_, options_.categorize);
+  // Categorized messages go on to delivery; reports the delivery stage queues go
+  // through categorization like any other mail.
+  auto categorize_options = options_.categorize;
+  categorize_options.on_categorized = [this](const QueueId& id) { delivery_stage_->submit(id); };
+  categorize_stage_ =
+      std::make_unique<transport::CategorizeStage>(*spool_, queues_, *directory_, std::move(categorize_options));
+  auto delivery_options = options_.delivery;
+  delivery_options.on_report_queued = [this](const QueueId& id) { categorize_stage_->submit(id); };
+  delivery_stage_ = std::make_unique<transport::DeliveryStage>(control(), *spool_, queues_, std::move(delivery_options));
   if (auto sasl = initialize_sasl_library(); !sasl) throw std::runtime_error("SASL: " + sasl.error().message());
   directory_passwords_ = std::make_unique<DirectoryServicePasswordVerifier>(*directory_);
   password_verifier_ = std::make_unique<ExecutorBoundPasswordVerifier>(directory_->executor(), *directory_passwords_);
@@ -60,6 +69,7 @@ GatewayServer::~GatewayServer() {
   servers_.clear();
   for (auto& context : contexts_) context->stop();
   categorize_stage_.reset();
+  delivery_stage_.reset();
   authenticator_.reset();
   auth_throttle_.reset();
   password_verifier_.reset();
@@ -76,9 +86,12 @@ asio::any_io_executor GatewayServer::next_worker() {
 
 void GatewayServer::run() {
   if (auto applied = apply(metabase_, true); !applied) throw std::runtime_error(applied.error().message());
+  delivery_stage_->configure(metabase_);
 
   for (auto& id : awaiting_categorization_) categorize_stage_->submit(std::move(id));
   awaiting_categorization_.clear();
+  for (auto& id : awaiting_delivery_) delivery_stage_->submit(std::move(id));
+  awaiting_delivery_.clear();
   watcher_ = MetabaseWatcher::start(control(), options_.metabase_file, [this] { reload(); });
   asio::signal_set signals(*contexts_.front(), SIGTERM, SIGINT, SIGHUP);
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signal) {
@@ -116,6 +129,7 @@ void GatewayServer::stop() {
     stopping_ = true;
     if (watcher_) watcher_->stop();
     categorize_stage_->stop();
+    delivery_stage_->stop();
     for (auto& [key, listener] : listeners_) listener->close();
     listeners_.clear();
     asio::co_spawn(control(), drain_then_stop(), asio::detached);
@@ -147,6 +161,7 @@ void GatewayServer::reload() {
     log::error({"reload"}, "{}; keeping the running configuration", applied.error().message());
     return;
   }
+  delivery_stage_->configure(*loaded);
   log::info({"reload"}, "applied metabase serial {}", (*loaded)->provenance().serial());
 }
 
@@ -272,7 +287,8 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
                                                      ConnectionServices{*spool_, *directory_validator_,
                                                                         [stage = categorize_stage_.get()](const QueueId& id) {
                                                                           stage->submit(id);
-                                                                        }},
+                                                                        },
+                                                                        delivery_stage_.get()},
                                                      session_id);
   connection->set_authenticator(authenticator_.get());
   if (implicit_tls) connection->use_implicit_tls();

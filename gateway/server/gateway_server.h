@@ -48,6 +48,7 @@
 #include "gateway/server/sasl_authenticator.h"
 #include "gateway/server/virtual_server.h"
 #include "gateway/transport/categorize_stage.h"
+#include "gateway/transport/delivery_stage.h"
 #include "gateway/transport/directory_service.h"
 
 namespace gw::server {
@@ -59,6 +60,8 @@ struct GatewayOptions {
   // Directory look-ups (RCPT time and after queuing); tests shorten the retry steps.
   transport::CategorizeStageOptions categorize;
   transport::DirectoryServiceOptions directory;
+  // Routing and delivery from the queue (retry times come from the metabase).
+  transport::DeliveryStageOptions delivery;
   // AUTH failures per client address (slow-down and lockout).
   AuthThrottleSettings auth_throttle;
 };
@@ -97,6 +100,7 @@ class GatewayServer {
   std::unique_ptr<transport::DirectoryService> directory_;
   std::unique_ptr<DirectoryRecipientValidator> directory_validator_;
   std::unique_ptr<transport::CategorizeStage> categorize_stage_;
+  std::unique_ptr<transport::DeliveryStage> delivery_stage_;
   // AUTH: passwords are checked on the directory's loop; every worker loop
   // shares one throttle, so a client cannot escape it by reconnecting.
   std::unique_ptr<DirectoryServicePasswordVerifier> directory_passwords_;
@@ -104,6 +108,7 @@ class GatewayServer {
   std::unique_ptr<AuthThrottle> auth_throttle_;
   std::unique_ptr<SaslAuthenticator> authenticator_;
   std::vector<QueueId> awaiting_categorization_;  // recovered at start-up
+  std::vector<QueueId> awaiting_delivery_;        // recovered in the later queues
   MetabasePtr metabase_;
   std::map<std::string, std::shared_ptr<VirtualServer>> servers_;
   std::map<std::string, std::shared_ptr<Listener>> listeners_;  // by SocketPlan::key()

@@ -98,7 +98,9 @@ struct Outcome {
 Outcome outcome_of(FailureKind kind, std::string_view detail) {
   const auto& row = dsn::status_of(kind);
   Outcome outcome;
-  outcome.state = row.status.permanent() ? envelope::FAILED : envelope::RETRY;
+  // Expiry is final although its code is 4.4.7 (RFC 3463: the failure report
+  // says "failed" with the persistent-transient status).
+  outcome.state = row.status.permanent() || kind == FailureKind::ExpiredInQueue ? envelope::FAILED : envelope::RETRY;
   outcome.reply_code = row.reply_code;
   outcome.status = row.status.str();
   outcome.diagnostic = dsn::reply_line(kind);
@@ -219,6 +221,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     auto& timer = timers[id];
     if (!timer) timer = std::make_unique<asio::steady_timer>(executor);
     const auto delay = std::chrono::seconds(std::max<std::int64_t>(0, when_unix - unix_now()));
+    log::debug({"delivery", 0, {}, id.str()}, "next attempt in {} s", delay.count());
     timer->expires_after(delay);
     timer->async_wait([self = shared_from_this(), id](boost::system::error_code ec) {
       if (ec) return;
@@ -333,60 +336,87 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     const Clock::time_point arrival = Clock::from_time_t(static_cast<std::time_t>(env.arrival_unix()));
     const bool message_frozen = env.frozen();
 
-    // Route every due recipient and group them by next hop.
-    std::map<std::string, HopGroup> groups;
-    const auto state = route_state(id);
-    for (int i = 0; i < env.recipients_size(); ++i) {
-      auto& recipient = *env.mutable_recipients(i);
-      if (recipient.state() != envelope::RESOLVED && recipient.state() != envelope::RETRY) continue;
-      auto categorized = routing::categorized_recipient(env, i);
-      if (!categorized) {
-        record(recipient, outcome_of(FailureKind::CategorizerFailure, "recipient was not categorized"), {});
-        continue;
-      }
-      routing::NextHop hop = routing::route(*snapshot, *categorized, state);
-      const bool local = std::holds_alternative<routing::LocalDelivery>(hop);
-      queue::Scheduler scheduler(retry_schedule(vs, local), clock);
-      if (scheduler.expired(arrival)) {
-        Outcome expired = outcome_of(FailureKind::ExpiredInQueue, {});
-        if (!recipient.diagnostic().empty()) expired.diagnostic += "; last error: " + recipient.diagnostic();
-        record(recipient, expired, recipient.next_hop());
-        continue;
-      }
-      if (const auto* fail = std::get_if<routing::Fail>(&hop)) {
-        record(recipient, outcome_of(fail->kind, fail->detail), {});
-        continue;
-      }
-      const std::string label = hop_label(hop);
-      recipient.set_next_hop(label);
-      const queue::QueueKey key{queue_of(hop), label};
-      if (message_frozen || frozen_queues.contains(key)) continue;
-      if (!force && recipient.state() == envelope::RETRY && recipient.next_attempt_unix() > now) continue;
-      if (std::holds_alternative<routing::Unreachable>(hop)) {
-        note_transient(recipient, outcome_of(FailureKind::NoRouteAvailableNow, std::get<routing::Unreachable>(hop).destination),
-                       scheduler, arrival);
-        continue;
-      }
-      const bool remote_trigger =
-          (std::holds_alternative<routing::SmartHosts>(hop) && std::get<routing::SmartHosts>(hop).hold_for_remote_trigger) ||
-          (std::holds_alternative<routing::DnsMx>(hop) && std::get<routing::DnsMx>(hop).hold_for_remote_trigger);
-      if (remote_trigger && !force) {
-        recipient.set_next_attempt_unix(0);  // held until ETRN releases it
-        continue;
-      }
-      if (!force && !remote_trigger) {
-        if (auto opens = held_by_schedule(hop, env.body_size())) {
-          recipient.set_next_attempt_unix(*opens);
+    // Route every due recipient, group them by next hop and deliver. Recipients
+    // of a connector whose hosts would not take a session are routed again at
+    // once with that connector in retry, so they take the next best connector
+    // (or wait in "final destination currently unreachable" when there is none).
+    std::vector<int> candidates;
+    for (int i = 0; i < env.recipients_size(); ++i) candidates.push_back(i);
+    std::map<int, Outcome> reroute;
+    const std::size_t max_rounds = 1 + (metabase ? static_cast<std::size_t>(metabase->connectors_size()) : 0);
+    for (std::size_t round = 0; round < max_rounds && !candidates.empty(); ++round) {
+      std::map<std::string, HopGroup> groups;
+      const auto state = route_state(id);
+      for (int i : candidates) {
+        auto& recipient = *env.mutable_recipients(i);
+        if (recipient.state() != envelope::RESOLVED && recipient.state() != envelope::RETRY) continue;
+        auto categorized = routing::categorized_recipient(env, i);
+        if (!categorized) {
+          record(recipient, outcome_of(FailureKind::CategorizerFailure, "recipient was not categorized"), {});
           continue;
         }
+        routing::NextHop hop = routing::route(*snapshot, *categorized, state);
+        const bool local = std::holds_alternative<routing::LocalDelivery>(hop);
+        queue::Scheduler scheduler(retry_schedule(vs, local), clock);
+        const auto failed_before = reroute.find(i);
+        if (scheduler.expired(arrival)) {
+          Outcome expired = outcome_of(FailureKind::ExpiredInQueue, {});
+          const std::string last =
+              failed_before != reroute.end() ? failed_before->second.diagnostic : recipient.diagnostic();
+          if (!last.empty()) expired.diagnostic += "; last error: " + last;
+          record(recipient, expired, recipient.next_hop());
+          continue;
+        }
+        if (const auto* fail = std::get_if<routing::Fail>(&hop)) {
+          record(recipient, outcome_of(fail->kind, fail->detail), {});
+          continue;
+        }
+        const std::string label = hop_label(hop);
+        recipient.set_next_hop(label);
+        const queue::QueueKey key{queue_of(hop), label};
+        if (message_frozen || frozen_queues.contains(key)) continue;
+        if (round == 0 && !force && recipient.state() == envelope::RETRY && recipient.next_attempt_unix() > now)
+          continue;
+        log::debug(ctx, "{}: next hop {}", recipient.address(), routing::describe(hop));
+        if (const auto* unreachable = std::get_if<routing::Unreachable>(&hop)) {
+          std::string detail = unreachable->destination;
+          if (failed_before != reroute.end()) detail += ": " + failed_before->second.diagnostic;
+          note_transient(recipient, outcome_of(FailureKind::NoRouteAvailableNow, detail), scheduler, arrival);
+          continue;
+        }
+        const bool remote_trigger =
+            (std::holds_alternative<routing::SmartHosts>(hop) && std::get<routing::SmartHosts>(hop).hold_for_remote_trigger) ||
+            (std::holds_alternative<routing::DnsMx>(hop) && std::get<routing::DnsMx>(hop).hold_for_remote_trigger);
+        if (remote_trigger && !force) {
+          recipient.set_next_attempt_unix(0);  // held until ETRN releases it
+          continue;
+        }
+        if (!force && !remote_trigger) {
+          if (auto opens = held_by_schedule(hop, env.body_size())) {
+            recipient.set_next_attempt_unix(*opens);
+            continue;
+          }
+        }
+        auto& group = groups[routing::describe(hop)];
+        group.hop = hop;
+        group.recipients.push_back(i);
+        group.addresses.push_back(delivery_address(*categorized));
       }
-      auto& group = groups[routing::describe(hop)];
-      group.hop = hop;
-      group.recipients.push_back(i);
-      group.addresses.push_back(delivery_address(*categorized));
-    }
 
-    for (auto& [description, group] : groups) co_await deliver_group(ctx, env, vs, arrival, group);
+      std::map<int, Outcome> failed_connectors;
+      for (auto& [description, group] : groups)
+        co_await deliver_group(ctx, env, vs, arrival, group, failed_connectors);
+      candidates.clear();
+      for (auto& [index, outcome] : failed_connectors) {
+        candidates.push_back(index);
+        reroute[index] = std::move(outcome);
+      }
+    }
+    // Out of rounds: whatever still waits for another connector is retried later.
+    for (int i : candidates) {
+      queue::Scheduler scheduler(retry_schedule(vs, false), clock);
+      note_transient(*env.mutable_recipients(i), reroute[i], scheduler, arrival);
+    }
 
     co_await finish(ctx, id, env, vs);
   }
@@ -464,8 +494,12 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return {};
   }
 
+  // Delivers one group; when the hop is a connector whose hosts would not take
+  // a session, the connector goes into retry and the recipients are left in
+  // `failed_connectors` (with the failure) for the caller to route again.
   asio::awaitable<void> deliver_group(const log::Context& ctx, envelope::Envelope& env,
-                                      const metabase::VirtualServer* vs, Clock::time_point arrival, HopGroup& group) {
+                                      const metabase::VirtualServer* vs, Clock::time_point arrival, HopGroup& group,
+                                      std::map<int, Outcome>& failed_connectors) {
     const bool local = std::holds_alternative<routing::LocalDelivery>(group.hop);
     queue::Scheduler scheduler(retry_schedule(vs, local), clock);
     const std::string label = hop_label(group.hop);
@@ -526,15 +560,30 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     auto report = co_await delivery::deliver_with_pool(*pool, pool_key, *endpoints, client, message, **body);
     const std::string remote = report.delivered_via ? report.delivered_via->host_name : std::string();
 
-    bool all_connection_failures = !report.delivered_via;
+    // A connector whose hosts would not even take a session is put in retry, so
+    // the router tries the next best connector meanwhile.
+    const std::string connector = connector_of(group.hop);
+    const bool connector_failed = !report.delivered_via && !connector.empty() && connector_named(connector) != nullptr;
+    if (connector_failed) {
+      const auto interval = scheduler.retry_interval(1);
+      connectors_in_retry[ascii_lower(connector)] = Clock::now() + interval;
+      log::warn(ctx, "connector \"{}\" in retry for {} s", connector, interval.count());
+    }
+
     for (std::size_t k = 0; k < group.recipients.size() && k < report.result.recipients.size(); ++k) {
       const auto& result = report.result.recipients[k];
-      auto& recipient = *env.mutable_recipients(group.recipients[k]);
+      const int index = group.recipients[k];
+      auto& recipient = *env.mutable_recipients(index);
       Outcome outcome;
       outcome.reply_code = static_cast<unsigned>(result.code);
       outcome.status = result.status.str();
       outcome.diagnostic = std::to_string(result.code) + " " + result.text;
       outcome.remote_mta = remote;
+      if (connector_failed && result.outcome == delivery::Outcome::Transient) {
+        outcome.state = envelope::RETRY;
+        failed_connectors[index] = std::move(outcome);
+        continue;
+      }
       switch (result.outcome) {
         case delivery::Outcome::Delivered:
           outcome.state = (!report.result.peer_offers_dsn && recipient.notify().success()) ? envelope::RELAYED
@@ -555,15 +604,6 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       }
     }
     for (const auto& line : report.attempts) log::debug(ctx, "{}", line);
-
-    // A connector whose hosts would not even take a session is put in retry, so
-    // the router tries the next best connector meanwhile.
-    const std::string connector = connector_of(group.hop);
-    if (all_connection_failures && !connector.empty()) {
-      const auto interval = scheduler.retry_interval(1);
-      connectors_in_retry[ascii_lower(connector)] = Clock::now() + interval;
-      log::warn(ctx, "connector \"{}\" in retry for {} s", connector, interval.count());
-    }
   }
 
   // --- after the pass: reports, storage, next wake-up -------------------------------

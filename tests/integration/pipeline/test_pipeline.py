@@ -1,0 +1,379 @@
+"""The whole pipeline with real peers: a message accepted by gatewayd is
+categorized against a private slapd with the sample organization, routed by
+the metabase, and delivered -- to mailbox users through the real Dovecot LMTP
+(maildirs checked), to remote domains through connectors whose smart host is
+a scripted SMTP receiver or a second gatewayd with TLS, or through DNS MX
+served by dnsmasq. Retries follow the virtual server's retry schedule (scaled
+down to seconds); failures, expiry and delays come back as RFC 3464 reports
+that are themselves delivered to the sender's mailbox and parsed here.
+Environment (set by CMake): GATEWAYD, PROTO_DIR."""
+
+import email
+import email.policy
+import os
+import smtplib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+
+import gatewayd_fixture  # noqa: E402
+from gatewayd_fixture import Gateway, wait_for_port  # noqa: E402
+from peers import DovecotLmtp, Dnsmasq, ScriptedReceiver, free_port, wait_until  # noqa: E402
+from slapd import Slapd  # noqa: E402
+
+AG = ("CN=First Administrative Group,CN=Administrative Groups,CN=Example,CN=Microsoft Exchange,"
+      "CN=Services,CN=Configuration,DC=example,DC=com")
+RG = "CN=First Routing Group,CN=Routing Groups," + AG
+
+
+def store_dn(server):
+    return (f"CN=Mailbox Store ({server}),CN=First Storage Group,CN=InformationStore,CN={server},CN=Servers,{AG}")
+
+
+PASSWORD = "Passw0rd!"
+MAILBOX_USERS = ["alice", "bob", "carol", "frank", "grace", "henry", "ivy", "erin", "sam", "dave"]
+TLS_CLIENT_CA = None  # set per class when a TLS-required connector is used
+
+
+def make_pki(directory):
+    """A test CA and a certificate for 127.0.0.1 / vs1.example.com signed by it."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=Pipeline Test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vs1.example.com")
+    with open(os.path.join(directory, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:vs1.example.com,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
+    return [os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key")]
+
+
+def parse(raw):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def delivery_status(report):
+    """(per-message fields, [per-recipient fields]) of a multipart/report."""
+    for part in report.walk():
+        if part.get_content_type() in ("message/delivery-status", "message/global-delivery-status"):
+            groups = [g for g in part.get_payload()]
+            fields = [dict((k.lower(), str(v)) for k, v in g.items()) for g in groups]
+            return fields[0], fields[1:]
+    raise AssertionError("no delivery-status part in:\n" + report.as_string())
+
+
+class PipelineTestCase(unittest.TestCase):
+    """One slapd and one Dovecot per class; per test a gatewayd whose metabase
+    routes mailbox users to that Dovecot and everything else to self.receiver."""
+
+    retry_seconds = 1
+    expiration_seconds = 3600
+    delay_notification_seconds = 3600
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="gw-pipeline-")
+        cls.slapd = Slapd()
+        cls.password_file = os.path.join(cls.work, "bind.pw")
+        with open(cls.password_file, "w") as f:
+            f.write(cls.slapd.service_password)
+        cls.dovecot = DovecotLmtp(MAILBOX_USERS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.close()
+        cls.slapd.close()
+
+    def setUp(self):
+        self.port = free_port()
+        self.receiver = self.make_receiver()
+        self.gateway = Gateway(self.metabase())
+        self.gateway.start(wait=[("127.0.0.1", self.port)])
+
+    def tearDown(self):
+        self.gateway.stop()
+        self.receiver.close()
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        if result is not None and any(t is self for t, _ in result.failures + result.errors):
+            print("---- gatewayd log ----\n" + self.gateway.log_text()[-8000:])
+
+    def make_receiver(self):
+        return ScriptedReceiver()
+
+    def outbound(self, extra=""):
+        r = self.retry_seconds
+        return (f"outbound {{ retry {{ first_retry_seconds: {r} second_retry_seconds: {r} third_retry_seconds: {r}"
+                f" subsequent_retry_seconds: {r} }}"
+                f" remote_expiration_timeout_seconds: {self.expiration_seconds}"
+                f" local_expiration_timeout_seconds: {self.expiration_seconds}"
+                f" remote_delay_notification_seconds: {self.delay_notification_seconds}"
+                f" local_delay_notification_seconds: {self.delay_notification_seconds} {extra} }}")
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Internet" dn: "CN=Internet,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "*" cost: 10 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}" }}"""
+
+    def virtual_server_extra(self):
+        return ""
+
+    def metabase(self):
+        lmtp = self.dovecot.port
+        mailbox_servers = "".join(f"""
+mailbox_servers {{ name: "{name}" dn: "CN={name},CN=Servers,{AG}" fqdn: "{name.lower()}.example.com"
+  store_dns: "{store_dn(name)}" delivery_host: "127.0.0.1" delivery_port: {lmtp}
+  delivery_protocol: DELIVERY_LMTP is_this_server: {"true" if name == "BH1" else "false"} }}""" for name in ("BH1", "MBX1"))
+        return f"""
+format_version: 1
+provenance {{ serial: 1 }}
+this_server {{ name: "BH1" dn: "CN=BH1,CN=Servers,{AG}" fqdn: "bh1.example.com" routing_group_dn: "{RG}" }}
+organization {{ name: "Example" routing_group_dn: "{RG}" }}
+domains {{ name: "example.com" authoritative: true primary: true }}
+domains {{ name: "example.net" authoritative: true }}
+domains {{ name: "shared.example.org" authoritative: false }}
+{self.connectors()}
+{mailbox_servers}
+directory {{ uris: "{self.slapd.uri}" recipient_base_dn: "DC=example,DC=com" config_base_dn: "CN=Configuration,DC=example,DC=com"
+  bind_dn: "{self.slapd.service_dn}" bind_password_file: "{self.password_file}" }}
+virtual_servers {{
+  id: "1" name: "Default SMTP Virtual Server" fqdn: "vs1.example.com" state: STARTED
+  bindings {{ ip: "127.0.0.1" port: {self.port} }}
+  authentication {{ anonymous: true }}
+  relay {{ relay_ip_list {{ address: "127.0.0.1" prefix_length: 32 }} }}
+  limits {{ max_recipients_per_message: 100 max_hop_count: 15 connection_timeout: 30 }}
+  {self.outbound()}
+  {self.virtual_server_extra()}
+}}
+"""
+
+    def send(self, sender, recipients, subject="pipeline test", rcpt_options=(), body="Hello from the pipeline.\r\n"):
+        message = f"From: <{sender}>\r\nTo: <{recipients[0]}>\r\nSubject: {subject}\r\n\r\n{body}"
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as smtp:
+            smtp.ehlo("client.example.net")
+            refused = smtp.sendmail(sender, recipients, message, rcpt_options=list(rcpt_options))
+        self.assertEqual(refused, {})
+
+    def new_mail(self, user, before, count=1, timeout=20):
+        """The messages delivered to `user` since the snapshot `before` (Dovecot.names), once there are `count`."""
+        return wait_until(lambda: len(self.dovecot.new_messages(user, before)) >= count
+                          and self.dovecot.new_messages(user, before), timeout, f"{count} new message(s) for {user}")
+
+    def spool_empty(self):
+        return not self.gateway.queued_ids()
+
+
+class DeliveryToMailboxServers(PipelineTestCase):
+    def test_message_for_a_mailbox_user_lands_in_her_maildir_through_lmtp(self):
+        before = self.dovecot.names("alice")
+        self.send("someone@remote.example", ["alice@example.com"], subject="to alice")
+        message = parse(self.new_mail("alice", before)[0])
+        self.assertEqual(message["Subject"], "to alice")
+        self.assertTrue(any("by vs1.example.com" in str(r) for r in message.get_all("Received")), message)
+        wait_until(self.spool_empty, 10, "the delivered message to leave the spool")
+
+    def test_secondary_proxy_address_is_delivered_to_the_primary_mailbox(self):
+        before = self.dovecot.names("alice")
+        self.send("someone@remote.example", ["a.anderson@example.com"], subject="secondary address")
+        message = parse(self.new_mail("alice", before)[0])
+        self.assertEqual(message["Subject"], "secondary address")
+
+    def test_nested_group_reaches_every_member_once(self):
+        # All Staff -> Engineering -> Platform: Carol is in Engineering and Platform.
+        users = ["alice", "bob", "carol", "frank"]
+        before = {u: self.dovecot.names(u) for u in users}
+        self.send("someone@remote.example", ["allstaff@example.com"], subject="all staff")
+        for user in users:
+            self.new_mail(user, before[user])
+        wait_until(self.spool_empty, 20, "the group message to be fully delivered")
+        for user in users:
+            self.assertEqual(len(self.dovecot.new_messages(user, before[user])), 1, user)
+        # Pat Partner is a contact: her copy went to the Internet connector's smart host.
+        self.assertEqual([r for _, rcpts, _ in self.receiver.delivered for r in rcpts], ["pat@partner.example"])
+
+    def test_duplicate_recipient_through_two_routes_gets_one_copy(self):
+        before = self.dovecot.names("carol")
+        self.send("someone@remote.example", ["carol@example.com", "engineering@example.com", "c.clark@example.com"])
+        self.new_mail("carol", before)
+        wait_until(self.spool_empty, 20, "delivery to finish")
+        self.assertEqual(len(self.dovecot.new_messages("carol", before)), 1)
+
+    def test_bridgehead_local_mailbox_is_delivered_from_the_local_delivery_queue(self):
+        before = self.dovecot.names("bob")
+        self.send("someone@remote.example", ["bob@example.com"], subject="local store")
+        self.assertEqual(parse(self.new_mail("bob", before)[0])["Subject"], "local store")
+
+
+class RemoteDeliveryAndRetries(PipelineTestCase):
+    def make_receiver(self):
+        return ScriptedReceiver(transient_transactions=2)
+
+    def test_receiver_answering_4xx_twice_gets_the_message_on_the_third_try(self):
+        self.send("alice@example.com", ["friend@remote.example"], subject="third time lucky")
+        wait_until(lambda: self.receiver.delivered, 30, "delivery on the third attempt")
+        self.assertEqual(self.receiver.transactions, 3)
+        sender, rcpts, data = self.receiver.delivered[0]
+        self.assertEqual((sender, rcpts), ("alice@example.com", ["friend@remote.example"]))
+        self.assertIn(b"Subject: third time lucky", data)
+        wait_until(self.spool_empty, 10, "the message to leave the spool")
+        log = self.gateway.log_text()
+        self.assertEqual(log.count("status=deferred"), 2, log[-3000:])
+
+
+class PermanentFailureNdr(PipelineTestCase):
+    def make_receiver(self):
+        return ScriptedReceiver(reject_rcpt=["ghost@remote.example"])
+
+    def test_5xx_from_the_remote_mta_comes_back_as_one_ndr_with_its_status_and_diagnostic(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["ghost@remote.example", "friend@remote.example"], subject="half bounces")
+        wait_until(lambda: self.receiver.delivered, 20, "the good recipient to be delivered")
+        self.assertEqual(self.receiver.delivered[0][1], ["friend@remote.example"])
+        report = parse(self.new_mail("alice", before)[0])
+        self.assertEqual(report.get_content_type(), "multipart/report")
+        self.assertEqual(report.get_param("report-type"), "delivery-status")
+        per_message, recipients = delivery_status(report)
+        self.assertEqual(per_message["reporting-mta"], "dns; vs1.example.com")
+        self.assertEqual(len(recipients), 1)
+        self.assertEqual(recipients[0]["final-recipient"], "rfc822; ghost@remote.example")
+        self.assertEqual(recipients[0]["action"], "failed")
+        self.assertEqual(recipients[0]["status"], "5.1.1")
+        self.assertIn("550 5.1.1", recipients[0]["diagnostic-code"])
+        self.assertEqual(recipients[0]["remote-mta"], "dns; 127.0.0.1")
+        wait_until(self.spool_empty, 20, "original and report to leave the spool")
+
+    def test_unknown_user_found_after_queuing_is_reported_with_5_1_6(self):
+        # nohome@ is in the directory but has no home store: categorized as failed 5.1.6.
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["nohome@example.com"])
+        report = parse(self.new_mail("alice", before)[0])
+        _, recipients = delivery_status(report)
+        self.assertEqual([r["status"] for r in recipients], ["5.1.6"])
+
+    def test_null_sender_message_that_fails_goes_to_badmail_not_to_anyone(self):
+        self.send("", ["ghost@remote.example"])
+        wait_until(lambda: "moved to Badmail" in self.gateway.log_text(), 20, "badmail")
+        ids = self.gateway.queued_ids()
+        self.assertEqual(len(ids), 1)
+        self.assertIn("queue: BADMAIL", self.gateway.envelope(ids[0]))
+
+
+class ExpiryNdr(PipelineTestCase):
+    expiration_seconds = 3
+
+    def make_receiver(self):
+        return ScriptedReceiver(always_transient=True)
+
+    def test_message_still_deferred_at_expiry_is_returned_with_4_4_7(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["friend@remote.example"], subject="never arrives")
+        report = parse(self.new_mail("alice", before, timeout=30)[0])
+        _, recipients = delivery_status(report)
+        self.assertEqual(recipients[0]["status"], "4.4.7")
+        self.assertEqual(recipients[0]["action"], "failed")
+        self.assertIn("451 4.3.0", recipients[0]["diagnostic-code"])
+        wait_until(self.spool_empty, 20, "the expired message to leave the spool")
+
+
+class DelayDsn(PipelineTestCase):
+    delay_notification_seconds = 2
+
+    def make_receiver(self):
+        return ScriptedReceiver(always_transient=True)
+
+    def test_sender_asking_for_delay_notices_gets_one_delay_dsn_and_the_message_stays(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["slow@remote.example"], rcpt_options=["NOTIFY=DELAY,FAILURE"])
+        report = parse(self.new_mail("alice", before, timeout=30)[0])
+        _, recipients = delivery_status(report)
+        self.assertEqual(recipients[0]["action"], "delayed")
+        self.assertTrue(recipients[0]["status"].startswith("4."), recipients[0])
+        self.assertIn("will-retry-until", recipients[0])
+        wait_until(lambda: self.receiver.transactions >= 5, 30, "further retries")
+        self.assertEqual(len(self.dovecot.new_messages("alice", before)), 1)  # one delay DSN only
+        self.assertEqual(len([i for i in self.gateway.queued_ids()]), 1)
+
+
+class ConnectorFallback(PipelineTestCase):
+    """Two connectors for partner.example: the cheaper one's smart host refuses
+    connections, so it goes into retry and the other one carries the mail."""
+
+    def connectors(self):
+        self.dead_port = free_port()
+        return f"""
+connectors {{ name: "Cheap" dn: "CN=Cheap,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "partner.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.dead_port}" }}
+connectors {{ name: "Backup" dn: "CN=Backup,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "partner.example" cost: 5 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}" }}"""
+
+    def test_connector_that_refuses_connections_yields_to_the_next_cheapest(self):
+        self.send("alice@example.com", ["pat@partner.example"])
+        wait_until(lambda: self.receiver.delivered, 20, "delivery over the backup connector")
+        self.assertIn('connector "Cheap" in retry', self.gateway.log_text())
+
+
+class NoRoute(PipelineTestCase):
+    def connectors(self):
+        return f"""
+connectors {{ name: "Partner" dn: "CN=Partner,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "partner.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}" }}"""
+
+    def test_domain_without_a_connector_is_returned_with_5_4_4(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["someone@nowhere.example"])
+        _, recipients = delivery_status(parse(self.new_mail("alice", before)[0]))
+        self.assertEqual(recipients[0]["status"], "5.4.4")
+
+
+class DnsMxDelivery(PipelineTestCase):
+    """The Internet connector uses DNS: dnsmasq serves two MX hosts for
+    remote.example; the preferred one refuses connections."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mx_port = free_port("127.0.0.3")
+        cls.dns = Dnsmasq(["--local=/example/",
+                           "--mx-host=remote.example,mx1.remote.example,10",
+                           "--mx-host=remote.example,mx2.remote.example,20",
+                           "--host-record=mx1.remote.example,127.0.0.2",
+                           "--host-record=mx2.remote.example,127.0.0.3"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.close()
+        super().tearDownClass()
+
+    def make_receiver(self):
+        return ScriptedReceiver(host="127.0.0.3", port=self.mx_port)
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Internet" dn: "CN=Internet,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "*" cost: 10 }} }}"""
+
+    def outbound(self, extra=""):
+        return super().outbound(f'port: {self.mx_port} external_dns_servers: "127.0.0.1:{self.dns.port}"')
+
+    def test_mail_goes_to_the_second_mx_when_the_first_refuses_connections(self):
+        self.send("alice@example.com", ["friend@remote.example"], subject="via mx2")
+        wait_until(lambda: self.receiver.delivered, 20, "delivery to mx2")
+        self.assertIn(b"Subject: via mx2", self.receiver.delivered[0][2])
+
+    def test_domain_without_mail_exchanger_is_returned_with_5_4_0(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["someone@no-such-domain.example"])
+        _, recipients = delivery_status(parse(self.new_mail("alice", before)[0]))
+        self.assertEqual(recipients[0]["status"], "5.4.0")
+
+
+if __name__ == "__main__":
+    unittest.main()
