@@ -51,7 +51,7 @@ while (($#)); do
     --empty) empty=1; shift ;;
     --restart) restart=1; shift ;;
     --tls) [[ $# -ge 3 ]] || usage; tls_cert=$2; tls_key=$3; shift 3 ;;
-    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) usage ;;
     *) [[ -z "$dir" ]] || usage; dir=$1; shift ;;
   esac
