@@ -207,6 +207,36 @@ class Throttle(AuthGatewayTestCase):
         self.assert_reply(out, 454, "4.7.0")
 
 
+class ImplicitTlsSubmission(AuthGatewayTestCase):
+    """The submission server also listens with implicit TLS (RFC 8314, port 465 style)."""
+
+    def metabase(self):
+        self.implicit_port = gatewayd_fixture.free_port()
+        binding = f'bindings {{ ip: "127.0.0.2" port: {self.implicit_port} implicit_tls: true }}'
+        text = super().metabase()
+        marker = 'id: "2" name: "VS 2"'
+        return text.replace(marker, marker + " " + binding)
+
+    def test_auth_plain_over_implicit_tls_authenticates_and_mail_is_queued(self):
+        with smtplib.SMTP_SSL("127.0.0.2", self.implicit_port, context=self.client_context(), timeout=20) as smtp:
+            smtp.ehlo("client.example.net")
+            self.assertFalse(smtp.has_extn("starttls"))
+            self.assertEqual(smtp.esmtp_features["auth"].split(), ["PLAIN", "LOGIN"])
+            self.assertEqual(smtp.login(USER, PASSWORD), (235, b"2.7.0 Authentication successful"))
+            smtp.sendmail(USER, [REMOTE], b"Subject: implicit\r\n\r\nhello\r\n")
+        envelope = self.gateway.envelope(self.gateway.queued_ids()[0])
+        self.assertIn('auth_identity: "alice@example.com"', envelope)
+        self.assertRegex(envelope, r'tls: "TLSv1\.[23] ')
+
+    def test_wrong_password_over_implicit_tls_is_535_5_7_8(self):
+        with smtplib.SMTP_SSL("127.0.0.2", self.implicit_port, context=self.client_context(), timeout=20) as smtp:
+            smtp.ehlo("client.example.net")
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as refused:
+                smtp.login(USER, "wrong")
+            self.assertEqual(refused.exception.smtp_code, 535)
+            self.assertTrue(refused.exception.smtp_error.startswith(b"5.7.8"))
+
+
 class DirectoryOutage(AuthGatewayTestCase):
     def test_killed_directory_is_454_4_7_0_not_535(self):
         self.slapd.kill()
