@@ -116,7 +116,7 @@ asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
     co_return std::unexpected(prefetched.error());
   }
   const std::string sender_address = env.sender();
-  auto sender = co_await resolver_.resolve_sender(sender_address, !env.auth_identity().empty(),
+  auto sender = co_await resolver_.resolve_sender(std::move(sender_address), !env.auth_identity().empty(),
                                                   SenderGroups::WhenNeeded);
   if (!sender) {
     ++try_later_;
@@ -141,7 +141,7 @@ asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
   }
   const std::uint64_t size = env.body_size() != 0 ? env.body_size() : env.declared_size();
   const UnresolvedPolicy unresolved = unresolved_policy(env.virtual_server_id());
-  auto outcomes = co_await resolver_.resolve(addresses, *sender, size, Depth::Full, unresolved);
+  auto outcomes = co_await resolver_.resolve(std::move(addresses), *sender, size, Depth::Full, unresolved);
   if (!outcomes) {
     ++try_later_;
     gw::log::warn(ctx, "categorization deferred: {}", outcomes.error().message());
