@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1000u));
   app.add_option("--auth-lockout-seconds", auth_lockout_seconds, "how long an AUTH lockout lasts")
       ->check(CLI::Range(1u, 86400u));
+  std::string control_socket;
+  app.add_option("--control-socket", control_socket, "gatewayctl's Unix socket (default: <spool>/control.sock)");
   app.add_option("--tls-ca-file", options.delivery.tls_ca_file,
                  "CA certificates (PEM) that verify peers of TLS-required connectors (default: system store)")
       ->check(CLI::ExistingFile);
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
     gw::log::init(log_level == "warning" ? "warn" : log_level, log_file);
     options.metabase_file = metabase;
     options.spool_directory = spool;
+    options.control_socket = control_socket;
     gw::server::GatewayServer server(std::move(options));
     server.run();
     gw::log::info({"gateway"}, "stopped");

@@ -48,6 +48,11 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
   auto delivery_options = options_.delivery;
   delivery_options.on_report_queued = [this](const QueueId& id) { categorize_stage_->submit(id); };
   delivery_stage_ = std::make_unique<transport::DeliveryStage>(control(), *spool_, queues_, std::move(delivery_options));
+  // gatewayctl's socket: the queues can be inspected while the loops run.
+  const auto control_socket =
+      options_.control_socket.empty() ? options_.spool_directory / "control.sock" : options_.control_socket;
+  control_server_ = std::make_unique<control::ControlServer>(*delivery_stage_, control_socket);
+  control_server_->start();
   if (auto sasl = initialize_sasl_library(); !sasl) throw std::runtime_error("SASL: " + sasl.error().message());
   directory_passwords_ = std::make_unique<DirectoryServicePasswordVerifier>(*directory_);
   password_verifier_ = std::make_unique<ExecutorBoundPasswordVerifier>(directory_->executor(), *directory_passwords_);
@@ -68,6 +73,7 @@ GatewayServer::~GatewayServer() {
   listeners_.clear();
   servers_.clear();
   for (auto& context : contexts_) context->stop();
+  control_server_.reset();
   categorize_stage_.reset();
   delivery_stage_.reset();
   authenticator_.reset();
@@ -130,6 +136,7 @@ void GatewayServer::stop() {
     if (watcher_) watcher_->stop();
     categorize_stage_->stop();
     delivery_stage_->stop();
+    control_server_->stop();
     for (auto& [key, listener] : listeners_) listener->close();
     listeners_.clear();
     asio::co_spawn(control(), drain_then_stop(), asio::detached);

@@ -10,6 +10,10 @@
 // protocol log, settings snapshots) is thread-safe; the Spool runs its blocking
 // calls on its own pool.
 //
+// Behind the listeners: the categorize stage (directory look-ups after
+// queuing), the delivery stage (routing, delivery, retries, DSNs; it is also
+// the QueueAdmin behind ETRN and gatewayctl's control socket). Recovered
+// messages resume in the stage their envelope names.
 // Start-up: load and validate the metabase, Spool::recover() (before any
 // listener opens), open every running virtual server's sockets; any failure
 // there throws (main reports it and exits non-zero).
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "gateway/common/asio.h"
+#include "gateway/control/control_server.h"
 #include "gateway/queue/named_queues.h"
 #include "gateway/queue/spool.h"
 #include "gateway/server/auth_throttle.h"
@@ -62,6 +67,8 @@ struct GatewayOptions {
   transport::DirectoryServiceOptions directory;
   // Routing and delivery from the queue (retry times come from the metabase).
   transport::DeliveryStageOptions delivery;
+  // gatewayctl's Unix socket; empty = <spool>/control.sock.
+  std::filesystem::path control_socket;
   // AUTH failures per client address (slow-down and lockout).
   AuthThrottleSettings auth_throttle;
 };
@@ -101,6 +108,7 @@ class GatewayServer {
   std::unique_ptr<DirectoryRecipientValidator> directory_validator_;
   std::unique_ptr<transport::CategorizeStage> categorize_stage_;
   std::unique_ptr<transport::DeliveryStage> delivery_stage_;
+  std::unique_ptr<control::ControlServer> control_server_;
   // AUTH: passwords are checked on the directory's loop; every worker loop
   // shares one throttle, so a client cannot escape it by reconnecting.
   std::unique_ptr<DirectoryServicePasswordVerifier> directory_passwords_;
