@@ -45,6 +45,50 @@ std::string reply_text(const Action& action) {
   return (sent->reply.status ? sent->reply.status->str() + " " : std::string()) + sent->reply.lines.back();
 }
 
+// ---- ETRN and ATRN syntax (CommandParser) ----
+
+TEST(EtrnSyntax, ADomainIsNormalized) {
+  const Command command = cmd("etrn Mail.Partner.Example.");
+  EXPECT_EQ(command.verb, Verb::Etrn);
+  EXPECT_FALSE(command.error.has_value());
+  EXPECT_EQ(command.etrn.kind, EtrnKind::Domain);
+  EXPECT_EQ(command.etrn.node, "mail.partner.example");
+}
+
+TEST(EtrnSyntax, AtPrefixMeansTheDomainAndItsSubdomains) {
+  const Command command = cmd("ETRN @partner.example");
+  EXPECT_EQ(command.etrn.kind, EtrnKind::Subdomains);
+  EXPECT_EQ(command.etrn.node, "partner.example");
+}
+
+TEST(EtrnSyntax, HashPrefixNamesAQueueKeptAsWritten) {
+  const Command command = cmd("ETRN #Dial-Up");
+  EXPECT_EQ(command.etrn.kind, EtrnKind::Queue);
+  EXPECT_EQ(command.etrn.node, "Dial-Up");
+}
+
+TEST(EtrnSyntax, LabelsMustBeLetterDigitHyphenWithoutEdgeHyphens) {
+  for (const char* line : {"ETRN -partner.example", "ETRN partner-.example", "ETRN part_ner.example", "ETRN @",
+                           "ETRN #", "ETRN a..b"}) {
+    const Command command = cmd(line);
+    ASSERT_TRUE(command.error.has_value()) << line;
+    EXPECT_EQ(command.error->code, 501) << line;
+  }
+}
+
+TEST(AtrnSyntax, ACommaSeparatedListIsNormalized) {
+  const Command command = cmd("ATRN Partner.Example,branch.example.");
+  EXPECT_EQ(command.verb, Verb::Atrn);
+  EXPECT_EQ(command.atrn_domains, (std::vector<std::string>{"partner.example", "branch.example"}));
+}
+
+TEST(TurnSyntax, TurnTakesNoArguments) {
+  const Command command = cmd("TURN now");
+  EXPECT_EQ(command.verb, Verb::Turn);
+  ASSERT_TRUE(command.error.has_value());
+  EXPECT_EQ(command.error->code, 501);
+}
+
 // ---- ETRN ----
 
 TEST(Etrn, DisabledOnTheVirtualServerIs502_5_5_1) {
