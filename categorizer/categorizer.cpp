@@ -78,8 +78,9 @@ UnresolvedPolicy Categorizer::unresolved_policy(const std::string& virtual_serve
                                                                          : UnresolvedPolicy::Reject;
 }
 
-asio::awaitable<Result<SenderIdentity>> Categorizer::resolve_sender(std::string address, bool authenticated) {
-  co_return co_await resolver_.resolve_sender(std::move(address), authenticated);
+asio::awaitable<Result<SenderIdentity>> Categorizer::resolve_sender(std::string address, bool authenticated,
+                                                                    SenderGroups groups) {
+  co_return co_await resolver_.resolve_sender(std::move(address), authenticated, groups);
 }
 
 asio::awaitable<RecipientVerdict> Categorizer::check_recipient(std::string address, const SenderIdentity& sender,

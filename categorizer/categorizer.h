@@ -69,7 +69,10 @@ class Categorizer {
       : Categorizer(client, metabase, CategorizerOptions::from_metabase(metabase)) {}
 
   // The sender of a message as the directory knows it (authenticated = the session used AUTH).
-  asio::awaitable<Result<SenderIdentity>> resolve_sender(std::string address, bool authenticated);
+  // SenderGroups::WhenNeeded leaves its groups to check_recipient(), which looks them up only
+  // for a recipient restricted by group.
+  asio::awaitable<Result<SenderIdentity>> resolve_sender(std::string address, bool authenticated,
+                                                         SenderGroups groups = SenderGroups::Eager);
 
   // `accepted_so_far` = recipients already accepted in this transaction (for msExchRecipLimit);
   // `declared_size` = the MAIL FROM SIZE= value, 0 when not given; `virtual_server_id` = the

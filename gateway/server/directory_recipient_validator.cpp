@@ -27,7 +27,10 @@ asio::awaitable<smtp::RecipientVerdict> DirectoryRecipientValidator::check(Recip
   // Every argument of a co_await expression is a named value: g++ 12 destroys temporaries
   // there twice.
   auto lookup = [categorizer, query = std::move(query)]() -> asio::awaitable<categorizer::RecipientVerdict> {
-    auto sender = co_await categorizer->resolve_sender(query.sender, query.authenticated);
+    // The sender's groups are looked up only for a recipient restricted by group.
+    std::string sender_address = query.sender;
+    auto sender = co_await categorizer->resolve_sender(std::move(sender_address), query.authenticated,
+                                                       categorizer::SenderGroups::WhenNeeded);
     if (!sender) {
       categorizer::RecipientVerdict later = categorizer::TryLater{sender.error().message()};
       co_return later;

@@ -636,6 +636,23 @@ TEST_F(ForwardUnresolvedTest, CategorizeFailsUnknownUser511WhenTheMessageCameThr
   EXPECT_EQ(env.recipients(0).status(), "5.1.1");
 }
 
+TEST_F(CategorizerTest, RcptWithLazySenderGroupsSearchesGroupsOnlyForAGroupRestrictedRecipient) {
+  fake_.add(group("Inner", "inner@example.com", {"Carol"}));
+  fake_.add(group("Outer", "outer@example.com", {"Inner"}));
+  fake_.add(user("Boss", "boss@example.com", {{"dLMemSubmitPerms", dn_of("Outer")}}));
+  auto c = categorizer();
+  auto carol = run(c.resolve_sender("carol@example.com", false, SenderGroups::WhenNeeded));
+  ASSERT_TRUE(carol);
+  EXPECT_TRUE(std::holds_alternative<Accept>(run(c.check_recipient("alice@example.com", *carol))));
+  EXPECT_EQ(fake_.searches(), 2u);  // carol's address, alice's address
+  EXPECT_TRUE(std::holds_alternative<Accept>(run(c.check_recipient("boss@example.com", *carol))));
+  auto bob = run(c.resolve_sender("bob@example.com", false, SenderGroups::WhenNeeded));
+  ASSERT_TRUE(bob);
+  auto refused = run(c.check_recipient("boss@example.com", *bob));
+  ASSERT_TRUE(std::holds_alternative<Reject>(refused));
+  EXPECT_EQ(dsn::status_of(std::get<Reject>(refused).kind).status.str(), "5.7.1");
+}
+
 TEST_F(CategorizerTest, RcptDuringDirectoryOutageIsTryLater) {
   fake_.fail_all(DirectoryErrc::Unavailable);
   auto c = categorizer();
