@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <deque>
+#include <limits>
 #include <map>
 #include <set>
 #include <variant>
@@ -329,6 +330,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     }
     envelope::Envelope env = std::move(*loaded);
     if (!is_delivery_queue(env.queue())) co_return;
+    const std::string stored = env.SerializeAsString();  // a pass that changed nothing writes nothing
     const bool force = forced.erase(id) > 0;
 
     const auto* vs = virtual_server(env.virtual_server_id());
@@ -343,6 +345,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     std::vector<int> candidates;
     for (int i = 0; i < env.recipients_size(); ++i) candidates.push_back(i);
     std::map<int, Outcome> reroute;
+    std::map<int, envelope::QueueName> queue_by_recipient;  // where each routed recipient waits
     const std::size_t max_rounds = 1 + (metabase ? static_cast<std::size_t>(metabase->connectors_size()) : 0);
     for (std::size_t round = 0; round < max_rounds && !candidates.empty(); ++round) {
       std::map<std::string, HopGroup> groups;
@@ -371,17 +374,22 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
           record(recipient, outcome_of(fail->kind, fail->detail), {});
           continue;
         }
-        const std::string label = hop_label(hop);
+        const auto* unreachable = std::get_if<routing::Unreachable>(&hop);
+        const std::string label = unreachable ? unreachable->destination : hop_label(hop);
         recipient.set_next_hop(label);
+        queue_by_recipient[i] = queue_of(hop);
         const queue::QueueKey key{queue_of(hop), label};
         if (message_frozen || frozen_queues.contains(key)) continue;
         if (round == 0 && !force && recipient.state() == envelope::RETRY && recipient.next_attempt_unix() > now)
           continue;
         log::debug(ctx, "{}: next hop {}", recipient.address(), routing::describe(hop));
-        if (const auto* unreachable = std::get_if<routing::Unreachable>(&hop)) {
-          std::string detail = unreachable->destination;
-          if (failed_before != reroute.end()) detail += ": " + failed_before->second.diagnostic;
-          note_transient(recipient, outcome_of(FailureKind::NoRouteAvailableNow, detail), scheduler, arrival);
+        if (unreachable) {
+          // Every connector is in retry: keep the failure that put the last one there.
+          note_transient(recipient,
+                         failed_before != reroute.end()
+                             ? failed_before->second
+                             : outcome_of(FailureKind::NoRouteAvailableNow, unreachable->destination),
+                         scheduler, arrival);
           continue;
         }
         const bool remote_trigger =
@@ -418,7 +426,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       note_transient(*env.mutable_recipients(i), reroute[i], scheduler, arrival);
     }
 
-    co_await finish(ctx, id, env, vs);
+    co_await finish(ctx, id, env, vs, stored, queue_by_recipient);
   }
 
   void note_transient(envelope::Recipient& recipient, Outcome outcome, const queue::Scheduler& scheduler,
@@ -609,7 +617,8 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   // --- after the pass: reports, storage, next wake-up -------------------------------
 
   asio::awaitable<void> finish(const log::Context& ctx, const QueueId& id, envelope::Envelope& env,
-                               const metabase::VirtualServer* vs) {
+                               const metabase::VirtualServer* vs, const std::string& stored,
+                               const std::map<int, envelope::QueueName>& queue_by_recipient) {
     const std::int64_t now = unix_now();
     bool any_local = false;
     for (const auto& r : env.recipients()) any_local = any_local || r.next_hop().empty();
@@ -624,7 +633,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       if (auto queued = co_await queue_report(ctx, env, planned, vs, schedule); !queued) {
         // The envelope keeps saying the report is owed; the next pass tries again.
         log::error(ctx, "cannot queue the delivery status notification: {}", queued.error().message());
-        co_await store(ctx, id, env, next_wake(env, now + 60));
+        co_await store(ctx, id, env, next_wake(env, now + 60), stored, queue_by_recipient);
         co_return;
       }
     }
@@ -653,7 +662,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       co_return;
     }
     (void)any_local;
-    co_await store(ctx, id, env, next_wake(env, 0));
+    co_await store(ctx, id, env, next_wake(env, 0), stored, queue_by_recipient);
   }
 
   // The earliest time a pending recipient becomes due; 0 = nothing scheduled.
@@ -667,21 +676,20 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return earliest;
   }
 
-  asio::awaitable<void> store(const log::Context& ctx, const QueueId& id, envelope::Envelope& env, std::int64_t wake) {
+  asio::awaitable<void> store(const log::Context& ctx, const QueueId& id, envelope::Envelope& env, std::int64_t wake,
+                              const std::string& stored, const std::map<int, envelope::QueueName>& queue_by_recipient) {
     // The message's queue is where its first pending recipient waits.
-    envelope::QueueName where = envelope::FINAL_DESTINATION_UNREACHABLE;
-    for (const auto& r : env.recipients()) {
-      if (is_final(r.state())) continue;
-      if (r.reply_code() != 0 && dsn::status_of(FailureKind::NoRouteAvailableNow).reply_code == r.reply_code() &&
-          r.status() == dsn::status_of(FailureKind::NoRouteAvailableNow).status.str()) {
-        where = envelope::FINAL_DESTINATION_UNREACHABLE;
-      } else {
-        where = r.next_hop().empty() ? envelope::LOCAL_DELIVERY : envelope::REMOTE_DELIVERY;
-      }
+    envelope::QueueName where = env.queue();
+    for (int i = 0; i < env.recipients_size(); ++i) {
+      if (is_final(env.recipients(i).state())) continue;
+      if (const auto it = queue_by_recipient.find(i); it != queue_by_recipient.end()) where = it->second;
       break;
     }
+    if (where == envelope::WAITING_TO_BE_ROUTED) where = envelope::REMOTE_DELIVERY;
     env.set_queue(where);
-    if (auto written = co_await spool.update(id, env); !written) {
+    if (env.SerializeAsString() == stored) {
+      // Nothing to write.
+    } else if (auto written = co_await spool.update(id, env); !written) {
       log::error(ctx, "cannot store the envelope: {}", written.error().message());
       wake = unix_now() + 60;
     }
@@ -783,13 +791,21 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     co_return Result<void>{};
   }
 
-  // Messages held for remote-triggered delivery whose recipients are in `domain`.
+  // Messages held for remote-triggered delivery whose recipients are in
+  // `domain` ("*.example.org" = every subdomain).
   asio::awaitable<ReleaseResult> release(std::string domain) {
     ReleaseResult result;
     domain = ascii_lower(domain);
-    if (!domain.empty() && domain.front() == '@') domain.erase(0, 1);
+    const bool subdomains = domain.starts_with("*.");
+    const std::string suffix = subdomains ? domain.substr(1) : std::string();
+    auto in_scope = [&](const std::string& candidate) {
+      return subdomains ? candidate.size() > suffix.size() && candidate.ends_with(suffix) : candidate == domain;
+    };
     if (metabase) {
       for (const auto& connector : metabase->connectors()) {
+        const bool remote_triggered = connector.queue_for_remote_triggered_delivery() ||
+                                      connector.schedule().style() == metabase::Schedule::REMOTE_TRIGGERED;
+        if (!remote_triggered) continue;
         for (const auto& etrn : connector.etrn_domains())
           if (iequals(etrn, domain)) result.known_domain = true;
         for (const auto& space : connector.address_spaces())
@@ -806,9 +822,9 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       for (const auto& recipient : loaded->recipients()) {
         if (is_final(recipient.state())) continue;
         const auto at = recipient.address().rfind('@');
-        const std::string rcpt_domain = at == std::string::npos ? std::string() : ascii_lower(recipient.address().substr(at + 1));
-        if (rcpt_domain == domain || (rcpt_domain.size() > domain.size() + 1 && rcpt_domain.ends_with("." + domain)))
-          matches = true;
+        const std::string rcpt_domain =
+            at == std::string::npos ? std::string() : ascii_lower(recipient.address().substr(at + 1));
+        if (in_scope(rcpt_domain)) matches = true;
       }
       if (!matches) continue;
       result.known_domain = true;
@@ -839,7 +855,16 @@ void DeliveryStage::configure(std::shared_ptr<const metabase::Metabase> metabase
     }
     // DNS server lists may have changed: resolvers are made again on demand.
     if (!state->metabase || state->in_progress.empty()) state->resolvers.clear();
+    const bool reload = state->metabase != nullptr;
     state->metabase = std::move(metabase);
+    // Routes, schedules and connectors may have changed: every waiting message
+    // is looked at again (one not yet due is left as it is, without a write).
+    if (reload) {
+      for (auto queue : {envelope::WAITING_TO_BE_ROUTED, envelope::LOCAL_DELIVERY, envelope::REMOTE_DELIVERY,
+                         envelope::FINAL_DESTINATION_UNREACHABLE})
+        for (const auto& message : state->queues.list(queue, std::numeric_limits<std::size_t>::max()))
+          state->enqueue(message.id);
+    }
     state->start_more();
   });
 }

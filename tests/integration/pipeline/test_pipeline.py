@@ -12,9 +12,11 @@ import email
 import email.policy
 import os
 import smtplib
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -373,6 +375,158 @@ connectors {{ name: "Internet" dn: "CN=Internet,CN=Connections,{RG}" local_bridg
         self.send("alice@example.com", ["someone@no-such-domain.example"])
         _, recipients = delivery_status(parse(self.new_mail("alice", before)[0]))
         self.assertEqual(recipients[0]["status"], "5.4.0")
+
+
+class TlsRequiredSmartHost(PipelineTestCase):
+    """The Military connector (*.mil) requires TLS: its smart host is a second
+    gatewayd with a certificate from a test CA that the first one trusts
+    (--tls-ca-file); the certificate and the host name are verified."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ca, cls.cert, cls.key = make_pki(cls.work)
+        wrapper = os.path.join(cls.work, "gatewayd-with-ca")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nexec "$REAL_GATEWAYD" --tls-ca-file {cls.ca} "$@"\n')
+        os.chmod(wrapper, 0o755)
+        os.environ["REAL_GATEWAYD"] = os.environ.get("GATEWAYD", "gatewayd")
+        cls.saved_gatewayd = gatewayd_fixture.GATEWAYD
+        gatewayd_fixture.GATEWAYD = wrapper
+
+    @classmethod
+    def tearDownClass(cls):
+        gatewayd_fixture.GATEWAYD = cls.saved_gatewayd
+        super().tearDownClass()
+
+    def setUp(self):
+        self.smart_host_port = free_port()
+        tls = f'tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}'
+        self.smart_host = Gateway(gatewayd_fixture.metabase_text(
+            [gatewayd_fixture.virtual_server("1", "127.0.0.1", self.smart_host_port, extra=tls)]))
+        self.smart_host.start(wait=[("127.0.0.1", self.smart_host_port)])
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        self.smart_host.stop()
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Military" dn: "CN=Military,CN=Connections,{RG}" local_bridgehead: true allow_relay: true
+  address_spaces {{ pattern: "*.mil" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.smart_host_port}"
+  security {{ require_tls: true }} }}"""
+
+    def test_message_for_the_tls_connector_reaches_the_smart_host_over_verified_tls(self):
+        self.send("alice@example.com", ["general@army.mil"], subject="classified")
+        ids = wait_until(self.smart_host.queued_ids, 20, "the smart host to queue the message")
+        envelope = self.smart_host.envelope(ids[0])
+        self.assertIn('address: "general@army.mil"', envelope)
+        self.assertRegex(envelope, r'tls: "TLSv1\.[23] ')
+        wait_until(self.spool_empty, 10, "the relayed message to leave our spool")
+
+
+class TlsRequiredWithoutStarttls(PipelineTestCase):
+    """The same TLS-required connector whose smart host offers no STARTTLS: the
+    message waits (4.7.4), it is never sent in plaintext. With its only
+    connector in retry the destination is unreachable for now."""
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Military" dn: "CN=Military,CN=Connections,{RG}" local_bridgehead: true allow_relay: true
+  address_spaces {{ pattern: "*.mil" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  security {{ require_tls: true }} }}"""
+
+    def test_peer_without_starttls_gets_nothing_and_the_message_waits_with_4_7_4(self):
+        self.send("alice@example.com", ["general@army.mil"])
+        wait_until(lambda: self.gateway.queued_ids() and 'status: "4.7.4"' in self.gateway.envelope(
+            self.gateway.queued_ids()[0]), 20, "the recipient to wait with 4.7.4")
+        envelope = self.gateway.envelope(self.gateway.queued_ids()[0])
+        self.assertIn("state: RETRY", envelope)
+        self.assertIn("queue: FINAL_DESTINATION_UNREACHABLE", envelope)
+        self.assertIn('next_hop: "army.mil"', envelope)
+        self.assertEqual(self.receiver.transactions, 0)
+        self.assertEqual(self.receiver.delivered, [])
+
+
+def windows(open_all):
+    """A Schedule.windows value in protobuf text: 672 quarter-hour bits, all set or all clear."""
+    return ("\\377" if open_all else "\\000") * 84
+
+
+class ConnectorSchedule(PipelineTestCase):
+    """A connector that may send only inside its activation windows holds the
+    mail; when the metabase opens the window, the held mail goes at once."""
+
+    window_open = False
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Nightly" dn: "CN=Nightly,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "partner.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  schedule {{ style: SELECTED_TIMES windows: "{windows(self.window_open)}" }} }}"""
+
+    def test_mail_waits_outside_the_window_and_goes_when_it_opens(self):
+        self.send("alice@example.com", ["pat@partner.example"])
+        wait_until(lambda: self.gateway.queued_ids() and "queue: REMOTE_DELIVERY" in self.gateway.envelope(
+            self.gateway.queued_ids()[0]), 20, "the message to wait for the connector")
+        time.sleep(2)
+        self.assertEqual(self.receiver.transactions, 0)
+        self.window_open = True
+        self.gateway.rewrite(self.metabase().replace("serial: 1", "serial: 2"))
+        wait_until(lambda: self.receiver.delivered, 20, "delivery once the window is open")
+        wait_until(self.spool_empty, 10, "the message to leave the spool")
+
+
+class RemoteTriggeredDelivery(PipelineTestCase):
+    """A connector that queues mail for remote triggered delivery: held until an
+    authorized host sends ETRN for the domain."""
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Branch" dn: "CN=Branch,CN=Connections,{RG}" local_bridgehead: true allow_relay: true
+  address_spaces {{ pattern: "branch.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  queue_for_remote_triggered_delivery: true etrn_enabled: true etrn_domains: "branch.example" }}"""
+
+    def virtual_server_extra(self):
+        return "enable_etrn: true etrn_hosts { address: \"127.0.0.1\" prefix_length: 32 }"
+
+    def etrn(self, node, source="127.0.0.1"):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10, source_address=(source, 0)) as sock:
+            f = sock.makefile("rb")
+
+            def reply():
+                while True:
+                    line = f.readline().decode()
+                    if line[3:4] != "-":
+                        return line.strip()
+            reply()
+            sock.sendall(b"EHLO branch-office.example\r\n")
+            reply()
+            sock.sendall(f"ETRN {node}\r\n".encode())
+            answer = reply()
+            sock.sendall(b"QUIT\r\n")
+            return answer
+
+    def test_mail_is_held_until_etrn_and_then_delivered(self):
+        self.send("alice@example.com", ["office@branch.example"], subject="held for the branch")
+        wait_until(lambda: self.gateway.queued_ids() and "queue: REMOTE_DELIVERY" in self.gateway.envelope(
+            self.gateway.queued_ids()[0]), 20, "the message to be held")
+        time.sleep(1)
+        self.assertEqual(self.receiver.transactions, 0)
+        self.assertEqual(self.etrn("branch.example"), "253 2.0.0 OK, 1 pending messages for node branch.example started")
+        wait_until(lambda: self.receiver.delivered, 20, "delivery after ETRN")
+        self.assertIn(b"Subject: held for the branch", self.receiver.delivered[0][2])
+        wait_until(self.spool_empty, 10, "the message to leave the spool")
+
+    def test_etrn_from_a_host_not_in_the_list_is_refused_and_releases_nothing(self):
+        self.send("alice@example.com", ["office@branch.example"])
+        wait_until(lambda: self.gateway.queued_ids() and "queue: REMOTE_DELIVERY" in self.gateway.envelope(
+            self.gateway.queued_ids()[0]), 20, "the message to be held")
+        answer = self.etrn("branch.example", source="127.0.0.2")
+        self.assertTrue(answer.startswith("459 4.7.1 "), answer)
+        time.sleep(1)
+        self.assertEqual(self.receiver.transactions, 0)
 
 
 if __name__ == "__main__":
