@@ -25,7 +25,10 @@ BH1 = f"CN=BH1,CN=Servers,CN=First Administrative Group,CN=Administrative Groups
 
 
 class DirectoryGateway:
-    """slapd + metabase-sync + gatewayd; close() stops both servers."""
+    """slapd + metabase-sync + gatewayd; close() stops both servers. The
+    virtual server's DNS server is a loopback port nobody answers on, so the
+    sample's mailbox servers (mbx1.example.com ...) never resolve and their
+    mail waits for a retry, without asking any real DNS server."""
 
     def __init__(self):
         self.slapd = Slapd()
@@ -48,6 +51,9 @@ dn: CN=1,CN=SMTP,CN=Protocols,{BH1}
 changetype: modify
 replace: msExchServerBindings
 msExchServerBindings: 127.0.0.1:{self.port}:
+-
+replace: msExchSmtpExternalDNSServers
+msExchSmtpExternalDNSServers: 127.0.0.1:{free_port()}
 -
 
 dn: CN=2,CN=SMTP,CN=Protocols,{BH1}
@@ -112,6 +118,17 @@ msExchServerBindings: 127.0.0.1:{self.submission_port}:
     def wait_for_queue(self, queue_id, queue_name, timeout=60.0):
         wait_until(lambda: f"queue: {queue_name}" in self.envelope_text(queue_id), timeout,
                    f"{queue_id} in {queue_name}")
+        return self.envelope_text(queue_id)
+
+    # Where a message can be once the categorizer is done with it: the delivery
+    # stage takes it on at once (the sample's mailbox servers do not answer here,
+    # so it stays queued for a retry).
+    CATEGORIZED_QUEUES = ("WAITING_TO_BE_ROUTED", "LOCAL_DELIVERY", "REMOTE_DELIVERY",
+                          "FINAL_DESTINATION_UNREACHABLE")
+
+    def wait_for_categorized(self, queue_id, timeout=60.0):
+        wait_until(lambda: any(f"queue: {q}" in self.envelope_text(queue_id) for q in self.CATEGORIZED_QUEUES),
+                   timeout, f"{queue_id} categorized")
         return self.envelope_text(queue_id)
 
     def wait_for_rcpt(self, recipient, code, timeout=30.0):

@@ -33,9 +33,9 @@ class DirectoryLookupTest(unittest.TestCase):
         self.assertEqual(code, 550)
         self.assertTrue(text.startswith("5.7.1"), text)
 
-    def test_queued_message_is_categorized_and_waits_to_be_routed(self):
+    def test_queued_message_is_categorized_and_handed_to_delivery(self):
         queue_id = self.env.send(["alice@example.com", "platform@example.com"])
-        envelope = self.env.wait_for_queue(queue_id, "WAITING_TO_BE_ROUTED")
+        envelope = self.env.wait_for_categorized(queue_id)
         self.assertIn('home_server_fqdn: "mbx1.example.com"', envelope)
         self.assertIn("kind: MAILBOX", envelope)
         # The group is expanded into its members.

@@ -56,7 +56,7 @@ class DirectoryOutageTest(unittest.TestCase):
         self.assertNotIn("state: FAILED", envelope)
         self.assertIn("awaiting directory lookup", self.env.gateway.log_text())
         self.env.slapd.restart()
-        envelope = self.env.wait_for_queue(queue_id, "WAITING_TO_BE_ROUTED", timeout=90)
+        envelope = self.env.wait_for_categorized(queue_id, timeout=90)
         self.assertNotIn("state: FAILED", envelope)
         self.assertIn('address: "carol@example.com"', envelope)
         self.assertIn('address: "frank@example.com"', envelope)
