@@ -12,6 +12,7 @@ import email
 import email.policy
 import os
 import smtplib
+import ssl
 import socket
 import subprocess
 import sys
@@ -208,6 +209,15 @@ class DeliveryToMailboxServers(PipelineTestCase):
         wait_until(self.spool_empty, 20, "delivery to finish")
         self.assertEqual(len(self.dovecot.new_messages("carol", before)), 1)
 
+    def test_notify_success_gets_a_success_report_to_the_sender(self):
+        before_alice, before_bob = self.dovecot.names("alice"), self.dovecot.names("bob")
+        self.send("bob@example.com", ["alice@example.com"], rcpt_options=["NOTIFY=SUCCESS"])
+        self.new_mail("alice", before_alice)
+        _, recipients = delivery_status(parse(self.new_mail("bob", before_bob)[0]))
+        self.assertEqual(recipients[0]["final-recipient"], "rfc822; alice@example.com")
+        self.assertIn(recipients[0]["action"], ("delivered", "relayed"))
+        self.assertEqual(recipients[0]["status"][:2], "2.")
+
     def test_bridgehead_local_mailbox_is_delivered_from_the_local_delivery_queue(self):
         before = self.dovecot.names("bob")
         self.send("someone@remote.example", ["bob@example.com"], subject="local store")
@@ -233,6 +243,23 @@ class RemoteDeliveryAndRetries(PipelineTestCase):
 class PermanentFailureNdr(PipelineTestCase):
     def make_receiver(self):
         return ScriptedReceiver(reject_rcpt=["ghost@remote.example"])
+
+    def virtual_server_extra(self):
+        return 'messages { send_ndr_copy_to: "bob@example.com" }'
+
+    def test_ndr_copy_goes_to_the_virtual_servers_copy_address_and_ret_hdrs_returns_headers_only(self):
+        before_alice, before_bob = self.dovecot.names("alice"), self.dovecot.names("bob")
+        message = "From: <alice@example.com>\r\nSubject: secret body\r\n\r\nthe body text\r\n"
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as smtp:
+            smtp.ehlo("client.example.net")
+            smtp.sendmail("alice@example.com", ["ghost@remote.example"], message, mail_options=["RET=HDRS"])
+        report = parse(self.new_mail("alice", before_alice)[0])
+        copy = parse(self.new_mail("bob", before_bob)[0])
+        self.assertEqual(delivery_status(copy)[1][0]["status"], "5.1.1")
+        returned = [p for p in report.walk() if p.get_content_type() == "text/rfc822-headers"]
+        self.assertEqual(len(returned), 1, report.as_string())
+        self.assertIn("Subject: secret body", returned[0].get_content())
+        self.assertNotIn(b"the body text", report.as_bytes())
 
     def test_5xx_from_the_remote_mta_comes_back_as_one_ndr_with_its_status_and_diagnostic(self):
         before = self.dovecot.names("alice")
@@ -342,6 +369,7 @@ class DnsMxDelivery(PipelineTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.ca, cls.cert, cls.key = make_pki(cls.work)
         cls.mx_port = free_port("127.0.0.3")
         cls.dns = Dnsmasq(["--local=/example/",
                            "--mx-host=remote.example,mx1.remote.example,10",
@@ -365,10 +393,40 @@ connectors {{ name: "Internet" dn: "CN=Internet,CN=Connections,{RG}" local_bridg
     def outbound(self, extra=""):
         return super().outbound(f'port: {self.mx_port} external_dns_servers: "127.0.0.1:{self.dns.port}"')
 
+    def metabase(self):
+        self.submission_port = free_port()
+        submission = f"""
+virtual_servers {{
+  id: "2" name: "Client Submission" fqdn: "vs1.example.com" state: STARTED
+  bindings {{ ip: "127.0.0.1" port: {self.submission_port} }}
+  authentication {{ basic: true require_tls: true }}
+  relay {{ allow_authenticated_relay: true }}
+  tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}
+  limits {{ max_recipients_per_message: 100 max_hop_count: 15 connection_timeout: 30 }}
+  {self.outbound()}
+}}"""
+        return super().metabase() + submission
+
     def test_mail_goes_to_the_second_mx_when_the_first_refuses_connections(self):
         self.send("alice@example.com", ["friend@remote.example"], subject="via mx2")
         wait_until(lambda: self.receiver.delivered, 20, "delivery to mx2")
         self.assertIn(b"Subject: via mx2", self.receiver.delivered[0][2])
+
+    def test_authenticated_submission_goes_out_through_dns_mx(self):
+        # The submission server (TLS and authentication required) sends a POP/IMAP
+        # user's message, authenticated against the directory, out by MX.
+        with smtplib.SMTP("127.0.0.1", self.submission_port, timeout=20) as smtp:
+            smtp.ehlo("laptop.example.com")
+            smtp.starttls(context=ssl.create_default_context(cafile=self.ca))
+            smtp.ehlo("laptop.example.com")
+            smtp.login("alice@example.com", PASSWORD)
+            smtp.sendmail("alice@example.com", ["friend@remote.example"],
+                          "From: <alice@example.com>\r\nSubject: from my laptop\r\n\r\nhi\r\n")
+        wait_until(lambda: self.receiver.delivered, 20, "delivery by MX")
+        sender, rcpts, data = self.receiver.delivered[0]
+        self.assertEqual((sender, rcpts), ("alice@example.com", ["friend@remote.example"]))
+        self.assertIn(b"Subject: from my laptop", data)
+        self.assertIn(b"alice@example.com", data.split(b"\r\n\r\n")[0])  # authenticated identity in Received
 
     def test_domain_without_mail_exchanger_is_returned_with_5_4_0(self):
         before = self.dovecot.names("alice")
