@@ -1,5 +1,7 @@
 #include "categorizer/categorizer.h"
 
+#include <algorithm>
+
 #include "categorizer/names.h"
 #include "gateway/common/log.h"
 #include "gateway/dsn/status_table.h"
@@ -65,13 +67,18 @@ CategorizerOptions CategorizerOptions::from_metabase(const metabase::Metabase& m
       options.resolver.known_stores[normalize_dn(store)] = KnownHomeServer{server.dn(), server.fqdn()};
   for (const auto& vs : metabase.virtual_servers())
     if (!vs.messages().forward_unresolved_to_host().empty()) options.forward_unresolved_virtual_servers.insert(vs.id());
+  for (const auto& connector : metabase.connectors())
+    if (!connector.delivery_restrictions().accept_from_group_dns().empty() ||
+        !connector.delivery_restrictions().reject_from_group_dns().empty())
+      options.connectors_restrict_by_group = true;
   return options;
 }
 
 Categorizer::Categorizer(DirectoryClient& client, const metabase::Metabase& metabase, CategorizerOptions options)
     : cache_(options.use_cache ? options.cache : DirectoryCache::Options{0, {}, {}}),
       resolver_(client, DomainClassifier(metabase), options.resolver, &cache_),
-      forward_unresolved_virtual_servers_(std::move(options.forward_unresolved_virtual_servers)) {}
+      forward_unresolved_virtual_servers_(std::move(options.forward_unresolved_virtual_servers)),
+      connectors_restrict_by_group_(options.connectors_restrict_by_group) {}
 
 UnresolvedPolicy Categorizer::unresolved_policy(const std::string& virtual_server_id) const {
   return forward_unresolved_virtual_servers_.contains(virtual_server_id) ? UnresolvedPolicy::Forward
@@ -117,12 +124,20 @@ asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
     co_return std::unexpected(prefetched.error());
   }
   const std::string sender_address = env.sender();
-  auto sender = co_await resolver_.resolve_sender(std::move(sender_address), !env.auth_identity().empty(),
-                                                  SenderGroups::WhenNeeded);
+  const SenderGroups groups = connectors_restrict_by_group_ ? SenderGroups::Eager : SenderGroups::WhenNeeded;
+  auto sender = co_await resolver_.resolve_sender(std::move(sender_address), !env.auth_identity().empty(), groups);
   if (!sender) {
     ++try_later_;
     gw::log::warn(ctx, "sender lookup deferred: {}", sender.error().message());
     co_return std::unexpected(sender.error());
+  }
+  // For the router's connector restrictions.
+  env.set_sender_dn(sender->dn);
+  env.clear_sender_group_dns();
+  if (connectors_restrict_by_group_) {
+    std::vector<std::string> sorted(sender->group_dns.begin(), sender->group_dns.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (auto& group : sorted) env.add_sender_group_dns(std::move(group));
   }
   std::vector<int> pending;
   std::vector<std::string> addresses;

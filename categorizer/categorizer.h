@@ -49,6 +49,9 @@ struct CategorizerOptions {
   bool use_cache = true;
   // Ids of the virtual servers with a forward_unresolved_to_host (gwSmtpForwardUnresolvedToHost).
   std::unordered_set<std::string> forward_unresolved_virtual_servers;
+  // Some connector accepts or rejects senders by group: categorize() then looks
+  // up the sender's groups and stamps them into the envelope for the router.
+  bool connectors_restrict_by_group = false;
 
   // Bases, limits and sizes from the metabase (directory endpoints, message delivery defaults).
   static CategorizerOptions from_metabase(const metabase::Metabase& metabase);
@@ -93,6 +96,7 @@ class Categorizer {
   DirectoryCache cache_;
   Resolver resolver_;
   std::unordered_set<std::string> forward_unresolved_virtual_servers_;
+  bool connectors_restrict_by_group_ = false;
   std::uint64_t recipients_checked_ = 0;
   std::uint64_t messages_categorized_ = 0;
   std::uint64_t try_later_ = 0;

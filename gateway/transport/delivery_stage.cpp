@@ -358,6 +358,9 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
           record(recipient, outcome_of(FailureKind::CategorizerFailure, "recipient was not categorized"), {});
           continue;
         }
+        categorized->message.sender_dn = routing::normalize_dn(env.sender_dn());
+        for (const auto& group : env.sender_group_dns())
+          categorized->message.sender_group_dns.push_back(routing::normalize_dn(group));
         routing::NextHop hop = routing::route(*snapshot, *categorized, state);
         const bool local = std::holds_alternative<routing::LocalDelivery>(hop);
         queue::Scheduler scheduler(retry_schedule(vs, local), clock);

@@ -587,5 +587,27 @@ connectors {{ name: "Branch" dn: "CN=Branch,CN=Connections,{RG}" local_bridgehea
         self.assertEqual(self.receiver.transactions, 0)
 
 
+class ConnectorDeliveryRestrictions(PipelineTestCase):
+    """A connector that accepts mail only from members of Engineering: the
+    router applies it from the sender's groups the categorizer found."""
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Partner" dn: "CN=Partner,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "partner.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  delivery_restrictions {{ accept_from_group_dns: "CN=Engineering,CN=Users,DC=example,DC=com" }} }}"""
+
+    def test_member_of_the_accepted_group_may_send_over_the_connector(self):
+        self.send("carol@example.com", ["pat@partner.example"])
+        wait_until(lambda: self.receiver.delivered, 20, "delivery for an Engineering member")
+
+    def test_sender_outside_the_accepted_group_gets_5_7_1(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["pat@partner.example"])
+        _, recipients = delivery_status(parse(self.new_mail("alice", before)[0]))
+        self.assertEqual(recipients[0]["status"], "5.7.1")
+        self.assertEqual(self.receiver.transactions, 0)
+
+
 if __name__ == "__main__":
     unittest.main()
