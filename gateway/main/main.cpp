@@ -1,10 +1,13 @@
 // gatewayd: runs the SMTP virtual servers of a metabase file and queues the
 // mail they accept into a durable spool. See gateway/server/README.md.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <exception>
 #include <iostream>
 #include <string>
+
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 
@@ -43,6 +46,11 @@ int main(int argc, char** argv) {
 
   // libldap writes with write(2): a directory server that closed the connection must not kill us.
   std::signal(SIGPIPE, SIG_IGN);
+  // Every session is a descriptor: take the hard limit, not the usual soft 1,024.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, rlim_t{1} << 20);
+    if (::setrlimit(RLIMIT_NOFILE, &files) != 0) std::cerr << "gatewayd: cannot raise the open-files limit\n";
+  }
   try {
     gw::log::init(log_level == "warning" ? "warn" : log_level, log_file);
     options.metabase_file = metabase;

@@ -220,6 +220,7 @@ asio::awaitable<bool> SmtpConnection::read_more(std::chrono::seconds timeout) {
   if (in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
+    if (!last_read_filled_ && in_.capacity() > 2 * kCommandReadChunk) std::string().swap(in_);
   } else if (in_pos_ > kReadChunk) {
     in_.erase(0, in_pos_);
     in_pos_ = 0;
@@ -227,12 +228,14 @@ asio::awaitable<bool> SmtpConnection::read_more(std::chrono::seconds timeout) {
   // Replies to everything answered so far go out before we wait for the peer.
   if (!co_await flush()) co_return false;
   const std::size_t old_size = in_.size();
-  in_.resize(old_size + kReadChunk);
+  const std::size_t chunk = last_read_filled_ ? kReadChunk : kCommandReadChunk;
+  in_.resize(old_size + chunk);
   arm_deadline(timeout);
   boost::system::error_code ec;
-  const std::size_t n = co_await transport_.read_some(asio::buffer(in_.data() + old_size, kReadChunk), ec);
+  const std::size_t n = co_await transport_.read_some(asio::buffer(in_.data() + old_size, chunk), ec);
   deadline_.expires_at(asio::steady_timer::time_point::max());
   in_.resize(old_size + n);
+  last_read_filled_ = n == chunk;
   if (ec) {
     if (ec != asio::error::eof && ec != asio::error::operation_aborted && ec != asio::error::connection_reset)
       log::info(log_context(), "read: {}", ec.message());

@@ -70,6 +70,9 @@ struct ConnectionServices {
 class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
  public:
   static constexpr std::size_t kReadChunk = 64 * 1024;
+  // An idle session reads commands into a small buffer and gives a large one
+  // back: 1,000 idle sessions must not pin 64 KiB each.
+  static constexpr std::size_t kCommandReadChunk = 4 * 1024;
   static constexpr std::size_t kSpoolChunk = 64 * 1024;
   // RFC 4954 4: a server may limit a SASL response line to 12288 octets.
   static constexpr std::size_t kMaxAuthLine = 12288;
@@ -135,6 +138,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
 
   std::string in_;
   std::size_t in_pos_ = 0;
+  bool last_read_filled_ = false;  // the peer is streaming: read big chunks
   std::string out_;
 
   asio::steady_timer deadline_;
