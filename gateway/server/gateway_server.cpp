@@ -82,6 +82,9 @@ GatewayServer::~GatewayServer() {
   directory_passwords_.reset();
   directory_validator_.reset();
   directory_.reset();
+  // The spool's pool threads complete their work onto the contexts' executors:
+  // let them finish while the (stopped) contexts still exist.
+  spool_.reset();
   contexts_.clear();
 }
 
