@@ -470,9 +470,38 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       const std::uint16_t port = vs ? static_cast<std::uint16_t>(vs->outbound().port() ? vs->outbound().port() : 25) : 25;
       co_return co_await delivery::hosts_for_smart_hosts(resolver, std::move(hosts), port);
     }
+    // A DNS hop: the virtual server's smart host (msExchSmtpSmartHost) takes
+    // its place, or -- "attempt direct delivery before sending to smart
+    // host" -- follows the MX hosts as the last resort.
     const auto& dns = std::get<routing::DnsMx>(hop);
+    const auto virtual_smart_hosts = smart_hosts_of(vs);
+    const std::uint16_t port = dns.port;
+    if (!virtual_smart_hosts.empty() && vs->outbound().smart_host_type() != metabase::DNS_FIRST) {
+      smart_host = true;
+      auto hosts = virtual_smart_hosts;
+      co_return co_await delivery::hosts_for_smart_hosts(resolver, std::move(hosts), port);
+    }
     std::string domain = dns.domain;
-    co_return co_await delivery::hosts_for_domain(resolver, std::move(domain), dns.port);
+    auto direct = co_await delivery::hosts_for_domain(resolver, std::move(domain), port);
+    if (virtual_smart_hosts.empty()) co_return direct;
+    auto hosts = virtual_smart_hosts;
+    auto fallback = co_await delivery::hosts_for_smart_hosts(resolver, std::move(hosts), port);
+    if (!fallback) co_return direct;
+    std::vector<delivery::Endpoint> endpoints = direct ? std::move(*direct) : std::vector<delivery::Endpoint>{};
+    endpoints.insert(endpoints.end(), fallback->begin(), fallback->end());
+    co_return endpoints;
+  }
+
+  // The virtual server's own smart hosts (Outbound.smart_hosts); entries that
+  // do not parse are skipped (metabase-sync --check names them).
+  static std::vector<routing::SmartHost> smart_hosts_of(const metabase::VirtualServer* vs) {
+    std::vector<routing::SmartHost> hosts;
+    if (!vs) return hosts;
+    for (const auto& text : vs->outbound().smart_hosts()) {
+      auto parsed = routing::parse_smart_hosts(text);
+      if (parsed) hosts.insert(hosts.end(), parsed->begin(), parsed->end());
+    }
+    return hosts;
   }
 
   delivery::ClientOptions client_options(const routing::NextHop& hop, const metabase::VirtualServer* vs) const {
@@ -494,7 +523,14 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     } else if (const auto* smart = std::get_if<routing::SmartHosts>(&hop)) {
       apply(smart->tls_required, smart->credentials, smart->use_helo);
     } else if (const auto* dns = std::get_if<routing::DnsMx>(&hop)) {
-      apply(dns->tls_required, dns->credentials, dns->use_helo);
+      // Through the virtual server's smart host, its outbound security applies
+      // where the connector sets none.
+      const auto& security = vs ? vs->outbound().security() : metabase::OutboundSecurity::default_instance();
+      const bool via_smart_host = !smart_hosts_of(vs).empty() && vs->outbound().smart_host_type() != metabase::DNS_FIRST;
+      routing::OutboundCredentials credentials = dns->credentials;
+      if (!credentials.basic && via_smart_host && security.auth() == metabase::OUTBOUND_BASIC)
+        credentials = routing::OutboundCredentials{true, security.user_name(), security.password()};
+      apply(dns->tls_required || (via_smart_host && security.require_tls()), credentials, dns->use_helo);
     }
     return client;
   }

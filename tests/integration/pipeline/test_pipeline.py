@@ -609,5 +609,57 @@ connectors {{ name: "Partner" dn: "CN=Partner,CN=Connections,{RG}" local_bridgeh
         self.assertEqual(self.receiver.transactions, 0)
 
 
+class VirtualServerSmartHost(PipelineTestCase):
+    """The Internet connector uses DNS, but the virtual server names a smart
+    host (msExchSmtpSmartHost): everything for DNS goes there, no MX lookup."""
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Internet" dn: "CN=Internet,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "*" cost: 10 }} }}"""
+
+    def outbound(self, extra=""):
+        dead_dns = free_port()
+        return super().outbound(f'smart_hosts: "[127.0.0.1]:{self.receiver.port}" smart_host_type: ALWAYS_SMART_HOST'
+                                f' external_dns_servers: "127.0.0.1:{dead_dns}"')
+
+    def test_dns_hop_goes_to_the_virtual_servers_smart_host(self):
+        self.send("alice@example.com", ["friend@remote.example"])
+        wait_until(lambda: self.receiver.delivered, 20, "delivery to the smart host")
+        self.assertEqual(self.receiver.delivered[0][1], ["friend@remote.example"])
+
+
+class DirectDeliveryBeforeSmartHost(PipelineTestCase):
+    """"Attempt direct delivery before sending to smart host": the only MX
+    refuses connections, so the virtual server's smart host takes the mail."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mx_port = free_port("127.0.0.2")
+        cls.dns = Dnsmasq(["--local=/example/", "--mx-host=remote.example,mx1.remote.example,10",
+                           "--host-record=mx1.remote.example,127.0.0.2"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.close()
+        super().tearDownClass()
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Internet" dn: "CN=Internet,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "*" cost: 10 }} }}"""
+
+    def outbound(self, extra=""):
+        return super().outbound(f'port: {self.mx_port} external_dns_servers: "127.0.0.1:{self.dns.port}"'
+                                f' smart_hosts: "[127.0.0.1]:{self.receiver.port}" smart_host_type: DNS_FIRST')
+
+    def test_smart_host_takes_the_mail_when_direct_delivery_fails(self):
+        self.send("alice@example.com", ["friend@remote.example"])
+        wait_until(lambda: self.receiver.delivered, 20, "delivery through the smart host")
+        log = self.gateway.log_text()
+        self.assertIn("127.0.0.2", log)  # the MX was tried first
+
+
 if __name__ == "__main__":
     unittest.main()
