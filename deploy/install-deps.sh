@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the gateway needs to build, run and test.
+# Installs the Debian 12 packages the gateway needs to build, run and test
+# (postfix-ldap only for the Postfix reference of bench/pipeline).
 # Run as root (or through sudo). Safe to run again.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -12,7 +13,7 @@ apt-get install -y -qq --no-install-recommends \
   libspdlog-dev libfmt-dev libcli11-dev libc-ares-dev \
   libgtest-dev libgmock-dev \
   python3 swaks openssl procps iproute2 \
-  postfix dovecot-lmtpd dnsmasq-base >/dev/null
+  postfix postfix-ldap dovecot-lmtpd dnsmasq-base >/dev/null
 # The packaged daemons are not used: tests and the quick start run private
 # instances on loopback. Stop the system ones so they hold no ports.
 for svc in slapd postfix dovecot; do
