@@ -5,7 +5,9 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
 #include <variant>
 
 #include "gateway/common/ascii.h"
@@ -136,6 +138,41 @@ class StringSink final : public dsn::ReportSink {
   }
   std::string text;
 };
+
+// The priority a message's header section asks for: Importance (RFC 2156:
+// high, normal, low), else Priority (urgent, normal, non-urgent), else
+// X-Priority (1-2 high, 3 normal, 4-5 low). Normal when none is present.
+routing::Priority priority_of(std::string_view headers) {
+  std::optional<routing::Priority> importance, priority, x_priority;
+  std::size_t pos = 0;
+  while (pos < headers.size()) {
+    std::size_t end = headers.find('\n', pos);
+    if (end == std::string_view::npos) end = headers.size();
+    std::string_view line = headers.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // end of the header section
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || line.front() == ' ' || line.front() == '\t') continue;
+    const std::string name = ascii_lower(line.substr(0, colon));
+    std::string value = ascii_lower(line.substr(colon + 1));
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (name == "importance") {
+      if (value.starts_with("high")) importance = routing::Priority::High;
+      else if (value.starts_with("low")) importance = routing::Priority::Low;
+      else if (value.starts_with("normal")) importance = routing::Priority::Normal;
+    } else if (name == "priority") {
+      if (value.starts_with("urgent")) priority = routing::Priority::High;
+      else if (value.starts_with("non-urgent")) priority = routing::Priority::Low;
+      else if (value.starts_with("normal")) priority = routing::Priority::Normal;
+    } else if (name == "x-priority" && !value.empty()) {
+      if (value[0] == '1' || value[0] == '2') x_priority = routing::Priority::High;
+      else if (value[0] == '4' || value[0] == '5') x_priority = routing::Priority::Low;
+      else if (value[0] == '3') x_priority = routing::Priority::Normal;
+    }
+  }
+  return importance.value_or(priority.value_or(x_priority.value_or(routing::Priority::Normal)));
+}
 
 // A group of recipients of one message that share a next hop.
 struct HopGroup {
@@ -317,6 +354,31 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(next->time_since_epoch()).count());
   }
 
+  bool needs_priority() const {
+    if (!snapshot) return false;
+    for (const auto& connector : snapshot->connectors)
+      if (connector.has_content_restrictions &&
+          (connector.content.allow_high_priority() || connector.content.allow_normal_priority() ||
+           connector.content.allow_low_priority()))
+        return true;
+    return false;
+  }
+
+  // The first 64 KiB of the spooled body are enough for any sane header section.
+  routing::Priority read_priority(const std::string& queue_id) const {
+    auto body = delivery::FileBodySource::open((spool.root() / "queue" / (queue_id + ".body")).string());
+    if (!body) return routing::Priority::Normal;
+    std::string head(64 * 1024, '\0');
+    std::size_t filled = 0;
+    while (filled < head.size()) {
+      auto n = (*body)->read(std::span<char>(head.data() + filled, head.size() - filled));
+      if (!n || *n == 0) break;
+      filled += *n;
+    }
+    head.resize(filled);
+    return priority_of(head);
+  }
+
   // --- one pass over one message -----------------------------------------------
 
   asio::awaitable<void> deliver_one(const QueueId& id) {
@@ -346,6 +408,8 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     for (int i = 0; i < env.recipients_size(); ++i) candidates.push_back(i);
     std::map<int, Outcome> reroute;
     std::map<int, envelope::QueueName> queue_by_recipient;  // where each routed recipient waits
+    // Connectors that restrict by priority need the message's: read its header section.
+    const routing::Priority priority = needs_priority() ? read_priority(env.queue_id()) : routing::Priority::Normal;
     const std::size_t max_rounds = 1 + (metabase ? static_cast<std::size_t>(metabase->connectors_size()) : 0);
     for (std::size_t round = 0; round < max_rounds && !candidates.empty(); ++round) {
       std::map<std::string, HopGroup> groups;
@@ -358,6 +422,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
           record(recipient, outcome_of(FailureKind::CategorizerFailure, "recipient was not categorized"), {});
           continue;
         }
+        categorized->message.priority = priority;
         categorized->message.sender_dn = routing::normalize_dn(env.sender_dn());
         for (const auto& group : env.sender_group_dns())
           categorized->message.sender_group_dns.push_back(routing::normalize_dn(group));

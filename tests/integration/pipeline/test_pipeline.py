@@ -661,5 +661,37 @@ connectors {{ name: "Internet" dn: "CN=Internet,CN=Connections,{RG}" local_bridg
         self.assertIn("127.0.0.2", log)  # the MX was tried first
 
 
+class ConnectorPriorityRestriction(PipelineTestCase):
+    """A connector that carries only high-priority mail (content restrictions):
+    the priority comes from the message's Importance / Priority / X-Priority."""
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Urgent" dn: "CN=Urgent,CN=Connections,{RG}" local_bridgehead: true
+  address_spaces {{ pattern: "partner.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  content_restrictions {{ allow_high_priority: true allow_system_messages: true allow_non_system_messages: true }} }}"""
+
+    def send_with(self, header):
+        message = f"From: <alice@example.com>\r\n{header}Subject: priority\r\n\r\nbody\r\n"
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as smtp:
+            smtp.ehlo("client.example.net")
+            smtp.sendmail("alice@example.com", ["pat@partner.example"], message)
+
+    def test_high_importance_message_goes_over_the_connector(self):
+        self.send_with("Importance: High\r\n")
+        wait_until(lambda: self.receiver.delivered, 20, "delivery of the urgent message")
+
+    def test_x_priority_1_counts_as_high(self):
+        self.send_with("X-Priority: 1 (Highest)\r\n")
+        wait_until(lambda: self.receiver.delivered, 20, "delivery of the urgent message")
+
+    def test_normal_priority_message_is_refused_with_5_7_1(self):
+        before = self.dovecot.names("alice")
+        self.send_with("")
+        _, recipients = delivery_status(parse(self.new_mail("alice", before)[0]))
+        self.assertEqual(recipients[0]["status"], "5.7.1")
+        self.assertEqual(self.receiver.transactions, 0)
+
+
 if __name__ == "__main__":
     unittest.main()
