@@ -354,6 +354,12 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(next->time_since_epoch()).count());
   }
 
+  // The spooled body, for the outbound client and the DSN builder (both read
+  // files through a BodySource).
+  std::string body_path(const std::string& queue_id) const {
+    return (spool.root() / "queue" / (queue_id + ".body")).string();
+  }
+
   bool needs_priority() const {
     if (!snapshot) return false;
     for (const auto& connector : snapshot->connectors)
@@ -364,19 +370,21 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return false;
   }
 
-  // The first 64 KiB of the spooled body are enough for any sane header section.
-  routing::Priority read_priority(const std::string& queue_id) const {
-    auto body = delivery::FileBodySource::open((spool.root() / "queue" / (queue_id + ".body")).string());
-    if (!body) return routing::Priority::Normal;
+  // The first 64 KiB of the spooled body are enough for any sane header
+  // section; read on the spool's pool, not on this loop.
+  asio::awaitable<routing::Priority> read_priority(const QueueId& id) {
+    auto body = co_await spool.open_body(id);
+    if (!body) co_return routing::Priority::Normal;
     std::string head(64 * 1024, '\0');
     std::size_t filled = 0;
     while (filled < head.size()) {
-      auto n = (*body)->read(std::span<char>(head.data() + filled, head.size() - filled));
+      const std::span<char> rest(head.data() + filled, head.size() - filled);
+      auto n = co_await body->read(rest);
       if (!n || *n == 0) break;
       filled += *n;
     }
     head.resize(filled);
-    return priority_of(head);
+    co_return priority_of(head);
   }
 
   // --- one pass over one message -----------------------------------------------
@@ -409,7 +417,8 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     std::map<int, Outcome> reroute;
     std::map<int, envelope::QueueName> queue_by_recipient;  // where each routed recipient waits
     // Connectors that restrict by priority need the message's: read its header section.
-    const routing::Priority priority = needs_priority() ? read_priority(env.queue_id()) : routing::Priority::Normal;
+    routing::Priority priority = routing::Priority::Normal;
+    if (needs_priority()) priority = co_await read_priority(id);
     const std::size_t max_rounds = 1 + (metabase ? static_cast<std::size_t>(metabase->connectors_size()) : 0);
     for (std::size_t round = 0; round < max_rounds && !candidates.empty(); ++round) {
       std::map<std::string, HopGroup> groups;
@@ -591,7 +600,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       // Through the virtual server's smart host, its outbound security applies
       // where the connector sets none.
       const auto& security = vs ? vs->outbound().security() : metabase::OutboundSecurity::default_instance();
-      const bool via_smart_host = !smart_hosts_of(vs).empty() && vs->outbound().smart_host_type() != metabase::DNS_FIRST;
+      const bool via_smart_host = vs && vs->outbound().smart_host_type() != metabase::DNS_FIRST && !smart_hosts_of(vs).empty();
       routing::OutboundCredentials credentials = dns->credentials;
       if (!credentials.basic && via_smart_host && security.auth() == metabase::OUTBOUND_BASIC)
         credentials = routing::OutboundCredentials{true, security.user_name(), security.password()};
@@ -655,7 +664,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       message.recipients.push_back(std::move(out));
     }
 
-    auto body = delivery::FileBodySource::open((spool.root() / "queue" / (env.queue_id() + ".body")).string());
+    auto body = delivery::FileBodySource::open(body_path(env.queue_id()));
     if (!body) {
       log::error(ctx, "cannot open the body: {}", body.error().message());
       Outcome outcome;
@@ -724,8 +733,6 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
                                const metabase::VirtualServer* vs, const std::string& stored,
                                const std::map<int, envelope::QueueName>& queue_by_recipient) {
     const std::int64_t now = unix_now();
-    bool any_local = false;
-    for (const auto& r : env.recipients()) any_local = any_local || r.next_hop().empty();
     const auto schedule = retry_schedule(vs, false);
 
     dsn::PlanOptions plan_options;
@@ -765,7 +772,6 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       log::info(ctx, "removed: every recipient is final");
       co_return;
     }
-    (void)any_local;
     co_await store(ctx, id, env, next_wake(env, 0), stored, queue_by_recipient);
   }
 
@@ -815,7 +821,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     settings.max_full_return_size = options.max_full_return_size;
     const auto content = dsn::report_from_envelope(env, planned, settings);
 
-    auto body = delivery::FileBodySource::open((spool.root() / "queue" / (env.queue_id() + ".body")).string());
+    auto body = delivery::FileBodySource::open(body_path(env.queue_id()));
     if (!body) co_return std::unexpected(body.error());
     SpooledOriginal original(**body);
     StringSink sink;
