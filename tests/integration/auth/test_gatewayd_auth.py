@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 import gatewayd_fixture  # noqa: E402
-from gatewayd_fixture import GatewayTestCase, RawSmtp, metabase_text, virtual_server  # noqa: E402
+from gatewayd_fixture import GatewayTestCase, RawSmtp, make_pki, metabase_text, virtual_server  # noqa: E402
 from slapd import Slapd  # noqa: E402
 
 PASSWORD = "Passw0rd!"          # every sample user's password (directory-schema/README.md)
@@ -34,21 +34,6 @@ REMOTE = "someone@remote.example"   # routed by the "Internet" connector: relayi
 THROTTLE_ARGS = ["--auth-delay-after", "3", "--auth-lockout-after", "3", "--auth-lockout-seconds", "60"]
 
 
-def make_pki(directory):
-    """A test CA and a server certificate for vs1.example.com and 127.0.0.1 signed by it."""
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=Gateway Test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vs1.example.com")
-    with open(os.path.join(directory, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:vs1.example.com,DNS:vs2.example.com,IP:127.0.0.1,IP:127.0.0.2\n"
-                "extendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
-    return (os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key"))
 
 
 def swaks(port, *args, server="127.0.0.1"):

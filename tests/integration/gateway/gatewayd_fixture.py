@@ -94,12 +94,32 @@ def wait_for_port(host, port, timeout=10.0, proc=None):
 
 
 def wait_until(predicate, timeout=10.0, what="condition"):
+    """Polls until predicate() is true and returns its value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(0.05)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def make_pki(directory):
+    """A test CA (ca.pem) and a server certificate (server.pem, server.key) signed by it for
+    vs1.example.com, vs2.example.com, 127.0.0.1 and 127.0.0.2, made with openssl in `directory`."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=Gateway Test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vs1.example.com")
+    with open(os.path.join(directory, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:vs1.example.com,DNS:vs2.example.com,IP:127.0.0.1,IP:127.0.0.2\n"
+                "extendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
+    return [os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key")]
 
 
 class Gateway:

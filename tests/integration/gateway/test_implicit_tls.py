@@ -6,31 +6,15 @@ server's other bindings are, and AUTH attempts without a directory are a
 temporary failure (454 4.7.0), never 502 or 535."""
 
 import base64
-import os
 import smtplib
 import socket
 import ssl
-import subprocess
 import tempfile
 import unittest
 
-from gatewayd_fixture import GatewayTestCase, RawSmtp, free_port, metabase_text
+from gatewayd_fixture import GatewayTestCase, RawSmtp, free_port, make_pki, metabase_text
 
 
-def make_pki(directory):
-    """A test CA and a server certificate for vs1.example.com and 127.0.0.1 signed by it."""
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=Gateway Test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vs1.example.com")
-    with open(os.path.join(directory, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:vs1.example.com,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
-    return (os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key"))
 
 
 def server_text(vs_id, bindings, extra="", timeout=30):

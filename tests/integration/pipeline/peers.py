@@ -13,25 +13,18 @@ import os
 import pwd
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gateway"))
 
-def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from gatewayd_fixture import free_port, wait_until  # noqa: E402,F401  (re-exported for the tests)
 
 
-def wait_until(predicate, timeout=20.0, what="condition", interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out waiting for {what}")
+
+
 
 
 def _wait_for_listener(host, port, proc, log_path, timeout=10.0):

@@ -14,7 +14,6 @@ import os
 import smtplib
 import ssl
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 import gatewayd_fixture  # noqa: E402
-from gatewayd_fixture import Gateway, wait_for_port  # noqa: E402
+from gatewayd_fixture import Gateway, make_pki  # noqa: E402
 from peers import DovecotLmtp, Dnsmasq, ScriptedReceiver, free_port, wait_until  # noqa: E402
 from slapd import Slapd  # noqa: E402
 
@@ -43,20 +42,6 @@ MAILBOX_USERS = ["alice", "bob", "carol", "frank", "grace", "henry", "ivy", "eri
 TLS_CLIENT_CA = None  # set per class when a TLS-required connector is used
 
 
-def make_pki(directory):
-    """A test CA and a certificate for 127.0.0.1 / vs1.example.com signed by it."""
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=Pipeline Test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vs1.example.com")
-    with open(os.path.join(directory, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:vs1.example.com,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
-    return [os.path.join(directory, name) for name in ("ca.pem", "server.pem", "server.key")]
 
 
 def parse(raw):
