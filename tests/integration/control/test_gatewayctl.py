@@ -17,36 +17,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fixtures"))
 sys.path.insert(0, str(HERE.parent / "gateway"))
+sys.path.insert(0, str(HERE.parent / "directory"))
 
-from slapd import Slapd  # noqa: E402
-from gatewayd_fixture import Gateway, free_port, wait_until  # noqa: E402
+from directory_gateway import BH1, DirectoryGateway  # noqa: E402
+from gatewayd_fixture import free_port, wait_until  # noqa: E402
 
 GATEWAYCTL = os.environ.get("GATEWAYCTL", "gatewayctl")
-METABASE_SYNC = os.environ.get("METABASE_SYNC", "metabase-sync")
-ORG = "CN=Example,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=example,DC=com"
-SERVERS = f"CN=Servers,CN=First Administrative Group,CN=Administrative Groups,{ORG}"
-BH1 = f"CN=BH1,{SERVERS}"
-MBX1 = f"CN=MBX1,{SERVERS}"
+MBX1 = BH1.replace("CN=BH1,", "CN=MBX1,", 1)
 
 
 class GatewayctlTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.slapd = Slapd()
-        try:
-            cls.port = free_port()
-            cls.unreachable = free_port()  # nothing listens here: delivery gets 4.4.1
-            password_file = cls.slapd.directory / "service.secret"
-            password_file.write_text(cls.slapd.service_password + "\n")
-            password_file.chmod(0o600)
-            cls.slapd.modify(f"""dn: {BH1}
+        cls.unreachable = free_port()  # nothing listens here: delivery gets 4.4.1
+        cls.env = DirectoryGateway(extra_ldif=f"""dn: {BH1}
 changetype: modify
-replace: gwDirectoryUri
-gwDirectoryUri: {cls.slapd.uri}
--
-replace: gwDirectoryBindPasswordFile
-gwDirectoryBindPasswordFile: {password_file}
--
 replace: gwDeliveryEndpoint
 gwDeliveryEndpoint: 127.0.0.1:{cls.unreachable}
 -
@@ -56,40 +41,18 @@ changetype: modify
 replace: gwDeliveryEndpoint
 gwDeliveryEndpoint: 127.0.0.1:{cls.unreachable}
 -
-
-dn: CN=1,CN=SMTP,CN=Protocols,{BH1}
-changetype: modify
-replace: msExchServerBindings
-msExchServerBindings: 127.0.0.1:{cls.port}:
--
-
-dn: CN=2,CN=SMTP,CN=Protocols,{BH1}
-changetype: modify
-replace: msExchServerBindings
-msExchServerBindings: 127.0.0.1:{free_port()}:
--
 """)
-            cls.gateway = Gateway("", threads=2)
-            result = subprocess.run(
-                [METABASE_SYNC, "--uri", cls.slapd.uri, "--bind-dn", cls.slapd.service_dn,
-                 "--password", cls.slapd.service_password, "--server", "BH1",
-                 "--out", cls.gateway.metabase_path, "--once"],
-                capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                raise RuntimeError(f"metabase-sync failed ({result.returncode}): {result.stderr}")
-            cls.gateway.start(wait=[("127.0.0.1", cls.port)])
+        cls.slapd, cls.gateway, cls.port = cls.env.slapd, cls.env.gateway, cls.env.port
+        try:
             cls.socket = os.path.join(cls.gateway.spool, "control.sock")
             wait_until(lambda: os.path.exists(cls.socket), 10, "the control socket")
         except BaseException:
-            cls.slapd.close()
+            cls.env.close()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.gateway.stop()
-        finally:
-            cls.slapd.close()
+        cls.env.close()
 
     def tearDown(self):
         outcome = getattr(self, "_outcome", None)

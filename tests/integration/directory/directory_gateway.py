@@ -30,7 +30,8 @@ class DirectoryGateway:
     sample's mailbox servers (mbx1.example.com ...) never resolve and their
     mail waits for a retry, without asking any real DNS server."""
 
-    def __init__(self):
+    def __init__(self, extra_ldif=""):
+        """`extra_ldif`: further LDIF change records applied before metabase-sync runs."""
         self.slapd = Slapd()
         try:
             self.port = free_port()
@@ -61,7 +62,7 @@ changetype: modify
 replace: msExchServerBindings
 msExchServerBindings: 127.0.0.1:{self.submission_port}:
 -
-""")
+""" + ("\n" + extra_ldif if extra_ldif else ""))
             self.gateway = Gateway("", threads=2)  # metabase replaced below
             self.sync_metabase()
             self.gateway.start(wait=[("127.0.0.1", self.port)])
