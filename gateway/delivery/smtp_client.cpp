@@ -78,6 +78,10 @@ void OutboundConnection::arm(std::chrono::milliseconds timeout) {
   timer_.async_wait([flag = timed_out_, this](const boost::system::error_code& ec) {
     if (ec) return;  // cancelled: the operation finished in time (or we are gone)
     *flag = true;
+    if (adopted_) {
+      adopted_->cancel();
+      return;
+    }
     boost::system::error_code ignored;
     stream_.next_layer().cancel(ignored);
   });
@@ -87,6 +91,10 @@ void OutboundConnection::disarm() { timer_.cancel(); }
 
 void OutboundConnection::close() {
   timer_.cancel();
+  if (adopted_) {
+    adopted_->close();
+    return;
+  }
   boost::system::error_code ignored;
   stream_.next_layer().close(ignored);
 }
@@ -115,10 +123,31 @@ asio::awaitable<std::unique_ptr<OutboundConnection>> OutboundConnection::open(as
   co_return connection;
 }
 
+asio::awaitable<std::unique_ptr<OutboundConnection>> OutboundConnection::adopt(asio::any_io_executor executor,
+                                                                              ByteStream& stream, Endpoint peer,
+                                                                              ClientOptions options) {
+  options.session.tls = TlsPolicy::Never;
+  options.session.credentials.reset();
+  options.tls.reset();
+  std::unique_ptr<OutboundConnection> connection(new OutboundConnection(executor, std::move(peer), std::move(options)));
+  connection->adopted_ = &stream;
+  co_await connection->drive(connection->session_.start(), nullptr);
+  co_return connection;
+}
+
+asio::awaitable<std::size_t> OutboundConnection::read_some(asio::mutable_buffer buffer,
+                                                           boost::system::error_code& ec) {
+  if (adopted_) co_return co_await adopted_->read_some(buffer, ec);
+  if (tls_) co_return co_await stream_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  co_return co_await stream_.next_layer().async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+}
+
 asio::awaitable<bool> OutboundConnection::write(std::string_view bytes, std::chrono::milliseconds timeout) {
   boost::system::error_code ec;
   arm(timeout);
-  if (tls_)
+  if (adopted_)
+    co_await adopted_->write(asio::buffer(bytes.data(), bytes.size()), ec);
+  else if (tls_)
     co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
                                asio::redirect_error(asio::use_awaitable, ec));
   else
@@ -139,12 +168,7 @@ asio::awaitable<std::optional<Reply>> OutboundConnection::read_reply(Stage stage
     }
     boost::system::error_code ec;
     arm(options_.timeouts.of(stage));
-    std::size_t n = 0;
-    if (tls_)
-      n = co_await stream_.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
-    else
-      n = co_await stream_.next_layer().async_read_some(asio::buffer(buffer),
-                                                        asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n = co_await read_some(asio::buffer(buffer), ec);
     disarm();
     if (ec) {
       last_error_ = *timed_out_ ? "timeout waiting for the " + std::string(stage_name(stage)) + " reply"

@@ -13,6 +13,10 @@
 // at a time per connection. Not responsible for choosing hosts (deliver_to_hosts
 // below tries a list in order), for DNS (MxResolver) or for connection limits
 // (ConnectionPool).
+// Role reversal (ATRN, RFC 2645 4.2): adopt() runs the same client session over
+// a ByteStream the server side accepted; the peer's greeting starts it, and no
+// STARTTLS or AUTH is negotiated inside it (the inbound connection's own TLS and
+// authentication already apply).
 #pragma once
 
 #include <chrono>
@@ -25,6 +29,7 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/delivery/body_source.h"
+#include "gateway/delivery/byte_stream.h"
 #include "gateway/delivery/client_session.h"
 
 namespace gw::delivery {
@@ -69,6 +74,12 @@ class OutboundConnection {
   // Connects and runs the session up to Ready; check failure() afterwards.
   static asio::awaitable<std::unique_ptr<OutboundConnection>> open(asio::any_io_executor executor, Endpoint endpoint,
                                                                   ClientOptions options);
+  // Runs the session over `stream` (which must outlive the connection), from
+  // the peer's greeting up to Ready; check failure() afterwards. `peer` names
+  // the other side in logs and results.
+  static asio::awaitable<std::unique_ptr<OutboundConnection>> adopt(asio::any_io_executor executor,
+                                                                   ByteStream& stream, Endpoint peer,
+                                                                   ClientOptions options);
   ~OutboundConnection();
 
   // Sends one message; the connection stays open for the next when usable().
@@ -87,6 +98,7 @@ class OutboundConnection {
   // Performs actions until the session is Ready or closed; returns the last action.
   asio::awaitable<Action> drive(Action action, BodySource* body);
   asio::awaitable<bool> write(std::string_view bytes, std::chrono::milliseconds timeout);
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, boost::system::error_code& ec);
   asio::awaitable<std::optional<Reply>> read_reply(Stage stage);
   asio::awaitable<std::optional<std::size_t>> send_body(BodyEncoding encoding, BodySource& body);
   asio::awaitable<bool> handshake();
@@ -97,7 +109,8 @@ class OutboundConnection {
   Endpoint endpoint_;
   ClientOptions options_;
   std::shared_ptr<asio::ssl::context> tls_context_;
-  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  asio::ssl::stream<asio::ip::tcp::socket> stream_;   // unused when adopted_
+  ByteStream* adopted_ = nullptr;                     // adopt(): the stream we run over
   asio::steady_timer timer_;
   std::shared_ptr<bool> timed_out_ = std::make_shared<bool>(false);
   bool tls_ = false;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <functional>
 
 #include "tests/integration/delivery/peers.h"
@@ -354,6 +355,103 @@ TEST_F(SmtpClientWithTls, OpportunisticTlsEncryptsWithoutVerifying) {
   EXPECT_TRUE(encrypted);
   EXPECT_EQ(result.recipients.at(0).outcome, Outcome::Delivered);
   EXPECT_EQ(lmtp_->messages("alice").size(), 1u);
+}
+
+// ---- Role reversal (ATRN): the client session over a connection we accepted ----
+
+// The accepted socket as the adopted stream.
+class AcceptedSocket final : public ByteStream {
+ public:
+  explicit AcceptedSocket(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, boost::system::error_code& ec) override {
+    co_return co_await socket_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  asio::awaitable<void> write(asio::const_buffer buffer, boost::system::error_code& ec) override {
+    co_await asio::async_write(socket_, buffer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  void cancel() noexcept override {
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  }
+  void close() noexcept override {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  asio::ip::tcp::socket socket_;
+};
+
+// Copies octets one way until the sender closes, as an ODMR client (fetchmail)
+// splices the reversed connection to its local MTA.
+asio::awaitable<void> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to) {
+  std::array<char, 4096> buffer;
+  for (;;) {
+    boost::system::error_code ec;
+    const std::size_t n = co_await from.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    co_await asio::async_write(to, asio::buffer(buffer.data(), n), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+  }
+  boost::system::error_code ignored;
+  to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+// A connection the test accepted, whose other end is spliced to `mta_port`
+// (or left silent when 0); runs `work` over it.
+template <typename T>
+T over_reversed_connection(std::uint16_t mta_port, std::function<asio::awaitable<T>(asio::any_io_executor, ByteStream&)> work) {
+  return run_io<T>([&](asio::any_io_executor ex) -> asio::awaitable<T> {
+    asio::ip::tcp::acceptor acceptor(ex, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket customer(ex);
+    asio::ip::tcp::socket mta(ex);
+    co_await customer.async_connect(acceptor.local_endpoint(), asio::use_awaitable);
+    AcceptedSocket accepted(co_await acceptor.async_accept(asio::use_awaitable));
+    if (mta_port != 0) {
+      const asio::ip::tcp::endpoint mta_endpoint{asio::ip::make_address("127.0.0.1"), mta_port};
+      co_await mta.async_connect(mta_endpoint, asio::use_awaitable);
+      asio::co_spawn(ex, pump(customer, mta), asio::detached);
+      asio::co_spawn(ex, pump(mta, customer), asio::detached);
+    }
+    T out = co_await work(ex, accepted);
+    boost::system::error_code ignored;
+    customer.close(ignored);
+    mta.close(ignored);
+    co_return out;
+  });
+}
+
+TEST(SmtpClientReversed, AnAdoptedConnectionDeliversToThePeerThatGreetsOverIt) {
+  TempDir dir("gw-delivery");
+  gw::test::SmtpSink sink(dir.path());
+  const auto m = message({"office@branch.example"}, kContent);
+  const auto result = over_reversed_connection<MessageResult>(
+      sink.port(), [&](asio::any_io_executor ex, ByteStream& stream) -> asio::awaitable<MessageResult> {
+        auto connection = co_await OutboundConnection::adopt(ex, stream, local(0, "branch-gw.example"), client_options());
+        if (!connection->usable()) co_return fail_all(m, *connection->failure());
+        StringBodySource body(kContent);
+        auto delivered = co_await connection->deliver(m, body);
+        co_await connection->quit();
+        co_return delivered;
+      });
+  ASSERT_EQ(result.recipients.size(), 1u);
+  EXPECT_EQ(result.recipients[0].outcome, Outcome::Delivered) << result.recipients[0].text;
+  EXPECT_EQ(result.recipients[0].code, 250);
+  const auto dumps = sink.transactions();
+  ASSERT_EQ(dumps.size(), 1u);
+  EXPECT_NE(dumps[0].find("Subject: quarterly report"), std::string::npos) << dumps[0];
+}
+
+TEST(SmtpClientReversed, APeerThatNeverGreetsLeavesTheConnectionUnusedWith4_4_1) {
+  auto options = client_options();
+  options.timeouts.greeting = options.timeouts.command = std::chrono::milliseconds(300);
+  const auto failure = over_reversed_connection<ConnectionFailure>(
+      0, [&](asio::any_io_executor ex, ByteStream& stream) -> asio::awaitable<ConnectionFailure> {
+        auto connection = co_await OutboundConnection::adopt(ex, stream, local(0, "branch-gw.example"), options);
+        co_return connection->failure().value_or(ConnectionFailure{});
+      });
+  EXPECT_EQ(failure.outcome, Outcome::Transient);
+  EXPECT_EQ(failure.status.str(), "4.4.1") << failure.text;
 }
 
 }  // namespace
