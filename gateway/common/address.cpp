@@ -389,6 +389,15 @@ Result<Address> parse_mailbox(std::string_view text, const AddressOptions& optio
   return std::move(*mailbox);
 }
 
+bool domain_in_form(std::string_view domain, std::string_view form) noexcept {
+  if (form == "*") return true;
+  if (form.starts_with("*.")) {
+    const std::string_view parent = form.substr(1);  // ".x"
+    return domain.size() > parent.size() && domain.ends_with(parent);
+  }
+  return domain == form;
+}
+
 std::string normalize_domain(std::string_view domain) {
   std::string out;
   out.reserve(domain.size());

@@ -106,6 +106,11 @@ Result<Address> parse_mailbox(std::string_view text, const AddressOptions& optio
 // removed); for comparisons with configured domains.
 std::string normalize_domain(std::string_view domain);
 
+// Whether `domain` is named by a domain form as connector address spaces and
+// ETRN/ATRN use them: "x" (that domain), "*.x" (its subdomains, not x itself)
+// or "*" (any domain). Both normalized already.
+bool domain_in_form(std::string_view domain, std::string_view form) noexcept;
+
 }  // namespace gw
 
 template <>

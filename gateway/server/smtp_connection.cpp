@@ -4,6 +4,9 @@
 #include <cctype>
 
 #include "gateway/common/log.h"
+#include "gateway/delivery/body_source.h"
+#include "gateway/delivery/byte_stream.h"
+#include "gateway/delivery/smtp_client.h"
 #include "gateway/queue/spool_error.h"
 
 namespace gw::server {
@@ -143,6 +146,11 @@ asio::awaitable<void> SmtpConnection::run() {
     action = session_.on_command(command);
   }
   if (!out_.empty()) co_await flush();
+  // Borrowed ATRN mail goes back even when the session ended unexpectedly.
+  if (!turn_.empty()) {
+    std::vector<std::optional<delivery::MessageResult>> not_attempted;
+    co_await return_turn(std::move(not_attempted));
+  }
   closed_ = true;
   deadline_.cancel();
   writer_.reset();  // an uncommitted message is abandoned: its files are removed
@@ -315,6 +323,11 @@ asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action actio
       action = co_await check_trn_queue(request);
       continue;
     }
+    if (auto* reverse = std::get_if<smtp::ReverseConnection>(&action)) {
+      const smtp::ReverseConnection request = *reverse;
+      co_await reverse_roles(request);
+      co_return Next::Close;
+    }
     if (auto* auth = std::get_if<smtp::Authenticate>(&action)) {
       const smtp::Authenticate request = *auth;
       AuthOutcome outcome = co_await authenticate(request);
@@ -462,20 +475,101 @@ asio::awaitable<smtp::Action> SmtpConnection::release_queue(const smtp::ReleaseQ
 asio::awaitable<smtp::Action> SmtpConnection::check_trn_queue(const smtp::CheckTrnQueue& request) {
   transport::QueueAdmin* admin = services_.queue_admin;
   if (admin == nullptr) co_return session_.on_trn_queue_checked(std::nullopt);
-  // Which queued message is for which ATRN domain is the router's business;
-  // "You have no mail" is only claimed when nothing at all awaits delivery.
-  auto count = [admin]() -> asio::awaitable<std::size_t> {
-    const auto queues = co_await admin->list_queues();
-    std::size_t messages = 0;
-    for (const auto& queue : queues)
-      if (queue.key.queue != envelope::DONE && queue.key.queue != envelope::BADMAIL) messages += queue.messages;
-    co_return messages;
+  // The queue manager routes each held recipient and lends out only those of
+  // the account's connectors in the requested domains.
+  auto take = [admin, connectors = request.connectors,
+               domains = request.domains]() -> asio::awaitable<std::vector<transport::TurnMessage>> {
+    co_return co_await admin->take_for_turn(connectors, domains, kMaxTurnMessages);
   };
-  auto spawned = asio::co_spawn(admin->executor(), std::move(count), asio::use_awaitable);
-  const std::size_t messages = co_await std::move(spawned);
-  log::info(log_context(), "ATRN by {} for {} domain(s): {} message(s) queued", session_.auth_identity(),
-            request.domains.size(), messages);
-  co_return session_.on_trn_queue_checked(messages);
+  auto spawned = asio::co_spawn(admin->executor(), std::move(take), asio::use_awaitable);
+  turn_ = co_await std::move(spawned);
+  log::info(log_context(), "ATRN by {} for {} domain(s): {} message(s) taken", session_.auth_identity(),
+            request.domains.size(), turn_.size());
+  co_return session_.on_trn_queue_checked(turn_.size());
+}
+
+namespace {
+
+// The accepted connection as the byte stream of the outbound client after
+// ATRN; octets the client sent before it read our 250 come first.
+class ReversedTransport final : public delivery::ByteStream {
+ public:
+  ReversedTransport(Transport& transport, std::string early) : transport_(transport), early_(std::move(early)) {}
+
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, boost::system::error_code& ec) override {
+    if (early_.empty()) co_return co_await transport_.read_some(buffer, ec);
+    const std::size_t n = std::min(buffer.size(), early_.size());
+    std::copy_n(early_.data(), n, static_cast<char*>(buffer.data()));
+    early_.erase(0, n);
+    ec = {};
+    co_return n;
+  }
+  asio::awaitable<void> write(asio::const_buffer buffer, boost::system::error_code& ec) override {
+    co_await transport_.write(buffer, ec);
+  }
+  void cancel() noexcept override { transport_.cancel(); }
+  void close() noexcept override { transport_.close(); }
+
+ private:
+  Transport& transport_;
+  std::string early_;
+};
+
+}  // namespace
+
+asio::awaitable<void> SmtpConnection::reverse_roles(const smtp::ReverseConnection& request) {
+  queue_reply(request.reply);
+  std::vector<std::optional<delivery::MessageResult>> results(turn_.size());
+  if (!co_await flush()) {
+    co_await return_turn(std::move(results));
+    co_return;
+  }
+  // RFC 2645 4.2: we are the client now. The client's name from its EHLO
+  // stands for the remote MTA in logs and reports.
+  const std::string peer_name = session_.envelope().helo.empty() ? session_.peer().ip : session_.envelope().helo;
+  boost::system::error_code ec;
+  const auto remote = transport_.socket().remote_endpoint(ec);
+  delivery::ClientOptions options;
+  options.session.helo_name = settings_->fqdn;
+  options.timeouts.greeting = options.timeouts.command = settings_->timeouts.command;
+  ReversedTransport stream(transport_, in_.substr(in_pos_));
+  in_.clear();
+  in_pos_ = 0;
+  asio::any_io_executor executor = transport_.socket().get_executor();
+  delivery::Endpoint peer{peer_name, remote};
+  auto connection = co_await delivery::OutboundConnection::adopt(executor, stream, std::move(peer), options);
+  std::size_t delivered = 0;
+  for (std::size_t i = 0; i < turn_.size() && connection->usable(); ++i) {
+    auto body = delivery::FileBodySource::open(turn_[i].body_path);
+    if (!body) {
+      log::error(log_context(), "ATRN: cannot open the body of {}: {}", turn_[i].id.str(), body.error().message());
+      continue;
+    }
+    results[i] = co_await connection->deliver(turn_[i].message, **body);
+    ++delivered;
+  }
+  if (connection->failure())
+    log::info(log_context(), "ATRN: reversed session ended: {}", connection->failure()->text);
+  co_await connection->quit();
+  log::info(log_context(), "ATRN: {} of {} message(s) sent over the reversed connection", delivered, turn_.size());
+  co_await return_turn(std::move(results));
+}
+
+asio::awaitable<void> SmtpConnection::return_turn(std::vector<std::optional<delivery::MessageResult>> results) {
+  transport::QueueAdmin* admin = services_.queue_admin;
+  std::vector<transport::TurnMessage> messages = std::move(turn_);
+  turn_.clear();
+  if (admin == nullptr || messages.empty()) co_return;
+  results.resize(messages.size());
+  const std::string remote = session_.envelope().helo.empty() ? session_.peer().ip : session_.envelope().helo;
+  auto give_back = [admin, &messages, &results, &remote]() -> asio::awaitable<void> {
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      QueueId id = messages[i].id;
+      co_await admin->return_from_turn(std::move(id), std::move(results[i]), remote);
+    }
+  };
+  auto spawned = asio::co_spawn(admin->executor(), std::move(give_back), asio::use_awaitable);
+  co_await std::move(spawned);
 }
 
 envelope::Envelope SmtpConnection::make_envelope() const {

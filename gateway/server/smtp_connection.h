@@ -31,9 +31,13 @@
 // over TLS and the Session starts as after STARTTLS. A failed or timed-out
 // handshake closes the connection without a reply (logged).
 // ETRN (RFC 1985): ReleaseQueue is carried out by QueueAdmin::release_domain()
-// for each domain, run on QueueAdmin::executor(); ATRN (RFC 2645): CheckTrnQueue
-// counts the gateway's queued messages with QueueAdmin::list_queues(). Without a
-// QueueAdmin, ETRN is answered 458 and ATRN cannot claim "no mail".
+// for each domain, run on QueueAdmin::executor(). ATRN (RFC 2645): CheckTrnQueue
+// borrows the held mail with QueueAdmin::take_for_turn(); on ReverseConnection
+// the 250 goes out, an outbound client session (delivery::OutboundConnection::
+// adopt) runs over this same connection -- the client's greeting first, then
+// one transaction per message -- and every borrowed message is given back with
+// return_from_turn(), with its results or as not attempted, before the
+// connection closes. Without a QueueAdmin, ETRN is answered 458 and ATRN 451.
 #pragma once
 
 #include <chrono>
@@ -76,6 +80,8 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   static constexpr std::size_t kSpoolChunk = 64 * 1024;
   // RFC 4954 4: a server may limit a SASL response line to 12288 octets.
   static constexpr std::size_t kMaxAuthLine = 12288;
+  // Messages one ATRN session takes; the client says ATRN again for more.
+  static constexpr std::size_t kMaxTurnMessages = 1000;
 
   SmtpConnection(asio::ip::tcp::socket socket, std::shared_ptr<VirtualServer> server,
                  ConnectionGate::Ticket ticket, ConnectionServices services, std::uint64_t session_id);
@@ -108,6 +114,8 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::awaitable<bool> handshake();
   asio::awaitable<smtp::Action> release_queue(const smtp::ReleaseQueue& request);
   asio::awaitable<smtp::Action> check_trn_queue(const smtp::CheckTrnQueue& request);
+  asio::awaitable<void> reverse_roles(const smtp::ReverseConnection& request);
+  asio::awaitable<void> return_turn(std::vector<std::optional<delivery::MessageResult>> results);
   asio::awaitable<AuthOutcome> authenticate(const smtp::Authenticate& request);
   friend class ConnectionAuthChannel;
   asio::awaitable<smtp::Action> commit(const smtp::CommitMessage& request);
@@ -150,6 +158,9 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   std::optional<smtp::DataParser> body_parser_;
   std::optional<Error> spool_error_;
   std::string queue_id_;
+
+  // ATRN: the messages borrowed from the queue manager, until given back.
+  std::vector<transport::TurnMessage> turn_;
 
   // Protocol log bookkeeping of the command being answered.
   std::string log_method_ = "+Connect";

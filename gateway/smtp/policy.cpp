@@ -5,15 +5,6 @@
 namespace gw::smtp {
 namespace {
 
-bool matches_address_space(std::string_view pattern, std::string_view domain) {
-  if (pattern == "*") return true;
-  if (pattern.starts_with("*.")) {
-    const std::string_view suffix = pattern.substr(1);  // ".mil"
-    return domain.size() > suffix.size() && domain.ends_with(suffix);
-  }
-  return pattern == domain;
-}
-
 bool listed(const std::vector<std::string>& domains, std::string_view domain) {
   for (const auto& entry : domains) {
     if (normalize_domain(entry) == domain) return true;
@@ -32,7 +23,7 @@ DomainClass DomainTable::classify(std::string_view domain) const {
   // literal is a relay decision, not a connector one.
   if (wanted.front() == '[') return DomainClass::Remote;
   for (const auto& pattern : relay_connector) {
-    if (matches_address_space(normalize_domain(pattern), wanted)) return DomainClass::RelayConnector;
+    if (domain_in_form(wanted, normalize_domain(pattern))) return DomainClass::RelayConnector;
   }
   return DomainClass::Remote;
 }

@@ -80,6 +80,13 @@ bool Session::auth_offered() const {
          (tls_active_ || policy_.auth_without_tls);
 }
 
+bool Session::atrn_offered() const {
+  // RFC 2645: only for authenticated accounts, so only where AUTH exists at all.
+  return !policy_.auth_mechanisms.empty() &&
+         std::any_of(policy_.trn_connectors.begin(), policy_.trn_connectors.end(),
+                     [](const TrnConnector& connector) { return !connector.authorized_accounts.empty(); });
+}
+
 bool Session::may_relay() const {
   return peer_.relay_allowed || (!auth_identity_.empty() && policy_.allow_authenticated_relay);
 }
@@ -139,6 +146,7 @@ std::vector<std::string> Session::ehlo_lines() const {
   }
   if (policy_.enable_vrfy) lines.push_back("VRFY");
   if (policy_.enable_etrn) lines.push_back("ETRN");
+  if (atrn_offered()) lines.push_back("ATRN");
   lines.push_back("HELP");
   return lines;
 }
@@ -592,19 +600,6 @@ bool Session::trn_account_authorized(const TrnConnector& connector) const {
                      });
 }
 
-namespace {
-
-// Whether `domain` is covered by an address-space form ("x" or "*.x").
-bool covered_by(std::string_view domain, std::string_view space) {
-  if (space.starts_with("*.")) {
-    const std::string_view parent = space.substr(1);  // ".x"
-    return domain.size() > parent.size() && domain.ends_with(parent);
-  }
-  return domain == space;
-}
-
-}  // namespace
-
 Action Session::handle_atrn(const Command& command) {
   if (phase_ == Phase::Greeting || !envelope_.esmtp) return error_reply(sequence("Send EHLO first"));
   if (in_transaction()) return error_reply(sequence("ATRN not allowed during a mail transaction"));
@@ -613,18 +608,20 @@ Action Session::handle_atrn(const Command& command) {
   if (command.error) return error_reply(*command.error);
 
   std::vector<std::string> permitted;
-  for (const TrnConnector& connector : policy_.trn_connectors)
-    if (trn_account_authorized(connector))
-      permitted.insert(permitted.end(), connector.domains.begin(), connector.domains.end());
+  CheckTrnQueue action;
+  for (const TrnConnector& connector : policy_.trn_connectors) {
+    if (!trn_account_authorized(connector)) continue;
+    permitted.insert(permitted.end(), connector.domains.begin(), connector.domains.end());
+    action.connectors.push_back(connector.name);
+  }
   if (permitted.empty()) return send(Reply(450, status(4, 7, 0), "ATRN request refused"));
 
-  CheckTrnQueue action;
   if (command.atrn_domains.empty()) {
     action.domains = std::move(permitted);
   } else {
     for (const std::string& domain : command.atrn_domains) {
       const bool allowed = std::any_of(permitted.begin(), permitted.end(),
-                                       [&](const std::string& space) { return covered_by(domain, space); });
+                                       [&](const std::string& space) { return domain_in_form(domain, space); });
       if (!allowed) return send(Reply(450, status(4, 7, 0), "ATRN request refused for " + domain));
       action.domains.push_back(domain);
     }
@@ -636,10 +633,12 @@ Action Session::handle_atrn(const Command& command) {
 Action Session::on_trn_queue_checked(std::optional<std::size_t> messages) {
   if (!awaiting_trn_check_) return send(sequence("No ATRN pending"));
   awaiting_trn_check_ = false;
-  if (messages && *messages == 0) return send(Reply(453, status(4, 3, 0), "You have no mail"));
-  // The role reversal itself (RFC 2645 4.2) is not implemented: the mail stays
-  // queued and nothing is promised. See gateway/smtp/README.md.
-  return send(Reply(502, status(5, 5, 1), "ATRN role reversal not implemented; mail stays queued"));
+  if (!messages) return send(Reply(451, status(4, 3, 0), "Unable to process ATRN request now"));
+  if (*messages == 0) return send(Reply(453, status(4, 3, 0), "You have no mail"));
+  // RFC 2645 4.2: from here on this end is the SMTP client; the server
+  // session is over whatever the reversed session does.
+  phase_ = Phase::Closing;
+  return ReverseConnection{Reply(250, status(2, 0, 0), "OK, now reversing the connection")};
 }
 
 std::string rfc5322_date(std::chrono::system_clock::time_point when) {

@@ -30,8 +30,12 @@
 //    built by received_header()); then on_committed(id) or on_commit_failed().
 //  - ReleaseQueue (ETRN, RFC 1985): make the mail held for `domains` due now and
 //    call on_queue_released() with what that did. No other event is fed meanwhile.
-//  - CheckTrnQueue (ATRN, RFC 2645): find out whether any mail is queued that
-//    could be for `domains` and call on_trn_queue_checked().
+//  - CheckTrnQueue (ATRN, RFC 2645): take the mail held for `connectors` whose
+//    recipients are in `domains` (it stays taken until the connection ends) and
+//    call on_trn_queue_checked() with how many messages that is.
+//  - ReverseConnection (ATRN accepted): write the 250, then act as the SMTP
+//    client on this connection (RFC 2645 4.2), delivering the mail taken, and
+//    close. The session is over.
 // Timeouts are the driver's clock: on expiry call on_timeout().
 // Implicit TLS (RFC 8314): the driver handshakes first, then calls
 // on_tls_established() and on_connect(); the session behaves as after STARTTLS.
@@ -111,11 +115,15 @@ struct ReleaseQueue {
   std::string node;  // as the client named it, for the log
 };
 struct CheckTrnQueue {
-  std::vector<std::string> domains;  // same form as ReleaseQueue::domains
+  std::vector<std::string> domains;     // same form as ReleaseQueue::domains
+  std::vector<std::string> connectors;  // the remote-triggered connectors the account may empty (names)
+};
+struct ReverseConnection {
+  Reply reply;  // 250 2.0.0 OK, now reversing the connection
 };
 
 using Action = std::variant<SendReply, StartTls, Authenticate, CheckRecipient, ReceiveBody,
-                            DiscardBody, CommitMessage, ReleaseQueue, CheckTrnQueue>;
+                            DiscardBody, CommitMessage, ReleaseQueue, CheckTrnQueue, ReverseConnection>;
 
 // The driver's answer to ReleaseQueue.
 struct ReleaseOutcome {
@@ -192,8 +200,8 @@ class Session {
   Action on_authenticated(std::string identity, std::vector<std::string> own_addresses = {});
   Action on_auth_failed(AuthFailure failure);
   Action on_queue_released(const ReleaseOutcome& outcome);
-  // `messages`: how many queued messages could be for the ATRN domains; nullopt
-  // when the driver cannot tell.
+  // `messages`: how many messages were taken for the ATRN client; nullopt when
+  // the driver has no queue manager to take them from.
   Action on_trn_queue_checked(std::optional<std::size_t> messages);
 
   Phase phase() const noexcept { return phase_; }
@@ -216,6 +224,7 @@ class Session {
   Action handle_etrn(const Command& command);
   Action handle_atrn(const Command& command);
   bool trn_account_authorized(const TrnConnector& connector) const;
+  bool atrn_offered() const;
   // A refused command that counts towards max_errors (syntax, sequence, unknown).
   Action error_reply(Reply reply);
   Action send(Reply reply, bool close_after = false);

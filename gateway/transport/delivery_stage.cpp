@@ -10,6 +10,7 @@
 #include <span>
 #include <variant>
 
+#include "gateway/common/address.h"
 #include "gateway/common/ascii.h"
 #include "gateway/common/log.h"
 #include "gateway/delivery/body_source.h"
@@ -174,6 +175,17 @@ routing::Priority priority_of(std::string_view headers) {
   return importance.value_or(priority.value_or(x_priority.value_or(routing::Priority::Normal)));
 }
 
+bool held_for_remote_trigger(const routing::NextHop& hop) {
+  if (const auto* smart = std::get_if<routing::SmartHosts>(&hop)) return smart->hold_for_remote_trigger;
+  if (const auto* dns = std::get_if<routing::DnsMx>(&hop)) return dns->hold_for_remote_trigger;
+  return false;
+}
+
+std::string domain_of(std::string_view address) {
+  const auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : ascii_lower(address.substr(at + 1));
+}
+
 // A group of recipients of one message that share a next hop.
 struct HopGroup {
   routing::NextHop hop;
@@ -205,6 +217,13 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   std::map<QueueId, std::unique_ptr<asio::steady_timer>> timers;
   std::map<std::string, Clock::time_point> connectors_in_retry;  // lower-case connector name
   std::set<queue::QueueKey> frozen_queues;
+  // Messages borrowed by ATRN connections (also in in_progress meanwhile).
+  struct Turn {
+    std::vector<int> recipients;                      // envelope indices, in TurnMessage order
+    std::vector<std::string> labels;                  // their next hops
+    std::map<int, envelope::QueueName> queue_by_recipient;
+  };
+  std::map<QueueId, Turn> turns;
   std::size_t running = 0;
   std::uint64_t report_sequence = 0;
   bool stopped = false;
@@ -387,6 +406,19 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     co_return priority_of(head);
   }
 
+  // The recipient as the router sees it, with the message facts connector
+  // restrictions look at; nullopt when it was never categorized.
+  static std::optional<routing::CategorizedRecipient> categorized_for_routing(const envelope::Envelope& env, int index,
+                                                                             routing::Priority priority) {
+    auto categorized = routing::categorized_recipient(env, index);
+    if (!categorized) return std::nullopt;
+    categorized->message.priority = priority;
+    categorized->message.sender_dn = routing::normalize_dn(env.sender_dn());
+    for (const auto& group : env.sender_group_dns())
+      categorized->message.sender_group_dns.push_back(routing::normalize_dn(group));
+    return categorized;
+  }
+
   // --- one pass over one message -----------------------------------------------
 
   asio::awaitable<void> deliver_one(const QueueId& id) {
@@ -426,15 +458,11 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       for (int i : candidates) {
         auto& recipient = *env.mutable_recipients(i);
         if (recipient.state() != envelope::RESOLVED && recipient.state() != envelope::RETRY) continue;
-        auto categorized = routing::categorized_recipient(env, i);
+        auto categorized = categorized_for_routing(env, i, priority);
         if (!categorized) {
           record(recipient, outcome_of(FailureKind::CategorizerFailure, "recipient was not categorized"), {});
           continue;
         }
-        categorized->message.priority = priority;
-        categorized->message.sender_dn = routing::normalize_dn(env.sender_dn());
-        for (const auto& group : env.sender_group_dns())
-          categorized->message.sender_group_dns.push_back(routing::normalize_dn(group));
         routing::NextHop hop = routing::route(*snapshot, *categorized, state);
         const bool local = std::holds_alternative<routing::LocalDelivery>(hop);
         queue::Scheduler scheduler(retry_schedule(vs, local), clock);
@@ -469,9 +497,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
                          scheduler, arrival);
           continue;
         }
-        const bool remote_trigger =
-            (std::holds_alternative<routing::SmartHosts>(hop) && std::get<routing::SmartHosts>(hop).hold_for_remote_trigger) ||
-            (std::holds_alternative<routing::DnsMx>(hop) && std::get<routing::DnsMx>(hop).hold_for_remote_trigger);
+        const bool remote_trigger = held_for_remote_trigger(hop);
         if (remote_trigger && !force) {
           recipient.set_next_attempt_unix(0);  // held until ETRN releases it
           continue;
@@ -609,6 +635,30 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return client;
   }
 
+  // The transaction for `recipients` (envelope indices) sent to `addresses`
+  // (their forward-paths, same order).
+  static delivery::OutboundMessage outbound_message(const envelope::Envelope& env, const std::vector<int>& recipients,
+                                                    const std::vector<std::string>& addresses) {
+    delivery::OutboundMessage message;
+    message.sender = env.sender();
+    message.size = env.body_size();
+    message.body = body_type_of(env.body_type());
+    message.smtputf8 = env.smtputf8();
+    message.ret = env.ret() == envelope::RET_FULL ? "FULL" : env.ret() == envelope::RET_HDRS ? "HDRS" : "";
+    message.envid = env.envid();
+    message.queue_id = env.queue_id();
+    for (std::size_t k = 0; k < recipients.size(); ++k) {
+      const auto& recipient = env.recipients(recipients[k]);
+      delivery::OutboundRecipient out;
+      out.address = addresses[k];
+      out.notify = notify_text(recipient.notify());
+      out.orcpt = strip_prefix(recipient.orcpt(), "rfc822;");
+      if (out.orcpt.empty() && !iequals(recipient.address(), out.address)) out.orcpt = recipient.address();
+      message.recipients.push_back(std::move(out));
+    }
+    return message;
+  }
+
   static std::string connector_of(const routing::NextHop& hop) {
     if (const auto* smart = std::get_if<routing::SmartHosts>(&hop)) return smart->connector;
     if (const auto* dns = std::get_if<routing::DnsMx>(&hop)) return dns->connector;
@@ -646,24 +696,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       co_return;
     }
 
-    delivery::OutboundMessage message;
-    message.sender = env.sender();
-    message.size = env.body_size();
-    message.body = body_type_of(env.body_type());
-    message.smtputf8 = env.smtputf8();
-    message.ret = env.ret() == envelope::RET_FULL ? "FULL" : env.ret() == envelope::RET_HDRS ? "HDRS" : "";
-    message.envid = env.envid();
-    message.queue_id = env.queue_id();
-    for (std::size_t k = 0; k < group.recipients.size(); ++k) {
-      const auto& recipient = env.recipients(group.recipients[k]);
-      delivery::OutboundRecipient out;
-      out.address = group.addresses[k];
-      out.notify = notify_text(recipient.notify());
-      out.orcpt = strip_prefix(recipient.orcpt(), "rfc822;");
-      if (out.orcpt.empty() && !iequals(recipient.address(), out.address)) out.orcpt = recipient.address();
-      message.recipients.push_back(std::move(out));
-    }
-
+    const delivery::OutboundMessage message = outbound_message(env, group.recipients, group.addresses);
     auto body = delivery::FileBodySource::open(body_path(env.queue_id()));
     if (!body) {
       log::error(ctx, "cannot open the body: {}", body.error().message());
@@ -691,25 +724,38 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       log::warn(ctx, "connector \"{}\" in retry for {} s", connector, interval.count());
     }
 
-    for (std::size_t k = 0; k < group.recipients.size() && k < report.result.recipients.size(); ++k) {
-      const auto& result = report.result.recipients[k];
-      const int index = group.recipients[k];
+    const std::vector<std::string> labels(group.recipients.size(), label);
+    record_results(env, group.recipients, labels, report.result, remote, scheduler, arrival,
+                   connector_failed ? &failed_connectors : nullptr);
+    for (const auto& line : report.attempts) log::debug(ctx, "{}", line);
+  }
+
+  // Stores the peer's answer for each of `recipients` (envelope indices;
+  // `labels` are their next hops). With `failed_connectors`, transient results
+  // are left there for the caller to route again instead.
+  void record_results(envelope::Envelope& env, const std::vector<int>& recipients,
+                      const std::vector<std::string>& labels, const delivery::MessageResult& results,
+                      const std::string& remote, const queue::Scheduler& scheduler, Clock::time_point arrival,
+                      std::map<int, Outcome>* failed_connectors) {
+    for (std::size_t k = 0; k < recipients.size() && k < results.recipients.size(); ++k) {
+      const auto& result = results.recipients[k];
+      const int index = recipients[k];
       auto& recipient = *env.mutable_recipients(index);
       Outcome outcome;
       outcome.reply_code = static_cast<unsigned>(result.code);
       outcome.status = result.status.str();
       outcome.diagnostic = std::to_string(result.code) + " " + result.text;
       outcome.remote_mta = remote;
-      if (connector_failed && result.outcome == delivery::Outcome::Transient) {
+      if (failed_connectors && result.outcome == delivery::Outcome::Transient) {
         outcome.state = envelope::RETRY;
-        failed_connectors[index] = std::move(outcome);
+        (*failed_connectors)[index] = std::move(outcome);
         continue;
       }
       switch (result.outcome) {
         case delivery::Outcome::Delivered:
-          outcome.state = (!report.result.peer_offers_dsn && recipient.notify().success()) ? envelope::RELAYED
-                                                                                            : envelope::DELIVERED;
-          record(recipient, outcome, label);
+          outcome.state = (!results.peer_offers_dsn && recipient.notify().success()) ? envelope::RELAYED
+                                                                                      : envelope::DELIVERED;
+          record(recipient, outcome, labels[k]);
           recipient.set_attempts(recipient.attempts() + 1);
           ++stats.delivered;
           break;
@@ -718,13 +764,12 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
           break;
         case delivery::Outcome::Permanent:
           outcome.state = envelope::FAILED;
-          record(recipient, outcome, label);
+          record(recipient, outcome, labels[k]);
           recipient.set_attempts(recipient.attempts() + 1);
           ++stats.failed;
           break;
       }
     }
-    for (const auto& line : report.attempts) log::debug(ctx, "{}", line);
   }
 
   // --- after the pass: reports, storage, next wake-up -------------------------------
@@ -906,11 +951,6 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   asio::awaitable<ReleaseResult> release(std::string domain) {
     ReleaseResult result;
     domain = ascii_lower(domain);
-    const bool subdomains = domain.starts_with("*.");
-    const std::string suffix = subdomains ? domain.substr(1) : std::string();
-    auto in_scope = [&](const std::string& candidate) {
-      return subdomains ? candidate.size() > suffix.size() && candidate.ends_with(suffix) : candidate == domain;
-    };
     if (metabase) {
       for (const auto& connector : metabase->connectors()) {
         const bool remote_triggered = connector.queue_for_remote_triggered_delivery() ||
@@ -929,13 +969,8 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       auto loaded = co_await spool.load(message.id);
       if (!loaded) continue;
       bool matches = false;
-      for (const auto& recipient : loaded->recipients()) {
-        if (is_final(recipient.state())) continue;
-        const auto at = recipient.address().rfind('@');
-        const std::string rcpt_domain =
-            at == std::string::npos ? std::string() : ascii_lower(recipient.address().substr(at + 1));
-        if (in_scope(rcpt_domain)) matches = true;
-      }
+      for (const auto& recipient : loaded->recipients())
+        if (!is_final(recipient.state()) && domain_in_form(domain_of(recipient.address()), domain)) matches = true;
       if (!matches) continue;
       result.known_domain = true;
       ++result.messages;
@@ -944,6 +979,95 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     }
     log::info({"delivery"}, "ETRN {}: {} message(s) released", domain, result.messages);
     co_return result;
+  }
+
+  // --- ATRN (RFC 2645): messages borrowed by a reversed connection ----------------
+
+  asio::awaitable<std::vector<TurnMessage>> take_for_turn(std::vector<std::string> connectors,
+                                                          std::vector<std::string> domains, std::size_t limit) {
+    std::vector<TurnMessage> taken;
+    if (stopped || !snapshot) co_return taken;
+    for (auto& name : connectors) name = ascii_lower(name);
+    for (auto& domain : domains) domain = ascii_lower(domain);
+    const auto held = queues.list(envelope::REMOTE_DELIVERY, std::numeric_limits<std::size_t>::max());
+    for (const auto& queued : held) {
+      if (taken.size() >= limit) break;
+      if (queued.frozen || in_progress.contains(queued.id)) continue;
+      // Claimed before the first suspension, so no queue run starts on it meanwhile.
+      in_progress.insert(queued.id);
+      auto borrowed = co_await borrow(queued.id, connectors, domains);
+      if (borrowed) {
+        taken.push_back(std::move(*borrowed));
+        continue;
+      }
+      in_progress.erase(queued.id);
+      if (again.erase(queued.id) > 0) enqueue(queued.id);
+    }
+    log::info({"delivery"}, "ATRN: {} message(s) taken for delivery over the client's connection", taken.size());
+    co_return taken;
+  }
+
+  // The recipients of `id` held for one of `connectors` in one of `domains`,
+  // recorded in `turns`; nullopt when it has none.
+  asio::awaitable<std::optional<TurnMessage>> borrow(const QueueId& id, const std::vector<std::string>& connectors,
+                                                     const std::vector<std::string>& domains) {
+    auto loaded = co_await spool.load(id);
+    if (!loaded || loaded->frozen() || !is_delivery_queue(loaded->queue())) co_return std::nullopt;
+    const envelope::Envelope& env = *loaded;
+    routing::Priority priority = routing::Priority::Normal;
+    if (needs_priority()) priority = co_await read_priority(id);
+    const auto state = route_state(id);
+    Turn turn;
+    std::vector<std::string> addresses;
+    for (int i = 0; i < env.recipients_size(); ++i) {
+      const auto& recipient = env.recipients(i);
+      if (recipient.state() != envelope::RESOLVED && recipient.state() != envelope::RETRY) continue;
+      const auto categorized = categorized_for_routing(env, i, priority);
+      if (!categorized) continue;
+      const routing::NextHop hop = routing::route(*snapshot, *categorized, state);
+      if (!held_for_remote_trigger(hop)) continue;
+      if (std::find(connectors.begin(), connectors.end(), ascii_lower(connector_of(hop))) == connectors.end()) continue;
+      std::string address = delivery_address(*categorized);
+      const std::string domain = domain_of(address);
+      if (std::none_of(domains.begin(), domains.end(), [&](const std::string& form) { return domain_in_form(domain, form); }))
+        continue;
+      const std::string label = hop_label(hop);
+      if (frozen_queues.contains(queue::QueueKey{queue_of(hop), label})) continue;
+      turn.recipients.push_back(i);
+      turn.labels.push_back(label);
+      turn.queue_by_recipient[i] = queue_of(hop);
+      addresses.push_back(std::move(address));
+    }
+    if (turn.recipients.empty()) co_return std::nullopt;
+    TurnMessage message{id, outbound_message(env, turn.recipients, addresses), body_path(id.str())};
+    turns[id] = std::move(turn);
+    co_return message;
+  }
+
+  asio::awaitable<void> return_from_turn(const QueueId& id, std::optional<delivery::MessageResult> result,
+                                         const std::string& remote_mta) {
+    const auto found = turns.find(id);
+    if (found == turns.end()) co_return;
+    const Turn turn = std::move(found->second);
+    turns.erase(found);
+    const log::Context ctx{"delivery", 0, {}, id.str()};
+    if (result) {
+      auto loaded = co_await spool.load(id);
+      if (loaded) {
+        envelope::Envelope env = std::move(*loaded);
+        const std::string stored = env.SerializeAsString();
+        const auto* vs = virtual_server(env.virtual_server_id());
+        const Clock::time_point arrival = Clock::from_time_t(static_cast<std::time_t>(env.arrival_unix()));
+        queue::Scheduler scheduler(retry_schedule(vs, false), clock);
+        ++stats.attempts;
+        record_results(env, turn.recipients, turn.labels, *result, remote_mta, scheduler, arrival, nullptr);
+        co_await finish(ctx, id, env, vs, stored, turn.queue_by_recipient);
+      } else if (loaded.error().code != queue::SpoolErrc::NotFound) {
+        log::error(ctx, "cannot load envelope after ATRN delivery: {}", loaded.error().message());
+      }
+    }
+    in_progress.erase(id);
+    if (again.erase(id) > 0) enqueue(id);
   }
 };
 
@@ -1057,6 +1181,17 @@ asio::awaitable<Result<void>> DeliveryStage::delete_message(QueueId id, bool sen
 
 asio::awaitable<ReleaseResult> DeliveryStage::release_domain(std::string domain) {
   co_return co_await state_->release(std::move(domain));
+}
+
+asio::awaitable<std::vector<TurnMessage>> DeliveryStage::take_for_turn(std::vector<std::string> connectors,
+                                                                       std::vector<std::string> domains,
+                                                                       std::size_t limit) {
+  co_return co_await state_->take_for_turn(std::move(connectors), std::move(domains), limit);
+}
+
+asio::awaitable<void> DeliveryStage::return_from_turn(QueueId id, std::optional<delivery::MessageResult> result,
+                                                      std::string remote_mta) {
+  co_await state_->return_from_turn(id, std::move(result), remote_mta);
 }
 
 }  // namespace gw::transport

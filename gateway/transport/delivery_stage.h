@@ -25,7 +25,9 @@
 // connector in retry, so the router falls back to the next best connector until
 // the retry interval has passed. Connector schedules hold recipients until the
 // next activation window (the oversize schedule for large messages);
-// remote-triggered connectors hold them until an ETRN releases the domain.
+// remote-triggered connectors hold them until an ETRN releases the domain, or
+// until an ATRN client borrows them (take_for_turn) and reports what its
+// connection did with them (return_from_turn; recorded like any attempt).
 // Frozen messages and queues are not attempted (expiry still applies).
 // Executor: everything runs on the executor given at construction (the
 // gateway's control loop); submit() and configure() may be called from any
@@ -98,6 +100,11 @@ class DeliveryStage final : public QueueAdmin {
   asio::awaitable<Result<std::size_t>> retry_queue(queue::QueueKey key) override;
   asio::awaitable<Result<void>> delete_message(QueueId id, bool send_ndr) override;
   asio::awaitable<ReleaseResult> release_domain(std::string domain) override;
+  asio::awaitable<std::vector<TurnMessage>> take_for_turn(std::vector<std::string> connectors,
+                                                          std::vector<std::string> domains,
+                                                          std::size_t limit) override;
+  asio::awaitable<void> return_from_turn(QueueId id, std::optional<delivery::MessageResult> result,
+                                         std::string remote_mta) override;
 
  private:
   struct State;

@@ -12,18 +12,24 @@
 // with `send_ndr` every recipient not yet delivered gets a failure report first.
 // release_domain() is ETRN (RFC 1985): messages held for remote-triggered
 // delivery to that domain (or connector address space) are attempted now.
+// take_for_turn() / return_from_turn() are ATRN (RFC 2645): the caller (the SMTP
+// connection that reversed roles) borrows the held messages, delivers them over
+// its own connection and gives each one back exactly once with the per-recipient
+// results; while borrowed, no queue run or other ATRN touches the message.
 // Not responsible for authorizing the caller (the control socket's file mode and
 // the SMTP session's ETRN rules do that) or for presentation.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gateway/common/asio.h"
 #include "gateway/common/queue_id.h"
 #include "gateway/common/result.h"
+#include "gateway/delivery/client_session.h"
 #include "gateway/queue/named_queues.h"
 #include "proto/envelope.pb.h"
 
@@ -41,6 +47,13 @@ struct QueueSummary {
 struct ReleaseResult {
   bool known_domain = false;
   std::size_t messages = 0;
+};
+
+// One message borrowed for delivery over an ATRN connection.
+struct TurnMessage {
+  QueueId id;
+  delivery::OutboundMessage message;  // only the recipients held for the ATRN client
+  std::string body_path;              // the spooled content
 };
 
 class QueueAdmin {
@@ -66,6 +79,19 @@ class QueueAdmin {
   virtual asio::awaitable<Result<void>> delete_message(QueueId id, bool send_ndr) = 0;
 
   virtual asio::awaitable<ReleaseResult> release_domain(std::string domain) = 0;
+
+  // The messages held for remote-triggered delivery through one of
+  // `connectors` (names, any case) with recipients in `domains` ("x" or
+  // "*.x"), at most `limit` of them. Frozen messages and messages in a queue
+  // run are left alone.
+  virtual asio::awaitable<std::vector<TurnMessage>> take_for_turn(std::vector<std::string> connectors,
+                                                                  std::vector<std::string> domains,
+                                                                  std::size_t limit) = 0;
+  // Gives a borrowed message back: `result` holds the client's answer for each
+  // recipient of TurnMessage::message (recorded like any delivery attempt, with
+  // `remote_mta` as the remote MTA); nullopt = not attempted, nothing changes.
+  virtual asio::awaitable<void> return_from_turn(QueueId id, std::optional<delivery::MessageResult> result,
+                                                 std::string remote_mta) = 0;
 };
 
 }  // namespace gw::transport

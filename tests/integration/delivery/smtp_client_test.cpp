@@ -427,7 +427,9 @@ TEST(SmtpClientReversed, AnAdoptedConnectionDeliversToThePeerThatGreetsOverIt) {
   const auto m = message({"office@branch.example"}, kContent);
   const auto result = over_reversed_connection<MessageResult>(
       sink.port(), [&](asio::any_io_executor ex, ByteStream& stream) -> asio::awaitable<MessageResult> {
-        auto connection = co_await OutboundConnection::adopt(ex, stream, local(0, "branch-gw.example"), client_options());
+        Endpoint peer = local(0, "branch-gw.example");
+        const ClientOptions options = client_options();
+        auto connection = co_await OutboundConnection::adopt(ex, stream, std::move(peer), options);
         if (!connection->usable()) co_return fail_all(m, *connection->failure());
         StringBodySource body(kContent);
         auto delivered = co_await connection->deliver(m, body);
@@ -447,7 +449,8 @@ TEST(SmtpClientReversed, APeerThatNeverGreetsLeavesTheConnectionUnusedWith4_4_1)
   options.timeouts.greeting = options.timeouts.command = std::chrono::milliseconds(300);
   const auto failure = over_reversed_connection<ConnectionFailure>(
       0, [&](asio::any_io_executor ex, ByteStream& stream) -> asio::awaitable<ConnectionFailure> {
-        auto connection = co_await OutboundConnection::adopt(ex, stream, local(0, "branch-gw.example"), options);
+        Endpoint peer = local(0, "branch-gw.example");
+        auto connection = co_await OutboundConnection::adopt(ex, stream, std::move(peer), options);
         co_return connection->failure().value_or(ConnectionFailure{});
       });
   EXPECT_EQ(failure.outcome, Outcome::Transient);

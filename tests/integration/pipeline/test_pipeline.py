@@ -11,6 +11,7 @@ Environment (set by CMake): GATEWAYD, PROTO_DIR."""
 import email
 import email.policy
 import os
+import select
 import smtplib
 import ssl
 import socket
@@ -570,6 +571,145 @@ connectors {{ name: "Branch" dn: "CN=Branch,CN=Connections,{RG}" local_bridgehea
         self.assertTrue(answer.startswith("459 4.7.1 "), answer)
         time.sleep(1)
         self.assertEqual(self.receiver.transactions, 0)
+
+
+def splice(tls_sock, address, timeout=30):
+    """Copies octets both ways between the reversed ODMR connection and the
+    branch's own SMTP server until either side closes, as fetchmail does."""
+    with socket.create_connection(address, timeout=timeout) as local:
+        while True:
+            if tls_sock.pending():
+                readable = [tls_sock]
+            else:
+                readable, _, _ = select.select([tls_sock, local], [], [], timeout)
+            if not readable:
+                return
+            for sock in readable:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                (local if sock is tls_sock else tls_sock).sendall(data)
+
+
+class AtrnRoleReversal(PipelineTestCase):
+    """On-demand mail relay (RFC 2645): the Branch connector holds mail for
+    branch.example until an authorized account sends ATRN; then the gateway
+    becomes the SMTP client on that same connection and delivers the held mail
+    to whatever answers on the other end -- here the branch's own SMTP server,
+    spliced in by the ODMR client as fetchmail does. Alice is authorized on
+    Branch; nobody here is on Other."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ca, cls.cert, cls.key = make_pki(cls.work)
+
+    def setUp(self):
+        super().setUp()
+        self.branch_mta = ScriptedReceiver(name="mail.branch.example", reject_rcpt=["nobody@branch.example"])
+
+    def tearDown(self):
+        self.branch_mta.close()
+        super().tearDown()
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Branch" dn: "CN=Branch,CN=Connections,{RG}" local_bridgehead: true allow_relay: true
+  address_spaces {{ pattern: "branch.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  queue_for_remote_triggered_delivery: true authorized_trn_accounts: "alice@example.com" }}
+connectors {{ name: "Other" dn: "CN=Other,CN=Connections,{RG}" local_bridgehead: true allow_relay: true
+  address_spaces {{ pattern: "other.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  queue_for_remote_triggered_delivery: true authorized_trn_accounts: "frank@example.com" }}"""
+
+    def metabase(self):
+        self.odmr_port = free_port()
+        odmr = f"""
+virtual_servers {{
+  id: "2" name: "On-Demand Mail Relay" fqdn: "vs1.example.com" state: STARTED
+  bindings {{ ip: "127.0.0.1" port: {self.odmr_port} }}
+  authentication {{ basic: true require_tls: true }}
+  tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}
+  limits {{ max_recipients_per_message: 100 max_hop_count: 15 connection_timeout: 30 }}
+  {self.outbound()}
+}}"""
+        return super().metabase() + odmr
+
+    def held(self, count=1):
+        def all_held():
+            ids = self.gateway.queued_ids()
+            return len(ids) == count and all("queue: REMOTE_DELIVERY" in self.gateway.envelope(i) for i in ids) and ids
+        return wait_until(all_held, 20, f"{count} message(s) to be held for remote-triggered delivery")
+
+    def atrn(self, user, domains="", drop_after_250=False):
+        """An ODMR client: TLS, AUTH, ATRN; on 250 it hands the connection to
+        the branch's SMTP server (or drops it). Returns the ATRN reply."""
+        smtp = smtplib.SMTP("127.0.0.1", self.odmr_port, timeout=20)
+        try:
+            smtp.ehlo("gw.branch.example")
+            smtp.starttls(context=ssl.create_default_context(cafile=self.ca))
+            code, lines = smtp.ehlo("gw.branch.example")
+            self.assertIn(b"\nATRN", b"\n" + lines)
+            smtp.login(user, PASSWORD)
+            code, text = smtp.docmd("ATRN", domains)
+            if code == 250 and not drop_after_250:
+                splice(smtp.sock, ("127.0.0.1", self.branch_mta.port))
+        finally:
+            smtp.close()
+        return code, text.decode()
+
+    def test_held_mail_is_delivered_over_the_clients_own_connection(self):
+        self.send("alice@example.com", ["office@branch.example"], subject="for the branch")
+        self.held()
+        self.assertEqual(self.atrn("alice@example.com", "branch.example"),
+                         (250, "2.0.0 OK, now reversing the connection"))
+        sender, rcpts, data = self.branch_mta.delivered[0]
+        self.assertEqual((sender, rcpts), ("alice@example.com", ["office@branch.example"]))
+        self.assertIn(b"Subject: for the branch", data)
+        wait_until(self.spool_empty, 10, "the delivered message to leave the spool")
+        self.assertEqual(self.receiver.transactions, 0)  # never sent to the connector's smart host
+
+    def test_atrn_takes_only_the_mail_of_the_accounts_connectors(self):
+        self.send("alice@example.com", ["office@branch.example"], subject="branch")
+        self.send("alice@example.com", ["desk@other.example"], subject="other")
+        self.held(2)
+        self.assertEqual(self.atrn("alice@example.com")[0], 250)
+        self.assertEqual([rcpts for _, rcpts, _ in self.branch_mta.delivered], [["office@branch.example"]])
+        remaining = wait_until(lambda: len(self.gateway.queued_ids()) == 1 and self.gateway.queued_ids(), 10,
+                               "only the branch message to leave")
+        self.assertIn("desk@other.example", self.gateway.envelope(remaining[0]))
+
+    def test_nothing_held_is_453_you_have_no_mail(self):
+        self.assertEqual(self.atrn("alice@example.com", "branch.example"), (453, "4.3.0 You have no mail"))
+
+    def test_an_account_not_authorized_on_the_connector_is_450_and_nothing_leaves(self):
+        self.send("alice@example.com", ["office@branch.example"])
+        self.held()
+        self.assertEqual(self.atrn("bob@example.com", "branch.example"), (450, "4.7.0 ATRN request refused"))
+        self.assertEqual(self.branch_mta.transactions, 0)
+        self.held()
+
+    def test_a_recipient_the_branch_refuses_comes_back_in_an_ndr(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["office@branch.example", "nobody@branch.example"])
+        self.held()
+        self.assertEqual(self.atrn("alice@example.com")[0], 250)
+        self.assertEqual([rcpts for _, rcpts, _ in self.branch_mta.delivered], [["office@branch.example"]])
+        _, recipients = delivery_status(parse(self.new_mail("alice", before)[0]))
+        self.assertEqual([(r["final-recipient"], r["status"]) for r in recipients],
+                         [("rfc822; nobody@branch.example", "5.1.1")])
+        self.assertIn("550 5.1.1", recipients[0]["diagnostic-code"])
+        self.assertEqual(recipients[0]["remote-mta"], "dns; gw.branch.example")  # the ATRN client, by its EHLO name
+        wait_until(self.spool_empty, 10, "the message to leave the spool")
+
+    def test_a_client_that_drops_after_250_leaves_the_mail_held_for_the_next_atrn(self):
+        self.send("alice@example.com", ["office@branch.example"], subject="second chance")
+        self.held()
+        self.assertEqual(self.atrn("alice@example.com", drop_after_250=True)[0], 250)
+        time.sleep(1)
+        self.held()
+        self.assertEqual(self.atrn("alice@example.com")[0], 250)
+        self.assertIn(b"Subject: second chance", self.branch_mta.delivered[0][2])
+        wait_until(self.spool_empty, 10, "the message to leave the spool")
 
 
 class ConnectorDeliveryRestrictions(PipelineTestCase):

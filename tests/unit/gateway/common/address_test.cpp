@@ -265,6 +265,23 @@ TEST(AddressDomain, NormalizeLowerCasesAndDropsTrailingDot) {
   EXPECT_EQ(normalize_domain("example.com"), "example.com");
 }
 
+TEST(AddressDomain, APlainFormNamesExactlyThatDomain) {
+  EXPECT_TRUE(domain_in_form("partner.example", "partner.example"));
+  EXPECT_FALSE(domain_in_form("mail.partner.example", "partner.example"));
+  EXPECT_FALSE(domain_in_form("xpartner.example", "partner.example"));
+}
+
+TEST(AddressDomain, AWildcardFormNamesSubdomainsButNotTheParent) {
+  EXPECT_TRUE(domain_in_form("mail.partner.example", "*.partner.example"));
+  EXPECT_TRUE(domain_in_form("a.b.partner.example", "*.partner.example"));
+  EXPECT_FALSE(domain_in_form("partner.example", "*.partner.example"));
+  EXPECT_FALSE(domain_in_form("xpartner.example", "*.partner.example"));
+}
+
+TEST(AddressDomain, TheStarFormNamesEveryDomain) {
+  EXPECT_TRUE(domain_in_form("anything.example", "*"));
+}
+
 TEST(AddressErrors, CategoryNamesTheProblem) {
   const std::error_code code = AddressErrc::PathTooLong;
   EXPECT_STREQ(code.category().name(), "address");

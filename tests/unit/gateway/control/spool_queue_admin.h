@@ -119,6 +119,16 @@ class SpoolQueueAdmin : public transport::QueueAdmin {
     co_return result;
   }
 
+  // The control socket has no ATRN: nothing to borrow.
+  asio::awaitable<std::vector<transport::TurnMessage>> take_for_turn(std::vector<std::string>,
+                                                                     std::vector<std::string>,
+                                                                     std::size_t) override {
+    co_return std::vector<transport::TurnMessage>{};
+  }
+  asio::awaitable<void> return_from_turn(QueueId, std::optional<delivery::MessageResult>, std::string) override {
+    co_return;
+  }
+
  private:
   asio::any_io_executor executor_;
   queue::Spool& spool_;

@@ -323,16 +323,64 @@ TEST(Atrn, NothingQueuedIs453_4_3_0) {
   EXPECT_EQ(reply_text(action), "4.3.0 You have no mail");
 }
 
-TEST(Atrn, QueuedMailIs502_5_5_1BecauseRoleReversalIsNotImplemented) {
+TEST(Atrn, MailTakenIs250AndReversesTheConnection) {
   Session session = authenticated_session("partner-trn@example.com");
   session.on_command(cmd("ATRN partner.example"));
-  EXPECT_TRUE(IsReply(session.on_trn_queue_checked(2), 502, es(5, 5, 1)));
+  const auto action = session.on_trn_queue_checked(2);
+  const auto* reverse = std::get_if<ReverseConnection>(&action);
+  ASSERT_NE(reverse, nullptr);
+  EXPECT_EQ(reverse->reply.code, 250);
+  EXPECT_EQ(reverse->reply.status, es(2, 0, 0));
+  EXPECT_EQ(reverse->reply.lines.back(), "OK, now reversing the connection");
 }
 
-TEST(Atrn, AnUnknownQueueStateIs502_5_5_1NeverYouHaveNoMail) {
+TEST(Atrn, AfterTheReversalTheServerSessionTakesNoCommand) {
   Session session = authenticated_session("partner-trn@example.com");
   session.on_command(cmd("ATRN partner.example"));
-  EXPECT_TRUE(IsReply(session.on_trn_queue_checked(std::nullopt), 502, es(5, 5, 1)));
+  session.on_trn_queue_checked(1);
+  EXPECT_EQ(session.phase(), Phase::Closing);
+  EXPECT_TRUE(IsReply(session.on_command(cmd("NOOP")), 421, es(4, 3, 0)));
+}
+
+TEST(Atrn, WithoutAQueueManagerIs451_4_3_0NeverYouHaveNoMail) {
+  Session session = authenticated_session("partner-trn@example.com");
+  session.on_command(cmd("ATRN partner.example"));
+  const auto action = session.on_trn_queue_checked(std::nullopt);
+  EXPECT_TRUE(IsReply(action, 451, es(4, 3, 0)));
+  EXPECT_EQ(reply_text(action), "4.3.0 Unable to process ATRN request now");
+}
+
+TEST(Atrn, TheCheckNamesOnlyTheConnectorsTheAccountIsAuthorizedOn) {
+  ListenerPolicy policy = auth_policy();
+  TrnConnector other;
+  other.name = "Other Dial-up";
+  other.domains = {"other.example"};
+  other.authorized_accounts = {"someone-else@example.com"};
+  policy.trn_connectors.push_back(other);
+  Session session = ready_session(policy);
+  session.on_command(cmd("AUTH PLAIN"));
+  session.on_authenticated("partner-trn@example.com");
+  const auto action = session.on_command(cmd("ATRN"));
+  ASSERT_NE(as_trn_check(action), nullptr);
+  EXPECT_EQ(as_trn_check(action)->connectors, std::vector<std::string>{"Partner Dial-up"});
+  EXPECT_EQ(as_trn_check(action)->domains, (std::vector<std::string>{"partner.example", "*.partner.example"}));
+}
+
+TEST(Atrn, EhloAdvertisesAtrnWhereAuthExistsAndAConnectorNamesTrnAccounts) {
+  auto ehlo_has_atrn = [](ListenerPolicy policy) {
+    Session session(std::move(policy), etrn_peer());
+    session.on_connect();
+    const auto action = session.on_command(cmd("EHLO c.example"));
+    const auto& lines = as_reply(action)->reply.lines;
+    return std::find(lines.begin(), lines.end(), "ATRN") != lines.end();
+  };
+  EXPECT_TRUE(ehlo_has_atrn(auth_policy()));
+  ListenerPolicy no_auth = auth_policy();
+  no_auth.auth_mechanisms.clear();
+  EXPECT_FALSE(ehlo_has_atrn(no_auth));
+  ListenerPolicy no_accounts = auth_policy();
+  no_accounts.trn_connectors.front().authorized_accounts.clear();
+  EXPECT_FALSE(ehlo_has_atrn(no_accounts));
 }
 
 // ---- Implicit TLS ----
