@@ -817,7 +817,26 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       log::info(ctx, "removed: every recipient is final");
       co_return;
     }
-    co_await store(ctx, id, env, next_wake(env, 0), stored, queue_by_recipient);
+    co_await store(ctx, id, env, next_wake(env, held_wake(env, schedule, now)), stored, queue_by_recipient);
+  }
+
+  // Held recipients (remote trigger, a schedule with no window) have no next
+  // attempt, yet the message must still be reported on and expire: the time a
+  // pass is due for that; 0 = nothing held.
+  static std::int64_t held_wake(const envelope::Envelope& env, const queue::RetrySchedule& schedule,
+                                std::int64_t now) {
+    bool held = false;
+    bool delay_pending = false;
+    for (const auto& r : env.recipients()) {
+      if (is_final(r.state()) || r.next_attempt_unix() != 0) continue;
+      held = true;
+      delay_pending = delay_pending || !r.delay_notified();
+    }
+    if (!held) return 0;
+    const std::int64_t delay_at = env.arrival_unix() + schedule.delay_notification.count();
+    const std::int64_t expire_at = env.arrival_unix() + schedule.expiration.count();
+    if (delay_pending && schedule.delay_notification.count() > 0 && delay_at > now) return std::min(delay_at, expire_at);
+    return std::max(expire_at, now + 1);
   }
 
   // The earliest time a pending recipient becomes due; 0 = nothing scheduled.

@@ -712,6 +712,31 @@ virtual_servers {{
         wait_until(self.spool_empty, 10, "the message to leave the spool")
 
 
+class HeldMailDelayAndExpiry(PipelineTestCase):
+    """Mail held for a branch that never sends ETRN or ATRN is still reported on:
+    a delay notice after the notification time, a 4.4.7 failure at expiry."""
+
+    delay_notification_seconds = 2
+    expiration_seconds = 5
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Branch" dn: "CN=Branch,CN=Connections,{RG}" local_bridgehead: true allow_relay: true
+  address_spaces {{ pattern: "branch.example" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.receiver.port}"
+  queue_for_remote_triggered_delivery: true }}"""
+
+    def test_held_mail_gets_a_delay_notice_and_then_expires_with_4_4_7(self):
+        before = self.dovecot.names("alice")
+        self.send("alice@example.com", ["office@branch.example"], rcpt_options=["NOTIFY=DELAY,FAILURE"])
+        delay, failure = (parse(m) for m in self.new_mail("alice", before, count=2, timeout=30))
+        _, delayed = delivery_status(delay)
+        self.assertEqual((delayed[0]["action"], delayed[0]["final-recipient"]), ("delayed", "rfc822; office@branch.example"))
+        _, failed = delivery_status(failure)
+        self.assertEqual((failed[0]["action"], failed[0]["status"]), ("failed", "4.4.7"))
+        wait_until(self.spool_empty, 10, "the expired message to leave the spool")
+        self.assertEqual(self.receiver.transactions, 0)
+
+
 class ConnectorDeliveryRestrictions(PipelineTestCase):
     """A connector that accepts mail only from members of Engineering: the
     router applies it from the sender's groups the categorizer found."""
