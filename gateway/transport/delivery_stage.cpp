@@ -211,7 +211,8 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   std::map<std::string, std::unique_ptr<delivery::MxResolver>> resolvers;  // by DNS server list
   std::deque<QueueId> waiting;
   std::set<QueueId> waiting_set;
-  std::set<QueueId> in_progress;
+  std::set<QueueId> in_progress;              // a pass, an ATRN or an admin change has it
+  std::map<QueueId, std::vector<std::shared_ptr<asio::steady_timer>>> idle_waiters;  // admin changes waiting
   std::set<QueueId> again;                   // submitted while in progress: run once more
   std::set<QueueId> forced;                  // next pass ignores retry times and holds
   std::map<QueueId, std::unique_ptr<asio::steady_timer>> timers;
@@ -267,10 +268,34 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       // Nothing below throws by design; a bug must not stop the queue for everyone.
       log::error({"delivery", 0, {}, id.str()}, "delivery pass failed: {}", error.what());
     }
-    self->in_progress.erase(id);
     --self->running;
-    if (self->again.erase(id) > 0) self->enqueue(id);
+    self->release(id);
     self->start_more();
+  }
+
+  // An admin change to a message's envelope waits until no pass or ATRN has
+  // the message and keeps them out meanwhile, so neither overwrites the other.
+  asio::awaitable<void> claim(const QueueId& id) {
+    while (in_progress.contains(id)) {
+      auto waiter = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+      idle_waiters[id].push_back(waiter);
+      boost::system::error_code ignored;
+      co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    in_progress.insert(id);
+  }
+
+  // The end of whatever had the message: a waiting admin change goes first,
+  // then a pass asked for meanwhile.
+  void release(const QueueId& id) {
+    in_progress.erase(id);
+    if (const auto waiting_admin = idle_waiters.find(id); waiting_admin != idle_waiters.end()) {
+      const auto waiters = std::move(waiting_admin->second);
+      idle_waiters.erase(waiting_admin);
+      for (const auto& waiter : waiters) waiter->cancel();
+      return;
+    }
+    if (again.erase(id) > 0) enqueue(id);
   }
 
   void wake_at(const QueueId& id, std::int64_t when_unix) {
@@ -923,6 +948,13 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   // --- admin --------------------------------------------------------------------
 
   asio::awaitable<Result<void>> set_frozen(const QueueId& id, bool frozen) {
+    co_await claim(id);
+    auto done = co_await set_frozen_claimed(id, frozen);
+    release(id);
+    co_return done;
+  }
+
+  asio::awaitable<Result<void>> set_frozen_claimed(const QueueId& id, bool frozen) {
     auto loaded = co_await spool.load(id);
     if (!loaded) co_return std::unexpected(loaded.error());
     loaded->set_frozen(frozen);
@@ -933,6 +965,13 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   }
 
   asio::awaitable<Result<void>> remove_message(const QueueId& id, bool send_ndr) {
+    co_await claim(id);
+    auto done = co_await remove_message_claimed(id, send_ndr);
+    release(id);
+    co_return done;
+  }
+
+  asio::awaitable<Result<void>> remove_message_claimed(const QueueId& id, bool send_ndr) {
     auto loaded = co_await spool.load(id);
     if (!loaded) co_return std::unexpected(loaded.error());
     envelope::Envelope env = std::move(*loaded);
@@ -1019,8 +1058,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
         taken.push_back(std::move(*borrowed));
         continue;
       }
-      in_progress.erase(queued.id);
-      if (again.erase(queued.id) > 0) enqueue(queued.id);
+      release(queued.id);
     }
     log::info({"delivery"}, "ATRN: {} message(s) taken for delivery over the client's connection", taken.size());
     co_return taken;
@@ -1085,8 +1123,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
         log::error(ctx, "cannot load envelope after ATRN delivery: {}", loaded.error().message());
       }
     }
-    in_progress.erase(id);
-    if (again.erase(id) > 0) enqueue(id);
+    release(id);
   }
 };
 

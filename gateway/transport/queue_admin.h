@@ -5,7 +5,9 @@
 // gateway's control loop) and must be awaited there; results are values, never
 // exceptions. Operations on one message act on its envelope on disk first
 // (Spool::update), then on the in-memory index, so a crash right after a reply
-// never loses an admin action that was acknowledged. Freezing holds a message or
+// never loses an admin action that was acknowledged; an operation that changes
+// a message's envelope waits while a delivery pass or an ATRN connection has the
+// message, so neither overwrites the other. Freezing holds a message or
 // a whole named queue: nothing in it is attempted (the queue viewer shows
 // 4.3.2) until it is thawed; expiry still applies. retry_now() makes held
 // retries due at once. delete_message() removes the message from the spool;

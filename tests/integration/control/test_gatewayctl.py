@@ -8,8 +8,10 @@ import json
 import os
 import re
 import smtplib
+import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -26,10 +28,55 @@ GATEWAYCTL = os.environ.get("GATEWAYCTL", "gatewayctl")
 MBX1 = BH1.replace("CN=BH1,", "CN=MBX1,", 1)
 
 
-class GatewayctlTest(unittest.TestCase):
+class SlowRefusingServer:
+    """A mailbox server that answers each connection only after `delay`
+    seconds, and then with 421: a delivery attempt that is in flight for a
+    while and ends in a retry."""
+
+    def __init__(self, delay):
+        self.delay = delay
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn):
+        time.sleep(self.delay)
+        try:
+            conn.sendall(b"421 4.3.2 mailbox server busy, try later\r\n")
+        except OSError:
+            pass
+        conn.close()
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class GatewayctlFixture(unittest.TestCase):
+    """A gateway whose mailbox servers' delivery endpoint is mailbox_port()."""
+
+    @classmethod
+    def mailbox_port(cls):
+        return free_port()  # nothing listens here: delivery gets 4.4.1
+
     @classmethod
     def setUpClass(cls):
-        cls.unreachable = free_port()  # nothing listens here: delivery gets 4.4.1
+        cls.unreachable = cls.mailbox_port()
         cls.env = DirectoryGateway(extra_ldif=f"""dn: {BH1}
 changetype: modify
 replace: gwDeliveryEndpoint
@@ -94,7 +141,9 @@ gwDeliveryEndpoint: 127.0.0.1:{cls.unreachable}
         wait_until(deferred, 60, f"{queue_id} deferred after attempt {attempts_above + 1}")
         return self.recipient(queue_id)
 
-    # ---- specifications ----
+
+class GatewayctlTest(GatewayctlFixture):
+
     def test_undeliverable_message_is_listed_shown_frozen_thawed_and_deleted_with_an_ndr(self):
         queue_id = self.send("alice@example.com", "bob@example.com")
         rcpt = self.wait_for_retry(queue_id)
@@ -184,6 +233,36 @@ gwDeliveryEndpoint: 127.0.0.1:{cls.unreachable}
                                 capture_output=True, text=True, timeout=30, check=False)
         self.assertEqual(result.returncode, 2)
         self.assertIn("cannot connect to the control socket", result.stderr)
+
+
+class AdminChangeDuringDelivery(GatewayctlFixture):
+    """The mailbox server takes 3 s to answer (421): an admin change made while
+    the attempt is in flight is applied after it, not overwritten by it."""
+
+    @classmethod
+    def mailbox_port(cls):
+        cls.server = SlowRefusingServer(delay=3)
+        return cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.server.close()
+
+    def test_a_freeze_during_a_delivery_attempt_outlasts_the_attempt(self):
+        queue_id = self.send("alice@example.com", "bob@example.com")
+        wait_until(lambda: self.server.connections >= 1, 30, "the delivery attempt to start")
+        frozen = self.ctl("freeze", queue_id)
+        self.assertEqual(frozen.returncode, 0, frozen.stderr)
+        message = self.ctl_json("show", queue_id)["message"]
+        self.assertEqual(message["recipients"][0]["state"], "retry")  # the attempt ended first (421)
+        self.assertTrue(message["frozen"])
+        connections = self.server.connections
+        self.assertEqual(self.ctl("retry", queue_id).returncode, 0)
+        time.sleep(2)
+        self.assertEqual(self.server.connections, connections)  # frozen: not attempted
+        self.assertTrue(self.ctl_json("show", queue_id)["message"]["frozen"])
+        self.assertEqual(self.ctl("delete", queue_id).returncode, 0)
 
 
 if __name__ == "__main__":
