@@ -678,6 +678,17 @@ virtual_servers {{
                                "only the branch message to leave")
         self.assertIn("desk@other.example", self.gateway.envelope(remaining[0]))
 
+    def test_atrn_without_authentication_is_530_and_nothing_leaves(self):
+        self.send("alice@example.com", ["office@branch.example"])
+        self.held()
+        with smtplib.SMTP("127.0.0.1", self.odmr_port, timeout=20) as smtp:
+            smtp.ehlo("gw.branch.example")
+            smtp.starttls(context=ssl.create_default_context(cafile=self.ca))
+            smtp.ehlo("gw.branch.example")
+            self.assertEqual(smtp.docmd("ATRN", "branch.example"), (530, b"5.7.0 Authentication required"))
+        self.assertEqual(self.branch_mta.connections, 0)
+        self.held()
+
     def test_nothing_held_is_453_you_have_no_mail(self):
         self.assertEqual(self.atrn("alice@example.com", "branch.example"), (453, "4.3.0 You have no mail"))
 
