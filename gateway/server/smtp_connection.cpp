@@ -524,9 +524,7 @@ asio::awaitable<void> SmtpConnection::reverse_roles(const smtp::ReverseConnectio
     co_await return_turn(std::move(results));
     co_return;
   }
-  // RFC 2645 4.2: we are the client now. The client's name from its EHLO
-  // stands for the remote MTA in logs and reports.
-  const std::string peer_name = session_.envelope().helo.empty() ? session_.peer().ip : session_.envelope().helo;
+  // RFC 2645 4.2: we are the client now.
   boost::system::error_code ec;
   const auto remote = transport_.socket().remote_endpoint(ec);
   delivery::ClientOptions options;
@@ -536,9 +534,9 @@ asio::awaitable<void> SmtpConnection::reverse_roles(const smtp::ReverseConnectio
   in_.clear();
   in_pos_ = 0;
   asio::any_io_executor executor = transport_.socket().get_executor();
-  delivery::Endpoint peer{peer_name, remote};
+  delivery::Endpoint peer{atrn_client_name(), remote};
   auto connection = co_await delivery::OutboundConnection::adopt(executor, stream, std::move(peer), options);
-  std::size_t delivered = 0;
+  std::size_t attempted = 0;
   for (std::size_t i = 0; i < turn_.size() && connection->usable(); ++i) {
     auto body = delivery::FileBodySource::open(turn_[i].body_path);
     if (!body) {
@@ -546,13 +544,19 @@ asio::awaitable<void> SmtpConnection::reverse_roles(const smtp::ReverseConnectio
       continue;
     }
     results[i] = co_await connection->deliver(turn_[i].message, **body);
-    ++delivered;
+    ++attempted;
   }
   if (connection->failure())
     log::info(log_context(), "ATRN: reversed session ended: {}", connection->failure()->text);
   co_await connection->quit();
-  log::info(log_context(), "ATRN: {} of {} message(s) sent over the reversed connection", delivered, turn_.size());
+  log::info(log_context(), "ATRN: {} of {} message(s) sent over the reversed connection", attempted, turn_.size());
   co_await return_turn(std::move(results));
+}
+
+// The ATRN client by the name it gave in EHLO: the remote MTA of the mail it
+// took, in logs and reports.
+std::string SmtpConnection::atrn_client_name() const {
+  return session_.envelope().helo.empty() ? session_.peer().ip : session_.envelope().helo;
 }
 
 asio::awaitable<void> SmtpConnection::return_turn(std::vector<std::optional<delivery::MessageResult>> results) {
@@ -561,7 +565,7 @@ asio::awaitable<void> SmtpConnection::return_turn(std::vector<std::optional<deli
   turn_.clear();
   if (admin == nullptr || messages.empty()) co_return;
   results.resize(messages.size());
-  const std::string remote = session_.envelope().helo.empty() ? session_.peer().ip : session_.envelope().helo;
+  const std::string remote = atrn_client_name();
   auto give_back = [admin, &messages, &results, &remote]() -> asio::awaitable<void> {
     for (std::size_t i = 0; i < messages.size(); ++i) {
       QueueId id = messages[i].id;

@@ -116,6 +116,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::awaitable<smtp::Action> check_trn_queue(const smtp::CheckTrnQueue& request);
   asio::awaitable<void> reverse_roles(const smtp::ReverseConnection& request);
   asio::awaitable<void> return_turn(std::vector<std::optional<delivery::MessageResult>> results);
+  std::string atrn_client_name() const;
   asio::awaitable<AuthOutcome> authenticate(const smtp::Authenticate& request);
   friend class ConnectionAuthChannel;
   asio::awaitable<smtp::Action> commit(const smtp::CommitMessage& request);
