@@ -853,7 +853,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     bool held = false;
     bool delay_pending = false;
     for (const auto& r : env.recipients()) {
-      if (is_final(r.state()) || r.next_attempt_unix() != 0) continue;
+      if ((r.state() != envelope::RESOLVED && r.state() != envelope::RETRY) || r.next_attempt_unix() != 0) continue;
       held = true;
       delay_pending = delay_pending || !r.delay_notified();
     }
