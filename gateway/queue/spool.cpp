@@ -93,8 +93,9 @@ class SpoolCore {
   Result<void> fsync_queue_dir() { return fs_->fsync(queue_dir_fd_); }
   // Creates `path` with `data`; fsyncs it when `sync` is set.
   Result<void> write_file(const std::filesystem::path& path, const std::string& data, bool sync);
-  Result<std::string> read_envelope_file(const std::filesystem::path& path);
+  Result<std::string> read_small_file(const std::filesystem::path& path);
   Result<void> update(const QueueId& id, const std::string& frame);
+  Result<void> write_state(const std::string& name, const std::string& content);
   Result<void> remove(const QueueId& id);
   Result<envelope::Envelope> load(const QueueId& id);
   Result<RecoveryReport> recover();
@@ -106,7 +107,7 @@ class SpoolCore {
 
   std::shared_ptr<FileSystem> fs_;
   SyncMode sync_;
-  std::filesystem::path root_, incoming_, queue_, badmail_;
+  std::filesystem::path root_, incoming_, queue_, badmail_, state_;
   int queue_dir_fd_ = -1;
   asio::thread_pool pool_;
   QueueIdGenerator ids_;
@@ -128,12 +129,13 @@ SpoolCore::SpoolCore(SpoolOptions options)
       incoming_(root_ / "incoming"),
       queue_(root_ / "queue"),
       badmail_(root_ / "badmail"),
+      state_(root_ / "state"),
       pool_(std::max<std::size_t>(1, options.threads)) {
   auto fail = [](const Error& error) { throw std::runtime_error(error.message()); };
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
   if (ec) throw std::runtime_error("queue: cannot create spool " + root_.string() + ": " + ec.message());
-  for (const auto& dir : {incoming_, queue_, badmail_}) {
+  for (const auto& dir : {incoming_, queue_, badmail_, state_}) {
     if (auto made = fs_->mkdir(dir, kDirMode); !made) fail(made.error());
   }
   // The new subdirectories must survive a crash as much as the files in them.
@@ -385,7 +387,7 @@ void SpoolCore::abandon(const QueueId& id) noexcept {
   asio::post(pool_, [this, id] { remove_incoming(id); });
 }
 
-Result<std::string> SpoolCore::read_envelope_file(const std::filesystem::path& path) {
+Result<std::string> SpoolCore::read_small_file(const std::filesystem::path& path) {
   auto fd = fs_->open(path, O_RDONLY, 0);
   if (!fd) return std::unexpected(fd.error());
   std::string data;
@@ -408,7 +410,7 @@ Result<std::string> SpoolCore::read_envelope_file(const std::filesystem::path& p
 }
 
 Result<envelope::Envelope> SpoolCore::load(const QueueId& id) {
-  auto data = read_envelope_file(queue_path(id, kEnvelopeSuffix));
+  auto data = read_small_file(queue_path(id, kEnvelopeSuffix));
   if (!data) return std::unexpected(data.error());
   auto envelope = decode_envelope(*data);
   if (!envelope) return envelope;
@@ -417,6 +419,23 @@ Result<envelope::Envelope> SpoolCore::load(const QueueId& id) {
                       "envelope: " + id.str() + " names queue id " + log::printable(envelope->queue_id(), 64));
   }
   return envelope;
+}
+
+Result<void> SpoolCore::write_state(const std::string& name, const std::string& content) {
+  const auto tmp = incoming_ / ("state." + name + "." + std::to_string(++tmp_counter_) + ".tmp");
+  if (auto written = write_file(tmp, content, true); !written) {
+    (void)fs_->unlink(tmp);
+    return written;
+  }
+  if (auto moved = fs_->rename(tmp, state_ / name); !moved) {
+    (void)fs_->unlink(tmp);
+    return moved;
+  }
+  auto dir = fs_->open(state_, O_RDONLY | O_DIRECTORY, 0);
+  if (!dir) return std::unexpected(dir.error());
+  auto synced = fs_->fsync(*dir);
+  (void)fs_->close(*dir);
+  return synced;
 }
 
 Result<void> SpoolCore::update(const QueueId& id, const std::string& frame) {
@@ -723,6 +742,15 @@ asio::awaitable<Result<BodyReader>> Spool::open_body(const QueueId& id) {
 Result<RecoveryReport> Spool::recover() { return core_->recover(); }
 
 SpoolStats Spool::stats() const noexcept { return SpoolStats{core_->commits_.load(), core_->batches_.load()}; }
+
+asio::awaitable<Result<void>> Spool::write_state(std::string name, std::string content) {
+  detail::SpoolCore* core = core_.get();
+  return core->run<void>([core, name = std::move(name), content = std::move(content)] {
+    return core->write_state(name, content);
+  });
+}
+
+Result<std::string> Spool::read_state(const std::string& name) { return core_->read_small_file(core_->state_ / name); }
 
 const std::filesystem::path& Spool::root() const noexcept { return core_->root_; }
 

@@ -40,6 +40,7 @@
 //   incoming/<id>.<n>.tmp                   an envelope being rewritten by update()
 //   queue/<id>.body, queue/<id>.env         complete messages
 //   badmail/<id>.env[.<n>], badmail/<id>.body  files recover() could not trust
+//   state/<name>                            queue manager state (write_state())
 #pragma once
 
 #include <cstddef>
@@ -145,6 +146,15 @@ class Spool {
   // crash never leaves an envelope without its body (a leftover body is deleted by
   // recover()). NotFound when it is not queued.
   asio::awaitable<Result<void>> remove(const QueueId& id);
+
+  // Small files of the queue manager's own state that must survive a restart
+  // (the frozen named queues): root/state/<name>, replaced atomically
+  // (temporary file in incoming/, fsync, rename, fsync state/). `name` is a
+  // plain file name.
+  asio::awaitable<Result<void>> write_state(std::string name, std::string content);
+  // The content of a state file; NotFound when it was never written. Blocking:
+  // start-up only.
+  Result<std::string> read_state(const std::string& name);
 
   // The current envelope of a queued message (decoded and checked).
   asio::awaitable<Result<envelope::Envelope>> load(const QueueId& id);

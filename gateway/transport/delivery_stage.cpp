@@ -947,6 +947,40 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
 
   // --- admin --------------------------------------------------------------------
 
+  // The frozen named queues live in the spool's state/frozen-queues, one
+  // "<QueueName enum name><TAB><next hop>" per line.
+  static constexpr const char* kFrozenQueuesFile = "frozen-queues";
+
+  void load_frozen_queues() {
+    auto text = spool.read_state(kFrozenQueuesFile);
+    if (!text) {
+      if (text.error().code != queue::SpoolErrc::NotFound)
+        log::error({"delivery"}, "cannot read the frozen queues: {}; none are frozen", text.error().message());
+      return;
+    }
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      const auto end = rest.find('\n');
+      const std::string_view line = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      const auto tab = line.find('\t');
+      envelope::QueueName name;
+      if (tab == std::string_view::npos || !envelope::QueueName_Parse(std::string(line.substr(0, tab)), &name)) {
+        if (!line.empty()) log::warn({"delivery"}, "frozen queues: ignoring \"{}\"", log::printable(line));
+        continue;
+      }
+      frozen_queues.insert(queue::QueueKey{name, std::string(line.substr(tab + 1))});
+    }
+    for (const auto& key : frozen_queues) log::info({"delivery"}, "queue {} is frozen", queue::display_name(key));
+  }
+
+  asio::awaitable<Result<void>> store_frozen_queues() {
+    std::string text;
+    for (const auto& key : frozen_queues) text += envelope::QueueName_Name(key.queue) + "\t" + key.next_hop + "\n";
+    std::string name = kFrozenQueuesFile;
+    co_return co_await spool.write_state(std::move(name), std::move(text));
+  }
+
   asio::awaitable<Result<void>> set_frozen(const QueueId& id, bool frozen) {
     co_await claim(id);
     auto done = co_await set_frozen_claimed(id, frozen);
@@ -1129,7 +1163,9 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
 
 DeliveryStage::DeliveryStage(asio::any_io_executor executor, queue::Spool& spool, queue::NamedQueues& queues,
                              DeliveryStageOptions options)
-    : state_(std::make_shared<State>(std::move(executor), spool, queues, std::move(options))) {}
+    : state_(std::make_shared<State>(std::move(executor), spool, queues, std::move(options))) {
+  state_->load_frozen_queues();
+}
 
 DeliveryStage::~DeliveryStage() = default;
 
@@ -1199,9 +1235,21 @@ asio::awaitable<Result<void>> DeliveryStage::freeze_message(QueueId id, bool fro
 }
 
 asio::awaitable<Result<void>> DeliveryStage::freeze_queue(queue::QueueKey key, bool frozen) {
-  if (frozen) {
-    state_->frozen_queues.insert(key);
-  } else if (state_->frozen_queues.erase(key) > 0) {
+  if (key.next_hop.find_first_of("\t\r\n") != std::string::npos)
+    co_return make_error(std::make_error_code(std::errc::invalid_argument), "no such queue");
+  auto& frozen_queues = state_->frozen_queues;
+  const bool changed = frozen ? frozen_queues.insert(key).second : frozen_queues.erase(key) > 0;
+  if (changed) {
+    // Stored before it is acknowledged: a freeze outlasts a restart.
+    if (auto stored = co_await state_->store_frozen_queues(); !stored) {
+      if (frozen)
+        frozen_queues.erase(key);
+      else
+        frozen_queues.insert(key);
+      co_return stored;
+    }
+  }
+  if (changed && !frozen) {
     std::optional<std::string_view> hop;
     if (!key.next_hop.empty()) hop = key.next_hop;
     for (const auto& message : state_->queues.list(key.queue, std::numeric_limits<std::size_t>::max(), hop))

@@ -214,6 +214,19 @@ class GatewayctlTest(GatewayctlFixture):
         self.assertNotIn("sender:", report)  # the null reverse-path
         self.assertIn(queue_id, self.gateway.body(reports[0]).decode(errors="replace"))
 
+    def test_a_frozen_queue_stays_frozen_after_a_restart(self):
+        frozen = self.ctl("freeze-queue", "remote-delivery", "partner.example")
+        self.assertEqual(frozen.returncode, 0, frozen.stderr)
+        self.gateway.stop()
+        self.gateway.start(wait=[("127.0.0.1", self.port)])
+        wait_until(lambda: self.ctl("queues").returncode == 0, 10, "the control socket after the restart")
+        queues = self.ctl_json("queues")["queues"]
+        partner = [q for q in queues if (q["queue"], q["next_hop"]) == ("remote-delivery", "partner.example")]
+        self.assertEqual(len(partner), 1, queues)
+        self.assertTrue(partner[0]["frozen"])
+        self.assertEqual(self.ctl("thaw-queue", "remote-delivery", "partner.example").returncode, 0)
+        self.assertFalse(any(q["frozen"] for q in self.ctl_json("queues")["queues"]))
+
     def test_socket_is_private_to_the_gateway_account(self):
         self.assertEqual(os.stat(self.socket).st_mode & 0o777, 0o600)
 

@@ -142,6 +142,32 @@ TEST_F(SpoolTest, FailedUpdateKeepsTheOldEnvelopeAndLeavesNoTemporaryFile) {
   EXPECT_TRUE(files_in(incoming()).empty());
 }
 
+TEST_F(SpoolTest, StateThatWasNeverWrittenIsNotFound) {
+  auto state = spool().read_state("frozen-queues");
+  ASSERT_FALSE(state.has_value());
+  EXPECT_EQ(state.error().code, SpoolErrc::NotFound);
+}
+
+TEST_F(SpoolTest, WrittenStateIsReadBackAfterARestart) {
+  ASSERT_TRUE(run(io_, spool().write_state("frozen-queues", "REMOTE_DELIVERY\tpartner.example\n")).has_value());
+  ASSERT_TRUE(run(io_, spool().write_state("frozen-queues", "LOCAL_DELIVERY\t\n")).has_value());
+  restart();
+  EXPECT_EQ(spool().read_state("frozen-queues").value_or("?"), "LOCAL_DELIVERY\t\n");
+  EXPECT_TRUE(files_in(incoming()).empty());
+}
+
+TEST_F(SpoolTest, FailedStateWriteKeepsTheOldStateAndLeavesNoTemporaryFile) {
+  auto faulty = std::make_shared<FaultyFs>();
+  restart(faulty);
+  ASSERT_TRUE(run(io_, spool().write_state("frozen-queues", "old\n")).has_value());
+  faulty->fail_nth(1, EIO, {FsOp::Fsync});
+  auto written = run(io_, spool().write_state("frozen-queues", "new\n"));
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code, SpoolErrc::Io);
+  EXPECT_EQ(spool().read_state("frozen-queues").value_or("?"), "old\n");
+  EXPECT_TRUE(files_in(incoming()).empty());
+}
+
 TEST_F(SpoolTest, LoadOfADamagedEnvelopeIsCorrupt) {
   const QueueId id = commit("body\r\n");
   std::filesystem::resize_file(queue() / (id.str() + ".env"), 10);
