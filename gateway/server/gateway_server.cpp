@@ -21,7 +21,7 @@ const char* state_name(metabase::ServerState state) {
 
 GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(options)) {
   unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < threads; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
+  for (unsigned i = 0; i < threads; ++i) contexts_.push_back(std::make_unique<EventLoop>(1));
 
   auto loaded = load_metabase(options_.metabase_file);
   if (!loaded) throw std::runtime_error(loaded.error().message());
@@ -85,6 +85,12 @@ GatewayServer::~GatewayServer() {
   // The spool's pool threads complete their work onto the contexts' executors:
   // let them finish while the (stopped) contexts still exist.
   spool_.reset();
+  // What is still queued (dropped sessions, stage coroutines, completions the
+  // pool just posted) may own objects of any loop -- a session on a worker loop
+  // can hold the last reference to the directory client, whose sockets belong to
+  // the control loop. Destroy all of it while every loop exists; only then the
+  // loops themselves.
+  for (auto& context : contexts_) context->destroy_pending_work();
   contexts_.clear();
 }
 

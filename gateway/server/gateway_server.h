@@ -26,7 +26,10 @@
 // SIGTERM/SIGINT: close the listeners (new connections are refused), let open
 // sessions finish for up to kDrainTimeout, then stop the loops; a second signal
 // stops at once. Dropping a session is safe: no reply was promised for an
-// uncommitted message, and committed ones are on disk.
+// uncommitted message, and committed ones are on disk. Tear-down destroys what
+// is still queued on every loop before it destroys any loop: a frame queued on
+// one loop may own an object whose I/O belongs to another (a session holding the
+// directory client, which lives on the control loop).
 #pragma once
 
 #include <atomic>
@@ -98,8 +101,17 @@ class GatewayServer {
   asio::any_io_executor next_worker();
   asio::any_io_executor control() { return contexts_.front()->get_executor(); }
 
+  // An io_context whose queued handlers and coroutine frames can be destroyed
+  // before the context itself (execution_context::shutdown(), which the
+  // destructor repeats harmlessly).
+  class EventLoop : public asio::io_context {
+   public:
+    using asio::io_context::io_context;
+    void destroy_pending_work() { shutdown(); }
+  };
+
   GatewayOptions options_;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<EventLoop>> contexts_;
   std::unique_ptr<queue::Spool> spool_;
   AcceptLocalDomains validator_;
   // The directory and the post-queue stage live on the control loop (context 0).
