@@ -225,16 +225,19 @@ asio::awaitable<bool> OutboundConnection::handshake() {
 }
 
 asio::awaitable<std::optional<std::size_t>> OutboundConnection::send_body(BodyEncoding encoding, BodySource& body) {
-  if (auto rewound = body.rewind(); !rewound) {
+  if (auto rewound = co_await body.rewind(); !rewound) {
     last_error_ = rewound.error().message();
     co_return std::nullopt;
   }
   std::string chunk(kBodyChunk, '\0');
+  std::string next(kBodyChunk, '\0');
+  const std::span<char> chunk_buffer(chunk.data(), chunk.size());
+  const std::span<char> next_buffer(next.data(), next.size());
   std::string out;
   if (encoding == BodyEncoding::Data) {
     DotStuffer stuffer;
     for (;;) {
-      auto n = body.read(std::span<char>(chunk.data(), chunk.size()));
+      auto n = co_await body.read(chunk_buffer);
       if (!n) {
         last_error_ = n.error().message();
         co_return std::nullopt;
@@ -249,9 +252,11 @@ asio::awaitable<std::optional<std::size_t>> OutboundConnection::send_body(BodyEn
       if (!co_await write(out, options_.timeouts.data_block)) co_return std::nullopt;
     }
   }
-  // BDAT: read one chunk ahead so the last one carries LAST (RFC 3030 2).
-  std::string next(kBodyChunk, '\0');
-  auto filled = body.read(std::span<char>(chunk.data(), chunk.size()));
+  // BDAT: read one chunk ahead so the last one carries LAST (RFC 3030 2). The
+  // two buffers swap roles after each chunk.
+  std::span<char> current = chunk_buffer;
+  std::span<char> ahead_buffer = next_buffer;
+  auto filled = co_await body.read(current);
   std::size_t chunks = 0;
   for (;;) {
     if (!filled) {
@@ -260,18 +265,18 @@ asio::awaitable<std::optional<std::size_t>> OutboundConnection::send_body(BodyEn
     }
     const std::size_t size = *filled;
     Result<std::size_t> ahead = std::size_t{0};
-    if (size > 0) ahead = body.read(std::span<char>(next.data(), next.size()));
+    if (size > 0) ahead = co_await body.read(ahead_buffer);
     if (!ahead) {
       last_error_ = ahead.error().message();
       co_return std::nullopt;
     }
     const bool last = size == 0 || *ahead == 0;
     out = "BDAT " + std::to_string(size) + (last ? " LAST\r\n" : "\r\n");
-    out.append(chunk.data(), size);
+    out.append(current.data(), size);
     if (!co_await write(out, options_.timeouts.data_block)) co_return std::nullopt;
     ++chunks;
     if (last) co_return chunks;
-    std::swap(chunk, next);
+    std::swap(current, ahead_buffer);
     filled = ahead;
   }
 }

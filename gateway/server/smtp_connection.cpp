@@ -4,10 +4,10 @@
 #include <cctype>
 
 #include "gateway/common/log.h"
-#include "gateway/delivery/body_source.h"
 #include "gateway/delivery/byte_stream.h"
 #include "gateway/delivery/smtp_client.h"
 #include "gateway/queue/spool_error.h"
+#include "gateway/transport/spooled_body.h"
 
 namespace gw::server {
 namespace {
@@ -538,7 +538,8 @@ asio::awaitable<void> SmtpConnection::reverse_roles(const smtp::ReverseConnectio
   auto connection = co_await delivery::OutboundConnection::adopt(executor, stream, std::move(peer), options);
   std::size_t attempted = 0;
   for (std::size_t i = 0; i < turn_.size() && connection->usable(); ++i) {
-    auto body = delivery::FileBodySource::open(turn_[i].body_path);
+    QueueId id = turn_[i].id;
+    auto body = co_await transport::SpooledBody::open(services_.spool, std::move(id));
     if (!body) {
       log::error(log_context(), "ATRN: cannot open the body of {}: {}", turn_[i].id.str(), body.error().message());
       continue;

@@ -13,7 +13,6 @@
 #include "gateway/common/address.h"
 #include "gateway/common/ascii.h"
 #include "gateway/common/log.h"
-#include "gateway/delivery/body_source.h"
 #include "gateway/delivery/connection_pool.h"
 #include "gateway/delivery/mx_resolver.h"
 #include "gateway/delivery/next_hop_hosts.h"
@@ -24,6 +23,7 @@
 #include "gateway/routing/router.h"
 #include "gateway/routing/routing_snapshot.h"
 #include "gateway/routing/schedule.h"
+#include "gateway/transport/spooled_body.h"
 
 namespace gw::transport {
 namespace {
@@ -121,15 +121,25 @@ void record(envelope::Recipient& recipient, const Outcome& outcome, std::string_
   recipient.set_next_hop(std::string(next_hop));
 }
 
-// The original message, read from the spool, for RET=FULL/HDRS in a report.
-class SpooledOriginal final : public dsn::BodySource {
+// The original message (or its header section) as read from the spool, for
+// RET=FULL/HDRS in a report.
+class StringOriginal final : public dsn::BodySource {
  public:
-  explicit SpooledOriginal(delivery::BodySource& body) : body_(body) {}
-  Result<std::size_t> read(std::span<char> buffer) override { return body_.read(buffer); }
+  explicit StringOriginal(std::string text) : text_(std::move(text)) {}
+  Result<std::size_t> read(std::span<char> buffer) override {
+    const std::size_t n = std::min(buffer.size(), text_.size() - offset_);
+    std::copy_n(text_.data() + offset_, n, buffer.data());
+    offset_ += n;
+    return n;
+  }
 
  private:
-  delivery::BodySource& body_;
+  std::string text_;
+  std::size_t offset_ = 0;
 };
+
+// A header section longer than this is returned cut short in a report.
+constexpr std::size_t kMaxReturnedHeader = 1024 * 1024;
 
 class StringSink final : public dsn::ReportSink {
  public:
@@ -398,12 +408,6 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(next->time_since_epoch()).count());
   }
 
-  // The spooled body, for the outbound client and the DSN builder (both read
-  // files through a BodySource).
-  std::string body_path(const std::string& queue_id) const {
-    return (spool.root() / "queue" / (queue_id + ".body")).string();
-  }
-
   bool needs_priority() const {
     if (!snapshot) return false;
     for (const auto& connector : snapshot->connectors)
@@ -414,21 +418,34 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return false;
   }
 
-  // The first 64 KiB of the spooled body are enough for any sane header
-  // section; read on the spool's pool, not on this loop.
-  asio::awaitable<routing::Priority> read_priority(const QueueId& id) {
+  // The start of a spooled body, read on the spool's pool (not on this loop):
+  // at most `limit` octets (0 = all of it), and with `header_only` no further
+  // than the blank line that ends the header section.
+  asio::awaitable<Result<std::string>> read_body_start(const QueueId& id, std::size_t limit, bool header_only) {
     auto body = co_await spool.open_body(id);
-    if (!body) co_return routing::Priority::Normal;
-    std::string head(64 * 1024, '\0');
-    std::size_t filled = 0;
-    while (filled < head.size()) {
-      const std::span<char> rest(head.data() + filled, head.size() - filled);
+    if (!body) co_return std::unexpected(body.error());
+    constexpr std::size_t kChunk = 64 * 1024;
+    std::string text;
+    for (;;) {
+      const std::size_t want = limit == 0 ? kChunk : std::min(kChunk, limit - text.size());
+      if (want == 0) break;
+      const std::size_t old_size = text.size();
+      text.resize(old_size + want);
+      const std::span<char> rest(text.data() + old_size, want);
       auto n = co_await body->read(rest);
-      if (!n || *n == 0) break;
-      filled += *n;
+      if (!n) co_return std::unexpected(n.error());
+      text.resize(old_size + *n);
+      if (*n == 0) break;
+      // The blank line may straddle two chunks: look back three octets.
+      if (header_only && text.find("\r\n\r\n", old_size < 3 ? 0 : old_size - 3) != std::string::npos) break;
     }
-    head.resize(filled);
-    co_return priority_of(head);
+    co_return text;
+  }
+
+  // The first 64 KiB are enough for any sane header section.
+  asio::awaitable<routing::Priority> read_priority(const QueueId& id) {
+    auto head = co_await read_body_start(id, 64 * 1024, true);
+    co_return head ? priority_of(*head) : routing::Priority::Normal;
   }
 
   // The recipient as the router sees it, with the message facts connector
@@ -541,7 +558,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
 
       std::map<int, Outcome> failed_connectors;
       for (auto& [description, group] : groups)
-        co_await deliver_group(ctx, env, vs, arrival, group, failed_connectors);
+        co_await deliver_group(ctx, id, env, vs, arrival, group, failed_connectors);
       candidates.clear();
       for (auto& [index, outcome] : failed_connectors) {
         candidates.push_back(index);
@@ -693,7 +710,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   // Delivers one group; when the hop is a connector whose hosts would not take
   // a session, the connector goes into retry and the recipients are left in
   // `failed_connectors` (with the failure) for the caller to route again.
-  asio::awaitable<void> deliver_group(const log::Context& ctx, envelope::Envelope& env,
+  asio::awaitable<void> deliver_group(const log::Context& ctx, const QueueId& id, envelope::Envelope& env,
                                       const metabase::VirtualServer* vs, Clock::time_point arrival, HopGroup& group,
                                       std::map<int, Outcome>& failed_connectors) {
     const bool local = std::holds_alternative<routing::LocalDelivery>(group.hop);
@@ -722,7 +739,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     }
 
     const delivery::OutboundMessage message = outbound_message(env, group.recipients, group.addresses);
-    auto body = delivery::FileBodySource::open(body_path(env.queue_id()));
+    auto body = co_await SpooledBody::open(spool, id);
     if (!body) {
       log::error(ctx, "cannot open the body: {}", body.error().message());
       Outcome outcome;
@@ -811,7 +828,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     if (vs) plan_options.ndr_copy_to = vs->messages().send_ndr_copy_to();
     const auto plan = dsn::plan_reports(env, plan_options);
     for (const auto& planned : plan.reports) {
-      if (auto queued = co_await queue_report(ctx, env, planned, vs, schedule); !queued) {
+      if (auto queued = co_await queue_report(ctx, id, env, planned, vs, schedule); !queued) {
         // The envelope keeps saying the report is owed; the next pass tries again.
         log::error(ctx, "cannot queue the delivery status notification: {}", queued.error().message());
         co_await store(ctx, id, env, next_wake(env, now + 60), stored, queue_by_recipient);
@@ -896,7 +913,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     if (wake != 0) wake_at(id, wake);
   }
 
-  asio::awaitable<Result<void>> queue_report(const log::Context& ctx, const envelope::Envelope& env,
+  asio::awaitable<Result<void>> queue_report(const log::Context& ctx, const QueueId& id, const envelope::Envelope& env,
                                              const dsn::PlannedReport& planned, const metabase::VirtualServer* vs,
                                              const queue::RetrySchedule& schedule) {
     const std::int64_t now = unix_now();
@@ -910,9 +927,13 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     settings.max_full_return_size = options.max_full_return_size;
     const auto content = dsn::report_from_envelope(env, planned, settings);
 
-    auto body = delivery::FileBodySource::open(body_path(env.queue_id()));
-    if (!body) co_return std::unexpected(body.error());
-    SpooledOriginal original(**body);
+    // The report is built in memory, so the original it returns is read first
+    // (whole only when it is small enough to return, else its header section).
+    const bool header_only = content.ret == dsn::ReturnContent::Headers;
+    const std::size_t limit = header_only ? kMaxReturnedHeader : 0;
+    auto original_text = co_await read_body_start(id, limit, header_only);
+    if (!original_text) co_return std::unexpected(original_text.error());
+    StringOriginal original(std::move(*original_text));
     StringSink sink;
     if (auto written = dsn::write_report(content, original, sink); !written) co_return std::unexpected(written.error());
 
@@ -1027,7 +1048,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       const auto plan = dsn::plan_reports(env, plan_options);
       for (const auto& planned : plan.reports) {
         if (planned.type != dsn::ReportType::Failure) continue;
-        if (auto queued = co_await queue_report(ctx, env, planned, vs, retry_schedule(vs, false)); !queued)
+        if (auto queued = co_await queue_report(ctx, id, env, planned, vs, retry_schedule(vs, false)); !queued)
           co_return std::unexpected(queued.error());
       }
     }
@@ -1130,7 +1151,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       addresses.push_back(std::move(address));
     }
     if (turn.recipients.empty()) co_return std::nullopt;
-    TurnMessage message{id, outbound_message(env, turn.recipients, addresses), body_path(id.str())};
+    TurnMessage message{id, outbound_message(env, turn.recipients, addresses)};
     turns[id] = std::move(turn);
     co_return message;
   }

@@ -55,7 +55,6 @@ struct ReleaseResult {
 struct TurnMessage {
   QueueId id;
   delivery::OutboundMessage message;  // only the recipients held for the ATRN client
-  std::string body_path;              // the spooled content
 };
 
 class QueueAdmin {
