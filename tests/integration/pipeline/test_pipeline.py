@@ -689,6 +689,44 @@ virtual_servers {{
         self.assertEqual(self.branch_mta.connections, 0)
         self.held()
 
+    def test_a_greeting_sent_along_with_atrn_is_not_lost(self):
+        # An eager client writes its 220 right behind ATRN, before it has read
+        # the 250; those octets are the start of the reversed session.
+        self.send("alice@example.com", ["office@branch.example"], subject="eager branch")
+        self.held()
+        smtp = smtplib.SMTP("127.0.0.1", self.odmr_port, timeout=20)
+        try:
+            smtp.ehlo("gw.branch.example")
+            smtp.starttls(context=ssl.create_default_context(cafile=self.ca))
+            smtp.ehlo("gw.branch.example")
+            smtp.login("alice@example.com", PASSWORD)
+            smtp.send(b"ATRN branch.example\r\n220 gw.branch.example ESMTP ready\r\n")
+            self.assertEqual(smtp.getreply(), (250, b"2.0.0 OK, now reversing the connection"))
+            lines = smtp.file  # the gateway now sends commands; we answer them
+            seen, data = [], []
+            while True:
+                command = lines.readline().decode().rstrip("\r\n")
+                seen.append(command.split(" ")[0].split(":")[0].upper())
+                if command.upper().startswith("EHLO"):
+                    smtp.send(b"250 gw.branch.example\r\n")
+                elif command.upper().startswith(("MAIL", "RCPT")):
+                    smtp.send(b"250 2.0.0 Ok\r\n")
+                elif command.upper() == "DATA":
+                    smtp.send(b"354 go ahead\r\n")
+                    while (line := lines.readline()) != b".\r\n":
+                        data.append(line)
+                    smtp.send(b"250 2.0.0 Ok: queued\r\n")
+                elif command.upper() == "QUIT":
+                    smtp.send(b"221 2.0.0 Bye\r\n")
+                    break
+                else:
+                    self.fail(f"unexpected command {command!r}")
+        finally:
+            smtp.close()
+        self.assertEqual(seen, ["EHLO", "MAIL", "RCPT", "DATA", "QUIT"])
+        self.assertIn(b"Subject: eager branch\r\n", data)
+        wait_until(self.spool_empty, 10, "the message to leave the spool")
+
     def test_nothing_held_is_453_you_have_no_mail(self):
         self.assertEqual(self.atrn("alice@example.com", "branch.example"), (453, "4.3.0 You have no mail"))
 
