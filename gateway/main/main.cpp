@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
     options.control_socket = control_socket;
     gw::server::GatewayServer server(std::move(options));
     server.run();
+    // The loops have stopped and with them the signal handling; a further
+    // SIGTERM/SIGINT must not kill the tear-down, which lets the spool's pool
+    // finish its commits.
+    std::signal(SIGTERM, SIG_IGN);
+    std::signal(SIGINT, SIG_IGN);
     gw::log::info({"gateway"}, "stopped");
     return 0;
   } catch (const std::exception& error) {
