@@ -640,22 +640,28 @@ virtual_servers {{
             return len(ids) == count and all("queue: REMOTE_DELIVERY" in self.gateway.envelope(i) for i in ids) and ids
         return wait_until(all_held, 20, f"{count} message(s) to be held for remote-triggered delivery")
 
-    def atrn(self, user, domains="", drop_after_250=False):
-        """An ODMR client: TLS, AUTH, ATRN; on 250 it hands the connection to
-        the branch's SMTP server (or drops it). Returns the ATRN reply."""
+    def atrn_connection(self, user, domains=""):
+        """An ODMR client up to its ATRN: TLS, AUTH, ATRN. Returns the SMTP
+        object and the ATRN reply."""
         smtp = smtplib.SMTP("127.0.0.1", self.odmr_port, timeout=20)
+        smtp.ehlo("gw.branch.example")
+        smtp.starttls(context=ssl.create_default_context(cafile=self.ca))
+        code, lines = smtp.ehlo("gw.branch.example")
+        self.assertIn(b"\nATRN", b"\n" + lines)
+        smtp.login(user, PASSWORD)
+        code, text = smtp.docmd("ATRN", domains)
+        return smtp, (code, text.decode())
+
+    def atrn(self, user, domains="", drop_after_250=False):
+        """An ODMR client: on 250 it hands the connection to the branch's SMTP
+        server (or drops it). Returns the ATRN reply."""
+        smtp, reply = self.atrn_connection(user, domains)
         try:
-            smtp.ehlo("gw.branch.example")
-            smtp.starttls(context=ssl.create_default_context(cafile=self.ca))
-            code, lines = smtp.ehlo("gw.branch.example")
-            self.assertIn(b"\nATRN", b"\n" + lines)
-            smtp.login(user, PASSWORD)
-            code, text = smtp.docmd("ATRN", domains)
-            if code == 250 and not drop_after_250:
+            if reply[0] == 250 and not drop_after_250:
                 splice(smtp.sock, ("127.0.0.1", self.branch_mta.port))
         finally:
             smtp.close()
-        return code, text.decode()
+        return reply
 
     def test_held_mail_is_delivered_over_the_clients_own_connection(self):
         self.send("alice@example.com", ["office@branch.example"], subject="for the branch")
@@ -725,6 +731,19 @@ virtual_servers {{
             smtp.close()
         self.assertEqual(seen, ["EHLO", "MAIL", "RCPT", "DATA", "QUIT"])
         self.assertIn(b"Subject: eager branch\r\n", data)
+        wait_until(self.spool_empty, 10, "the message to leave the spool")
+
+    def test_mail_out_on_one_atrn_connection_is_not_given_to_a_second(self):
+        self.send("alice@example.com", ["office@branch.example"], subject="only once")
+        self.held()
+        first, reply = self.atrn_connection("alice@example.com")
+        try:
+            self.assertEqual(reply[0], 250)
+            self.assertEqual(self.atrn("alice@example.com"), (453, "4.3.0 You have no mail"))
+            splice(first.sock, ("127.0.0.1", self.branch_mta.port))
+        finally:
+            first.close()
+        self.assertEqual(len(self.branch_mta.delivered), 1)
         wait_until(self.spool_empty, 10, "the message to leave the spool")
 
     def test_nothing_held_is_453_you_have_no_mail(self):
