@@ -7,30 +7,6 @@
 namespace gw::delivery {
 namespace {
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (const auto rest = in.size() - i; rest > 0) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (rest == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 // RFC 3461 4: xtext for ENVID and ORCPT values.
 std::string xtext(std::string_view in) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -152,27 +128,25 @@ Action ClientSession::after_hello() {
 
 Action ClientSession::authenticate() {
   phase_ = Phase::Auth;
+  auto auth_failure = [](std::string text) {
+    ConnectionFailure failure;
+    failure.code = 454;
+    failure.status = EnhancedStatus{4, 7, 0};
+    failure.text = std::move(text);
+    return failure;
+  };
+  if (caps_.auth_mechanisms.empty())
+    return fail_connection(auth_failure("credentials configured but the peer offers no AUTH"), true);
   const auto& credentials = *options_.credentials;
-  if (caps_.offers_auth("PLAIN")) {
-    auth_mechanism_ = "PLAIN";
-    std::string token;
-    token += '\0';
-    token += credentials.user_name;
-    token += '\0';
-    token += credentials.password;
-    return Write{"AUTH PLAIN " + base64(token) + "\r\n", Stage::Auth, true};
-  }
-  if (caps_.offers_auth("LOGIN")) {
-    auth_mechanism_ = "LOGIN";
-    auth_step_ = 1;
-    return Write{"AUTH LOGIN\r\n", Stage::Auth};
-  }
-  ConnectionFailure failure;
-  failure.code = 454;
-  failure.status = EnhancedStatus{4, 7, 0};
-  failure.text = caps_.auth_mechanisms.empty() ? "credentials configured but the peer offers no AUTH"
-                                               : "no common AUTH mechanism with the peer (PLAIN, LOGIN supported)";
-  return fail_connection(std::move(failure), true);
+  auto client = SaslClient::create(options_.peer_name.empty() ? "localhost" : options_.peer_name,
+                                   credentials.user_name, credentials.password);
+  if (!client) return fail_connection(auth_failure(client.error().message()), true);
+  auto started = (*client)->start(caps_.auth_mechanisms);
+  if (!started) return fail_connection(auth_failure(started.error().message()), true);
+  sasl_ = std::move(*client);
+  auth_mechanism_ = started->mechanism;
+  if (!started->initial_response) return Write{"AUTH " + auth_mechanism_ + "\r\n", Stage::Auth};
+  return Write{"AUTH " + auth_mechanism_ + " " + *started->initial_response + "\r\n", Stage::Auth, true};
 }
 
 Action ClientSession::fail_connection(ConnectionFailure failure, bool say_quit) {
@@ -224,17 +198,17 @@ Action ClientSession::on_reply(const Reply& reply) {
       // RFC 4954 6 says 235; some servers (smtp-sink among them) say 250.
       if (reply.positive_completion()) {
         authenticated_ = true;
+        sasl_.reset();
         phase_ = Phase::Ready;
         return Ready{};
       }
-      if (reply.code == 334 && auth_mechanism_ == "LOGIN" && auth_step_ < 3) {
-        const auto& credentials = *options_.credentials;
-        ++auth_step_;
-        return Write{base64(auth_step_ == 2 ? credentials.user_name : credentials.password) + "\r\n", Stage::Auth,
-                     true};
+      if (reply.code == 334 && sasl_) {
+        auto answer = sasl_->step(reply.lines.empty() ? std::string_view() : std::string_view(reply.lines.front()));
+        if (answer) return Write{*answer + "\r\n", Stage::Auth, true};
+        sasl_.reset();  // a challenge the mechanism cannot answer: cancel (RFC 4954 4)
       }
-      if (reply.code == 334)  // a challenge PLAIN does not expect: cancel (RFC 4954 4)
-        return Write{"*\r\n", Stage::Auth};
+      if (reply.code == 334) return Write{"*\r\n", Stage::Auth};
+      sasl_.reset();
       return fail_connection(transient_from_reply(reply, "AUTH " + auth_mechanism_), true);
 
     case Phase::Transaction:

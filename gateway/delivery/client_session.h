@@ -25,6 +25,9 @@
 //     the recipients are reported transient (4.4.2) and the message is sent
 //     again later (RFC 5321 6.1; Postfix's DOT state). in_at_least_once_window()
 //     tells the driver so that it logs the possible duplicate.
+// AUTH (RFC 4954) to a smart host is run by Cyrus SASL's client (SaslClient,
+// no I/O): the session frames its responses and cancels ("*") a challenge the
+// mechanism cannot answer.
 // Not responsible for timeouts (the driver maps Stage to RFC 5321 4.5.3.2
 // values), for TLS itself, for DNS, or for retry decisions (the queue's).
 #pragma once
@@ -32,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +46,7 @@
 #include "gateway/common/failure_kind.h"
 #include "gateway/delivery/capabilities.h"
 #include "gateway/delivery/reply.h"
+#include "gateway/delivery/sasl_client.h"
 
 namespace gw::delivery {
 
@@ -62,7 +67,8 @@ struct SessionOptions {
   std::string helo_name = "localhost";   // our FQDN for EHLO/HELO/LHLO
   bool use_helo = false;                 // connector says HELO (gwConnectorUseHelo)
   TlsPolicy tls = TlsPolicy::Opportunistic;
-  std::optional<Credentials> credentials;  // AUTH PLAIN/LOGIN to a smart host
+  std::optional<Credentials> credentials;  // AUTH PLAIN/LOGIN to a smart host, run by Cyrus SASL
+  std::string peer_name;                   // the host's name, for the SASL client
 };
 
 enum class BodyType { SevenBit, EightBitMime, BinaryMime };
@@ -201,7 +207,7 @@ class ClientSession {
   std::string greeting_;
   std::optional<ConnectionFailure> failure_;
   std::string auth_mechanism_;
-  int auth_step_ = 0;
+  std::unique_ptr<SaslClient> sasl_;  // the AUTH exchange in progress
 
   // The message in flight.
   std::optional<OutboundMessage> message_;

@@ -67,6 +67,7 @@ OutboundConnection::OutboundConnection(asio::any_io_executor executor, Endpoint 
   // Without a context opportunistic TLS is off; required TLS is never
   // downgraded: it uses the system's trust store instead.
   if (!options_.tls && options_.session.tls == TlsPolicy::Opportunistic) options_.session.tls = TlsPolicy::Never;
+  options_.session.peer_name = endpoint_.host_name;
   session_ = ClientSession(options_.session);
 }
 

@@ -421,10 +421,9 @@ virtual_servers {{
         self.assertEqual(recipients[0]["status"], "5.4.0")
 
 
-class TlsRequiredSmartHost(PipelineTestCase):
-    """The Military connector (*.mil) requires TLS: its smart host is a second
-    gatewayd with a certificate from a test CA that the first one trusts
-    (--tls-ca-file); the certificate and the host name are verified."""
+class SmartHostCase(PipelineTestCase):
+    """The Military connector's smart host is a second gatewayd with a
+    certificate from a test CA that the first one trusts (--tls-ca-file)."""
 
     @classmethod
     def setUpClass(cls):
@@ -445,15 +444,23 @@ class TlsRequiredSmartHost(PipelineTestCase):
 
     def setUp(self):
         self.smart_host_port = free_port()
-        tls = f'tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}'
-        self.smart_host = Gateway(gatewayd_fixture.metabase_text(
-            [gatewayd_fixture.virtual_server("1", "127.0.0.1", self.smart_host_port, extra=tls)]))
+        self.smart_host = Gateway(self.smart_host_metabase())
         self.smart_host.start(wait=[("127.0.0.1", self.smart_host_port)])
         super().setUp()
+
+    def smart_host_metabase(self):
+        tls = f'tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}'
+        return gatewayd_fixture.metabase_text(
+            [gatewayd_fixture.virtual_server("1", "127.0.0.1", self.smart_host_port, extra=tls)])
 
     def tearDown(self):
         super().tearDown()
         self.smart_host.stop()
+
+
+class TlsRequiredSmartHost(SmartHostCase):
+    """The Military connector (*.mil) requires TLS: the smart host's certificate
+    and host name are verified."""
 
     def connectors(self):
         return f"""
@@ -468,6 +475,52 @@ connectors {{ name: "Military" dn: "CN=Military,CN=Connections,{RG}" local_bridg
         self.assertIn('address: "general@army.mil"', envelope)
         self.assertRegex(envelope, r'tls: "TLSv1\.[23] ')
         wait_until(self.spool_empty, 10, "the relayed message to leave our spool")
+
+
+class AuthenticatingSmartHostCase(SmartHostCase):
+    """The Military connector authenticates (basic: msExchSmtpOutboundSecurity
+    user name and password) through the Cyrus SASL client, over verified TLS,
+    to a smart host that checks the password against the directory."""
+
+    password = PASSWORD
+
+    def smart_host_metabase(self):
+        directory = f"""directory {{ uris: "{self.slapd.uri}" recipient_base_dn: "DC=example,DC=com"
+  bind_dn: "{self.slapd.service_dn}" bind_password_file: "{self.password_file}" }}"""
+        server = f"""
+virtual_servers {{
+  id: "1" name: "Smart host" fqdn: "smarthost.example.com" state: STARTED
+  bindings {{ ip: "127.0.0.1" port: {self.smart_host_port} }}
+  authentication {{ anonymous: true basic: true require_tls: true }}
+  tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}
+  limits {{ max_recipients_per_message: 100 max_hop_count: 15 connection_timeout: 30 }}
+}}"""
+        return gatewayd_fixture.metabase_text([server], extra=directory)
+
+    def connectors(self):
+        return f"""
+connectors {{ name: "Military" dn: "CN=Military,CN=Connections,{RG}" local_bridgehead: true allow_relay: true
+  address_spaces {{ pattern: "*.mil" cost: 1 }} smart_hosts: "[127.0.0.1]:{self.smart_host_port}"
+  security {{ require_tls: true auth: OUTBOUND_BASIC user_name: "alice@example.com" password: "{self.password}" }} }}"""
+
+
+class AuthenticatedSmartHost(AuthenticatingSmartHostCase):
+    def test_the_smart_host_accepts_the_connectors_account_and_takes_the_message(self):
+        self.send("bob@example.com", ["general@army.mil"], subject="with credentials")
+        self.smart_host.wait_for_log("AUTH PLAIN user=alice@example.com identity=alice@example.com accepted",
+                                     timeout=20)
+        self.smart_host.wait_for_log("queued from=<bob@example.com>", timeout=20)
+        wait_until(self.spool_empty, 10, "the relayed message to leave our spool")
+
+
+class SmartHostRefusingTheCredentials(AuthenticatingSmartHostCase):
+    password = "not-the-password"
+
+    def test_refused_credentials_keep_the_message_waiting_with_4_7_8(self):
+        self.send("bob@example.com", ["general@army.mil"])
+        wait_until(lambda: self.gateway.queued_ids() and "4.7.8" in self.gateway.envelope(self.gateway.queued_ids()[0]),
+                   20, "the refused AUTH to be recorded")
+        self.assertNotIn("queued from=<bob@example.com>", self.smart_host.log_text())
 
 
 class TlsRequiredWithoutStarttls(PipelineTestCase):

@@ -299,6 +299,31 @@ TEST(ClientSession, AuthLoginAnswersBothChallenges) {
                                                     "c2VjcmV0\r\n"}));
 }
 
+TEST(ClientSession, APeerOfferingNoPasswordMechanismIs454_4_7_0AndGetsNoCredentials) {
+  auto o = options();
+  o.credentials = Credentials{"relay", "secret"};
+  ClientSession session(o);
+  ScriptedPeer peer({kGreeting, "250-mx\r\n250 AUTH CRAM-MD5 GSSAPI\r\n", "221 bye\r\n"});
+  ASSERT_TRUE(std::holds_alternative<Close>(peer.run(session, session.start())));
+  ASSERT_TRUE(session.failure());
+  EXPECT_EQ(session.failure()->code, 454);
+  EXPECT_EQ(session.failure()->status.str(), "4.7.0");
+  EXPECT_NE(session.failure()->text.find("no common AUTH mechanism"), std::string::npos) << session.failure()->text;
+  EXPECT_EQ(peer.writes, (std::vector<std::string>{"EHLO bh1.example.com\r\n", "QUIT\r\n"}));
+}
+
+TEST(ClientSession, AChallengeThatIsNotBase64IsCancelledWithAStar) {
+  auto o = options();
+  o.credentials = Credentials{"relay", "secret"};
+  ClientSession session(o);
+  ScriptedPeer peer({kGreeting, "250-mx\r\n250 AUTH LOGIN\r\n", "334 not*base64!\r\n",
+                     "501 5.7.0 authentication cancelled\r\n", "221 bye\r\n"});
+  ASSERT_TRUE(std::holds_alternative<Close>(peer.run(session, session.start())));
+  EXPECT_EQ(peer.writes[2], "*\r\n");
+  ASSERT_TRUE(session.failure());
+  EXPECT_EQ(session.failure()->outcome, Outcome::Transient);
+}
+
 TEST(ClientSession, RefusedAuthenticationIsTransientForTheMessage) {
   auto o = options();
   o.credentials = Credentials{"relay", "wrong"};
