@@ -37,14 +37,25 @@ void init_library_once() {
   });
 }
 
-// The one outstanding query; the c-ares callback fills it and wakes the waiter.
+// One outstanding query; the c-ares callback fills it and wakes the waiter.
+// It is shared: c-ares holds a reference until its callback has run, which may
+// be after the waiting coroutine is gone (at shutdown ares_destroy() calls
+// every pending callback with ARES_EDESTRUCTION).
 struct Query {
   int status = ARES_SUCCESS;
   bool done = false;
   std::vector<MxRecord> records;
   std::vector<asio::ip::address> addresses;
-  asio::steady_timer* waiter = nullptr;
+  asio::steady_timer* waiter = nullptr;  // set only while a coroutine waits
 };
+using QueryRef = std::shared_ptr<Query>;
+
+// The reference c-ares keeps as its callback argument.
+void* hand_to_cares(const QueryRef& query) { return new QueryRef(query); }
+QueryRef take_from_cares(void* arg) {
+  std::unique_ptr<QueryRef> held(static_cast<QueryRef*>(arg));
+  return std::move(*held);
+}
 
 Error dns_error(DnsErrc errc, const std::string& name, int status) {
   return Error{make_error_code(errc), "dns: " + name + ": " + ares_strerror(status)};
@@ -215,81 +226,81 @@ void finish(Query& query, int status) {
 asio::awaitable<void> wait_for(asio::any_io_executor executor, Query& query) {
   asio::steady_timer waiter(executor, asio::steady_timer::time_point::max());
   query.waiter = &waiter;
+  // Also when this frame is destroyed while it waits (shutdown): a later
+  // callback must not wake a timer that no longer exists.
+  struct Detach {
+    Query& query;
+    ~Detach() { query.waiter = nullptr; }
+  } detach{query};
   while (!query.done) {
     boost::system::error_code ec;
     co_await waiter.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  query.waiter = nullptr;
 }
-
-struct Callback {
-  Query* query;
-};
 
 }  // namespace
 
 asio::awaitable<Result<std::vector<asio::ip::address>>> MxResolver::addresses(std::string host) {
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (host.empty()) co_return make_error(DnsErrc::BadName, "dns: empty host name");
-  Query query;
-  Callback callback{&query};
+  const QueryRef query = std::make_shared<Query>();
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_flags = ARES_AI_NOSORT;
   ares_getaddrinfo(
       channel_->channel, host.c_str(), nullptr, &hints,
       [](void* arg, int status, int, ares_addrinfo* info) {
-        auto* cb = static_cast<Callback*>(arg);
+        const QueryRef query = take_from_cares(arg);
         if (status == ARES_SUCCESS && info) {
           for (auto* node = info->nodes; node; node = node->ai_next) {
             if (node->ai_family == AF_INET) {
               const auto* sin = reinterpret_cast<const sockaddr_in*>(node->ai_addr);
               asio::ip::address_v4::bytes_type bytes;
               std::memcpy(bytes.data(), &sin->sin_addr, 4);
-              cb->query->addresses.emplace_back(asio::ip::address_v4(bytes));
+              query->addresses.emplace_back(asio::ip::address_v4(bytes));
             } else if (node->ai_family == AF_INET6) {
               const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(node->ai_addr);
               asio::ip::address_v6::bytes_type bytes;
               std::memcpy(bytes.data(), &sin6->sin6_addr, 16);
-              cb->query->addresses.emplace_back(asio::ip::address_v6(bytes));
+              query->addresses.emplace_back(asio::ip::address_v6(bytes));
             }
           }
         }
         if (info) ares_freeaddrinfo(info);
-        finish(*cb->query, status);
+        finish(*query, status);
       },
-      &callback);
+      hand_to_cares(query));
   track_queries();
-  co_await wait_for(executor_, query);
-  if (auto ok = check_status(host, query.status); !ok) co_return std::unexpected(ok.error());
-  if (query.addresses.empty()) co_return make_error(DnsErrc::NoMailService, "dns: " + host + ": no address records");
-  std::stable_partition(query.addresses.begin(), query.addresses.end(),
-                        [](const asio::ip::address& a) { return a.is_v4(); });
-  query.addresses.erase(std::unique(query.addresses.begin(), query.addresses.end()), query.addresses.end());
-  co_return std::move(query.addresses);
+  co_await wait_for(executor_, *query);
+  if (auto ok = check_status(host, query->status); !ok) co_return std::unexpected(ok.error());
+  auto& found = query->addresses;
+  if (found.empty()) co_return make_error(DnsErrc::NoMailService, "dns: " + host + ": no address records");
+  std::stable_partition(found.begin(), found.end(), [](const asio::ip::address& a) { return a.is_v4(); });
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  co_return std::move(found);
 }
 
 asio::awaitable<Result<std::vector<MailHost>>> MxResolver::mail_hosts(std::string domain) {
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (domain.empty()) co_return make_error(DnsErrc::BadName, "dns: empty domain");
-  Query query;
-  Callback callback{&query};
+  const QueryRef pending = std::make_shared<Query>();
   ares_query(
       channel_->channel, domain.c_str(), ns_c_in, ns_t_mx,
       [](void* arg, int status, int, unsigned char* answer, int length) {
-        auto* cb = static_cast<Callback*>(arg);
+        const QueryRef query = take_from_cares(arg);
         if (status == ARES_SUCCESS) {
           ares_mx_reply* replies = nullptr;
           status = ares_parse_mx_reply(answer, length, &replies);
           for (auto* mx = replies; mx; mx = mx->next)
-            cb->query->records.push_back({mx->host ? mx->host : "", mx->priority});
+            query->records.push_back({mx->host ? mx->host : "", mx->priority});
           if (replies) ares_free_data(replies);
         }
-        finish(*cb->query, status);
+        finish(*query, status);
       },
-      &callback);
+      hand_to_cares(pending));
   track_queries();
-  co_await wait_for(executor_, query);
+  co_await wait_for(executor_, *pending);
+  Query& query = *pending;
 
   if (query.status == ARES_ENODATA || (query.status == ARES_SUCCESS && query.records.empty())) {
     // RFC 5321 5.1: no MX records, the domain itself is the implicit MX.

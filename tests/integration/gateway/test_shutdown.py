@@ -139,11 +139,14 @@ class ShutdownUnderLoad(unittest.TestCase):
             password_file.chmod(0o600)
             directory = (f'directory {{ uris: "{slapd.uri}" bind_dn: "{slapd.service_dn}" '
                          f'bind_password_file: "{password_file}" recipient_base_dn: "DC=example,DC=com" }}')
-            # Every message leaves through a smart host (an address: no DNS) that refuses
-            # connections, so it stays queued for a retry and the spool shows what was
-            # acknowledged.
-            outbound = (f'outbound {{ smart_hosts: "[127.0.0.1]" smart_host_type: ALWAYS_SMART_HOST '
-                        f'port: {free_port()} external_dns_servers: "127.0.0.1:{free_port()}" }}')
+            # Every message leaves through a smart host named in DNS, and the DNS server
+            # takes the queries but never answers: at the signal, look-ups of the
+            # resolver are pending (c-ares calls their callbacks while the resolver is
+            # destroyed), and every message is still in the spool.
+            silent_dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            silent_dns.bind(("127.0.0.1", 0))
+            outbound = (f'outbound {{ smart_hosts: "relay.partner.example" smart_host_type: ALWAYS_SMART_HOST '
+                        f'port: {free_port()} external_dns_servers: "127.0.0.1:{silent_dns.getsockname()[1]}" }}')
             port = free_port()
             gateway = Gateway(metabase_text([virtual_server("1", "127.0.0.1", port, extra=outbound,
                                                             limits="max_connections_per_ip: 0")],
@@ -153,6 +156,7 @@ class ShutdownUnderLoad(unittest.TestCase):
                                         second_signal=True)
             finally:
                 gateway.stop()
+                silent_dns.close()
             self.assertGreater(len(acked), 0)
             log = gateway.log_text()
             self.assertIn("status=resolved (MAILBOX alice@example.com", log, "the directory was never asked")
