@@ -148,6 +148,12 @@ void GatewayServer::stop() {
     control_server_->stop();
     for (auto& [key, listener] : listeners_) listener->close();
     listeners_.clear();
+    {
+      std::lock_guard lock(sessions_mutex_);
+      sessions_closing_ = true;
+      for (auto& [id, session] : sessions_)
+        if (auto connection = session.lock()) connection->shut_down();
+    }
     asio::co_spawn(control(), drain_then_stop(), asio::detached);
   });
 }
@@ -309,11 +315,20 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
   connection->set_authenticator(authenticator_.get());
   if (implicit_tls) connection->use_implicit_tls();
   ++active_sessions_;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.emplace(session_id, connection);
+    if (sessions_closing_) connection->shut_down();
+  }
   asio::co_spawn(
       executor,
-      [connection, &active = active_sessions_]() -> asio::awaitable<void> {
+      [connection, session_id, this]() -> asio::awaitable<void> {
         co_await connection->run();
-        --active;
+        {
+          std::lock_guard lock(sessions_mutex_);
+          sessions_.erase(session_id);
+        }
+        --active_sessions_;
       },
       asio::detached);
 }

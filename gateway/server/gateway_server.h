@@ -23,9 +23,10 @@
 // to new sessions. Sessions in flight always complete on the settings they
 // started with. A socket that cannot be bound on reload is logged; the rest of
 // the configuration still applies.
-// SIGTERM/SIGINT: close the listeners (new connections are refused), let open
-// sessions finish for up to kDrainTimeout, then stop the loops; a second signal
-// stops at once. Dropping a session is safe: no reply was promised for an
+// SIGTERM/SIGINT: close the listeners (new connections are refused), tell every
+// open session to close (421 4.3.2 instead of its next command; a message being
+// received is finished first), let them finish for up to kDrainTimeout, then
+// stop the loops; a second signal stops at once. Dropping a session is safe: no reply was promised for an
 // uncommitted message, and committed ones are on disk. Tear-down destroys what
 // is still queued on every loop before it destroys any loop: a frame queued on
 // one loop may own an object whose I/O belongs to another (a session holding the
@@ -38,6 +39,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +56,7 @@
 #include "gateway/server/metabase_watcher.h"
 #include "gateway/server/recipient_validator.h"
 #include "gateway/server/sasl_authenticator.h"
+#include "gateway/server/smtp_connection.h"
 #include "gateway/server/virtual_server.h"
 #include "gateway/transport/categorize_stage.h"
 #include "gateway/transport/delivery_stage.h"
@@ -135,6 +138,11 @@ class GatewayServer {
   std::shared_ptr<MetabaseWatcher> watcher_;
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<std::int64_t> active_sessions_{0};
+  // Open sessions by id, told to close when the gateway stops (sessions run on
+  // every loop: guarded).
+  std::mutex sessions_mutex_;
+  std::map<std::uint64_t, std::weak_ptr<SmtpConnection>> sessions_;
+  bool sessions_closing_ = false;  // under sessions_mutex_: a session accepted now is told at once
   bool stopping_ = false;
   std::size_t next_worker_ = 0;
 };

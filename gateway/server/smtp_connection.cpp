@@ -133,7 +133,12 @@ asio::awaitable<void> SmtpConnection::run() {
     if (co_await perform(std::move(action)) == Next::Close) break;
     smtp::Command command;
     if (!co_await next_command(command)) {
-      if (timed_out_) {
+      if (shutting_down_) {
+        log::info(log_context(), "gateway stopping: closing the session");
+        log_method_ = "+Shutdown";
+        log_query_.clear();
+        co_await perform(session_.on_shutdown());
+      } else if (timed_out_) {
         log::info(log_context(), "timeout in phase {}", static_cast<int>(session_.phase()));
         log_method_ = "+Timeout";
         log_query_.clear();
@@ -252,8 +257,16 @@ asio::awaitable<bool> SmtpConnection::read_more(std::chrono::seconds timeout) {
   co_return true;
 }
 
+void SmtpConnection::shut_down() {
+  asio::post(deadline_.get_executor(), [self = shared_from_this()] {
+    self->shutting_down_ = true;
+    if (self->awaiting_command_) self->transport_.cancel();
+  });
+}
+
 asio::awaitable<bool> SmtpConnection::next_command(smtp::Command& command) {
   for (;;) {
+    if (shutting_down_) co_return false;
     if (in_pos_ < in_.size()) {
       const std::size_t used = parser_.put(std::string_view(in_).substr(in_pos_));
       in_pos_ += used;
@@ -263,7 +276,10 @@ asio::awaitable<bool> SmtpConnection::next_command(smtp::Command& command) {
         co_return true;
       }
     }
-    if (!co_await read_more(settings_->timeouts.command)) co_return false;
+    awaiting_command_ = true;
+    const bool more = co_await read_more(settings_->timeouts.command);
+    awaiting_command_ = false;
+    if (!more) co_return false;
   }
 }
 

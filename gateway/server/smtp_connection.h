@@ -88,6 +88,10 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
 
   // Runs the dialogue until the connection is closed. Never throws.
   asio::awaitable<void> run();
+  // Thread-safe: the gateway is stopping. A session waiting for its next
+  // command gets 421 4.3.2 now; one that is receiving a message or running an
+  // exchange finishes it and gets the 421 instead of its next command.
+  void shut_down();
 
   // The authenticator outlives the connection; nullptr = AUTH answered 454 4.7.0.
   void set_authenticator(SaslAuthenticator* authenticator) noexcept { authenticator_ = authenticator; }
@@ -153,6 +157,8 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::steady_timer deadline_;
   bool timed_out_ = false;
   bool closed_ = false;
+  bool awaiting_command_ = false;  // the read in progress is for the next command
+  bool shutting_down_ = false;
 
   // The message being received.
   std::optional<queue::MessageWriter> writer_;

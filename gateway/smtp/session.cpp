@@ -434,6 +434,10 @@ Action Session::on_timeout() {
   return closing(Reply(421, status(4, 4, 2), policy_.fqdn + " Error: timeout exceeded"));
 }
 
+Action Session::on_shutdown() {
+  return closing(Reply(421, status(4, 3, 2), policy_.fqdn + " Service shutting down, closing transmission channel"));
+}
+
 Action Session::handle_vrfy(const Command& command) {
   if (!policy_.enable_vrfy)
     return send(Reply(252, status(2, 5, 2), "Cannot VRFY user, but will accept message and attempt delivery"));

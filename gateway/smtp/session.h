@@ -36,7 +36,8 @@
 //  - ReverseConnection (ATRN accepted): write the 250, then act as the SMTP
 //    client on this connection (RFC 2645 4.2), delivering the mail taken, and
 //    close. The session is over.
-// Timeouts are the driver's clock: on expiry call on_timeout().
+// Timeouts are the driver's clock: on expiry call on_timeout(); when the gateway
+// stops, the driver calls on_shutdown() instead of reading the next command.
 // Implicit TLS (RFC 8314): the driver handshakes first, then calls
 // on_tls_established() and on_connect(); the session behaves as after STARTTLS.
 //
@@ -191,6 +192,9 @@ class Session {
   Action on_committed(std::string_view queue_id);
   Action on_commit_failed(CommitFailure failure);
   Action on_timeout();
+  // The gateway is stopping: 421 4.3.2 and close (a transaction not yet
+  // committed is abandoned; the driver calls this between commands only).
+  Action on_shutdown();
 
   // TLS is up: the session goes back to Greeting (RFC 3207 4.2: forget HELO and
   // everything learned before) and records `description` for Received/envelope.

@@ -162,5 +162,49 @@ class ShutdownUnderLoad(unittest.TestCase):
             self.assertIn("status=resolved (MAILBOX alice@example.com", log, "the directory was never asked")
 
 
+class ShutdownWithOpenSessions(unittest.TestCase):
+    """Sessions open at SIGTERM are not left to the drain timeout: one waiting
+    for its next command gets 421 4.3.2 at once; one sending a message finishes
+    it (250) and gets the 421 instead of its next command."""
+
+    def test_idle_sessions_get_421_and_a_message_in_progress_is_still_accepted(self):
+        port = free_port()
+        gateway = Gateway(metabase_text([virtual_server("1", "127.0.0.1", port,
+                                                        limits="max_connections_per_ip: 0")]))
+        gateway.start(wait=[("127.0.0.1", port)])
+        sockets = []
+        try:
+            def session():
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                f = s.makefile("rb")
+                f.readline()
+                s.sendall(b"EHLO idle.example.net\r\n")
+                while f.readline()[3:4] == b"-":
+                    pass
+                sockets.append(s)
+                return s, f
+
+            idle = [session() for _ in range(5)]
+            sending, reader = session()
+            sending.sendall(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n")
+            self.assertEqual([reader.readline()[:3] for _ in range(3)], [b"250", b"250", b"354"])
+            sending.sendall(b"Subject: half way\r\n\r\nfirst part\r\n")
+            time.sleep(0.2)
+            signalled = time.monotonic()
+            gateway.proc.send_signal(signal.SIGTERM)
+            for s, f in idle:
+                self.assertTrue(f.readline().startswith(b"421 4.3.2 "))
+            sending.sendall(b"second part\r\n.\r\nNOOP\r\n")
+            self.assertTrue(reader.readline().startswith(b"250 2.6.0 "))
+            self.assertTrue(reader.readline().startswith(b"421 4.3.2 "))
+            self.assertEqual(gateway.proc.wait(timeout=10), 0)
+            self.assertLess(time.monotonic() - signalled, 5.0)  # not the 10 s drain
+        finally:
+            for s in sockets:
+                s.close()
+            gateway.stop()
+        self.assertEqual(len(gateway.queued_ids()), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -245,6 +245,14 @@ TEST_F(SessionTest, TimeoutDuringContentDiscardsTheMessage) {
   EXPECT_TRUE(test::as_reply(action)->discard_message);
 }
 
+TEST_F(SessionTest, ShutdownIs421_4_3_2AndCloses) {
+  ehlo();
+  const Action action = s().on_shutdown();
+  ASSERT_TRUE(IsReply(action, 421, es(4, 3, 2)));
+  EXPECT_TRUE(test::as_reply(action)->close_after);
+  EXPECT_TRUE(IsReply(say("NOOP"), 421, es(4, 3, 0)));
+}
+
 // VRFY ---------------------------------------------------------------------------
 
 TEST_F(SessionTest, VrfyDisabledIs252_2_5_2) {
