@@ -24,8 +24,8 @@
 // started with. A socket that cannot be bound on reload is logged; the rest of
 // the configuration still applies.
 // SIGTERM/SIGINT: close the listeners (new connections are refused), tell every
-// open session to close (421 4.3.2 instead of its next command; a message being
-// received is finished first), let them finish for up to kDrainTimeout, then
+// open session to close (421 4.3.2 instead of its next command; a transaction in
+// progress is finished first), let them finish for up to kDrainTimeout, then
 // stop the loops; a second signal stops at once. Dropping a session is safe: no reply was promised for an
 // uncommitted message, and committed ones are on disk. Tear-down destroys what
 // is still queued on every loop before it destroys any loop: a frame queued on

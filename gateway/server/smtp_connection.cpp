@@ -260,13 +260,14 @@ asio::awaitable<bool> SmtpConnection::read_more(std::chrono::seconds timeout) {
 void SmtpConnection::shut_down() {
   asio::post(deadline_.get_executor(), [self = shared_from_this()] {
     self->shutting_down_ = true;
-    if (self->awaiting_command_) self->transport_.cancel();
+    // A client in the middle of a transaction may finish it first.
+    if (self->awaiting_command_ && !self->session_.in_transaction()) self->transport_.cancel();
   });
 }
 
 asio::awaitable<bool> SmtpConnection::next_command(smtp::Command& command) {
   for (;;) {
-    if (shutting_down_) co_return false;
+    if (shutting_down_ && !session_.in_transaction()) co_return false;
     if (in_pos_ < in_.size()) {
       const std::size_t used = parser_.put(std::string_view(in_).substr(in_pos_));
       in_pos_ += used;

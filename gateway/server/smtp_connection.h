@@ -89,8 +89,8 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   // Runs the dialogue until the connection is closed. Never throws.
   asio::awaitable<void> run();
   // Thread-safe: the gateway is stopping. A session waiting for its next
-  // command gets 421 4.3.2 now; one that is receiving a message or running an
-  // exchange finishes it and gets the 421 instead of its next command.
+  // command outside a transaction gets 421 4.3.2 now; one in a transaction
+  // (MAIL accepted), or running an exchange, finishes it and then gets the 421.
   void shut_down();
 
   // The authenticator outlives the connection; nullptr = AUTH answered 454 4.7.0.

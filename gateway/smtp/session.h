@@ -192,8 +192,8 @@ class Session {
   Action on_committed(std::string_view queue_id);
   Action on_commit_failed(CommitFailure failure);
   Action on_timeout();
-  // The gateway is stopping: 421 4.3.2 and close (a transaction not yet
-  // committed is abandoned; the driver calls this between commands only).
+  // The gateway is stopping: 421 4.3.2 and close. The driver calls it between
+  // commands, once no transaction is in progress (a transaction may finish).
   Action on_shutdown();
 
   // TLS is up: the session goes back to Greeting (RFC 3207 4.2: forget HELO and
@@ -209,6 +209,8 @@ class Session {
   Action on_trn_queue_checked(std::optional<std::size_t> messages);
 
   Phase phase() const noexcept { return phase_; }
+  // MAIL accepted and the message not yet committed or reset.
+  bool in_transaction() const;
   bool tls_active() const noexcept { return tls_active_; }
   const std::string& auth_identity() const noexcept { return auth_identity_; }
   const MessageEnvelope& envelope() const noexcept { return envelope_; }
@@ -237,7 +239,6 @@ class Session {
   bool auth_offered() const;
   bool may_relay() const;
   bool sender_filtered(const Path& sender) const;
-  bool in_transaction() const;
   // Ends the current transaction; true when a spool file was begun for it (the
   // reply then carries discard_message).
   bool reset_transaction();

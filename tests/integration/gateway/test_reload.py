@@ -89,12 +89,18 @@ class Reload(unittest.TestCase):
         self.assertEqual(RawSmtp("127.0.0.1", self.port1).reply()[0], 220)
         self.assertIsNone(self.gateway.proc.poll())
 
-    def test_sigterm_refuses_new_connections_and_lets_open_sessions_finish(self):
+    def test_sigterm_refuses_new_connections_and_lets_a_transaction_in_progress_finish(self):
         open_session = open_transaction(self.port1)
         self.gateway.proc.send_signal(signal.SIGTERM)
         self.gateway.wait_for_log("open session(s)")
         self.assertTrue(refused(self.port1))
-        finish_transaction(self, open_session)
+        self.assertEqual(open_session.command("DATA")[0], 354)
+        open_session.send(b"Subject: across a stop\r\n\r\nstill here\r\n.\r\n")
+        code, text = open_session.reply()
+        self.assertEqual((code, text[:5]), (250, "2.6.0"))
+        # Then, with no transaction left, the session is closed.
+        code, text = open_session.reply()
+        self.assertEqual((code, text[:5]), (421, "4.3.2"))
         self.assertEqual(self.gateway.proc.wait(timeout=10), 0)
         self.assertEqual(len(self.gateway.queued_ids()), 1)
 
