@@ -1,6 +1,7 @@
 #include "gateway/dsn/dsn_builder.h"
 
 #include <array>
+#include <memory>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -134,71 +135,6 @@ std::string delivery_status(const ReportContent& r) {
   return out;
 }
 
-// Copies the original to the sink with CRLF line ends; in header mode stops at
-// the blank line that ends the header section.
-class OriginalCopier {
- public:
-  OriginalCopier(ReportSink& out, bool headers_only) : out_(out), headers_only_(headers_only) {}
-
-  Result<void> run(BodySource& source) {
-    std::array<char, 16384> buffer;
-    while (!done_) {
-      auto got = source.read(buffer);
-      if (!got) return std::unexpected(got.error());
-      if (*got == 0) break;
-      std::string chunk;
-      chunk.reserve(*got + *got / 32 + 2);
-      for (std::size_t i = 0; i < *got && !done_; ++i) put(buffer[i], chunk);
-      if (!chunk.empty())
-        if (auto w = out_.write(chunk); !w) return w;
-    }
-    std::string tail;
-    if (pending_cr_ || line_length_ > 0) tail = "\r\n";  // unterminated last line
-    if (!done_ && tail.empty() && !wrote_any_) tail = "\r\n";  // empty original: keep the part well-formed
-    if (!tail.empty()) return out_.write(tail);
-    return {};
-  }
-
- private:
-  void put(char c, std::string& chunk) {
-    if (pending_cr_) {
-      pending_cr_ = false;
-      if (c == '\n') {
-        end_line(chunk);
-        return;
-      }
-      chunk += '\r';  // a lone CR is kept as data
-      ++line_length_;
-    }
-    if (c == '\r') {
-      pending_cr_ = true;
-    } else if (c == '\n') {
-      end_line(chunk);
-    } else {
-      chunk += c;
-      ++line_length_;
-      wrote_any_ = true;
-    }
-  }
-
-  void end_line(std::string& chunk) {
-    if (headers_only_ && line_length_ == 0) {
-      done_ = true;
-      return;
-    }
-    chunk += "\r\n";
-    line_length_ = 0;
-    wrote_any_ = true;
-  }
-
-  ReportSink& out_;
-  bool headers_only_;
-  bool pending_cr_ = false;
-  bool done_ = false;
-  bool wrote_any_ = false;
-  std::size_t line_length_ = 0;
-};
-
 }  // namespace
 
 std::string_view action_name(Action action) noexcept {
@@ -250,7 +186,68 @@ bool valid_boundary(std::string_view boundary) {
   return true;
 }
 
-Result<void> write_report(const ReportContent& r, BodySource& original, ReportSink& out) {
+// Copies the original with CRLF line ends; in header mode stops at the blank
+// line that ends the header section.
+class ReportStream::Copier {
+ public:
+  explicit Copier(bool headers_only) : headers_only_(headers_only) {}
+
+  void put(std::string_view octets, std::string& out) {
+    out.reserve(out.size() + octets.size() + octets.size() / 32 + 2);
+    for (std::size_t i = 0; i < octets.size() && !done_; ++i) put(octets[i], out);
+  }
+  bool done() const noexcept { return done_; }
+  // What ends the copied part.
+  std::string tail() const {
+    if (pending_cr_ || line_length_ > 0) return "\r\n";  // unterminated last line
+    if (!done_ && !wrote_any_) return "\r\n";            // empty original: keep the part well-formed
+    return {};
+  }
+
+ private:
+  void put(char c, std::string& chunk) {
+    if (pending_cr_) {
+      pending_cr_ = false;
+      if (c == '\n') {
+        end_line(chunk);
+        return;
+      }
+      chunk += '\r';  // a lone CR is kept as data
+      ++line_length_;
+    }
+    if (c == '\r') {
+      pending_cr_ = true;
+    } else if (c == '\n') {
+      end_line(chunk);
+    } else {
+      chunk += c;
+      ++line_length_;
+      wrote_any_ = true;
+    }
+  }
+
+  void end_line(std::string& chunk) {
+    if (headers_only_ && line_length_ == 0) {
+      done_ = true;
+      return;
+    }
+    chunk += "\r\n";
+    line_length_ = 0;
+    wrote_any_ = true;
+  }
+
+  bool headers_only_;
+  bool pending_cr_ = false;
+  bool done_ = false;
+  bool wrote_any_ = false;
+  std::size_t line_length_ = 0;
+};
+
+ReportStream::ReportStream(ReportStream&&) noexcept = default;
+ReportStream& ReportStream::operator=(ReportStream&&) noexcept = default;
+ReportStream::~ReportStream() = default;
+
+Result<ReportStream> ReportStream::start(const ReportContent& r) {
   if (!valid_boundary(r.boundary))
     return make_error(std::make_error_code(std::errc::invalid_argument), "dsn: invalid MIME boundary");
   const bool utf8 = r.smtputf8;
@@ -296,11 +293,36 @@ Result<void> write_report(const ReportContent& r, BodySource& original, ReportSi
     if (eight_bit) head += "Content-Transfer-Encoding: 8bit\r\n";
   }
   head += "\r\n";
-  if (auto w = out.write(head); !w) return w;
 
-  OriginalCopier copier(out, r.ret == ReturnContent::Headers);
-  if (auto copied = copier.run(original); !copied) return copied;
-  return out.write(delimiter + "--\r\n");
+  ReportStream stream;
+  stream.head_ = std::move(head);
+  stream.closing_ = delimiter + "--\r\n";
+  stream.copier_ = std::make_unique<Copier>(r.ret == ReturnContent::Headers);
+  return stream;
+}
+
+void ReportStream::put_original(std::string_view octets, std::string& out) { copier_->put(octets, out); }
+
+bool ReportStream::original_done() const noexcept { return copier_->done(); }
+
+std::string ReportStream::finish() const { return copier_->tail() + closing_; }
+
+Result<void> write_report(const ReportContent& r, BodySource& original, ReportSink& out) {
+  auto stream = ReportStream::start(r);
+  if (!stream) return std::unexpected(stream.error());
+  if (auto w = out.write(stream->head()); !w) return w;
+  std::array<char, 16384> buffer;
+  std::string chunk;
+  while (!stream->original_done()) {
+    auto got = original.read(buffer);
+    if (!got) return std::unexpected(got.error());
+    if (*got == 0) break;
+    chunk.clear();
+    stream->put_original(std::string_view(buffer.data(), *got), chunk);
+    if (!chunk.empty())
+      if (auto w = out.write(chunk); !w) return w;
+  }
+  return out.write(stream->finish());
 }
 
 ReportContent report_from_envelope(const gw::envelope::Envelope& envelope, const PlannedReport& planned,

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -77,6 +78,36 @@ class ReportSink {
  public:
   virtual ~ReportSink() = default;
   virtual Result<void> write(std::string_view octets) = 0;
+};
+
+// The report in three steps, for a caller that reads the original where this
+// unit cannot (asynchronously, from the spool): head(), then the original's
+// octets through put_original() until it is used up or original_done(), then
+// finish(). The octets come out exactly as write_report() writes them.
+class ReportStream {
+ public:
+  // Fails on an invalid MIME boundary.
+  static Result<ReportStream> start(const ReportContent& report);
+  ReportStream(ReportStream&&) noexcept;
+  ReportStream& operator=(ReportStream&&) noexcept;
+  ~ReportStream();
+
+  // Everything before the original's octets.
+  const std::string& head() const noexcept { return head_; }
+  // Appends the report's form of `octets` (CRLF line ends; with headers only,
+  // nothing after the header section) to `out`.
+  void put_original(std::string_view octets, std::string& out);
+  // The returned header section is complete: the rest of the original is not needed.
+  bool original_done() const noexcept;
+  // The end of the original's part and the closing delimiter.
+  std::string finish() const;
+
+ private:
+  ReportStream() = default;
+  struct Copier;
+  std::string head_;
+  std::string closing_;
+  std::unique_ptr<Copier> copier_;
 };
 
 // Writes the whole report (header and body, CRLF line ends, no dot-stuffing).

@@ -121,34 +121,8 @@ void record(envelope::Recipient& recipient, const Outcome& outcome, std::string_
   recipient.set_next_hop(std::string(next_hop));
 }
 
-// The original message (or its header section) as read from the spool, for
-// RET=FULL/HDRS in a report.
-class StringOriginal final : public dsn::BodySource {
- public:
-  explicit StringOriginal(std::string text) : text_(std::move(text)) {}
-  Result<std::size_t> read(std::span<char> buffer) override {
-    const std::size_t n = std::min(buffer.size(), text_.size() - offset_);
-    std::copy_n(text_.data() + offset_, n, buffer.data());
-    offset_ += n;
-    return n;
-  }
-
- private:
-  std::string text_;
-  std::size_t offset_ = 0;
-};
-
 // A header section longer than this is returned cut short in a report.
 constexpr std::size_t kMaxReturnedHeader = 1024 * 1024;
-
-class StringSink final : public dsn::ReportSink {
- public:
-  Result<void> write(std::string_view octets) override {
-    text.append(octets);
-    return {};
-  }
-  std::string text;
-};
 
 // The priority a message's header section asks for: Importance (RFC 2156:
 // high, normal, low), else Priority (urgent, normal, non-urgent), else
@@ -418,34 +392,24 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     return false;
   }
 
-  // The start of a spooled body, read on the spool's pool (not on this loop):
-  // at most `limit` octets (0 = all of it), and with `header_only` no further
-  // than the blank line that ends the header section.
-  asio::awaitable<Result<std::string>> read_body_start(const QueueId& id, std::size_t limit, bool header_only) {
-    auto body = co_await spool.open_body(id);
-    if (!body) co_return std::unexpected(body.error());
-    constexpr std::size_t kChunk = 64 * 1024;
-    std::string text;
-    for (;;) {
-      const std::size_t want = limit == 0 ? kChunk : std::min(kChunk, limit - text.size());
-      if (want == 0) break;
-      const std::size_t old_size = text.size();
-      text.resize(old_size + want);
-      const std::span<char> rest(text.data() + old_size, want);
-      auto n = co_await body->read(rest);
-      if (!n) co_return std::unexpected(n.error());
-      text.resize(old_size + *n);
-      if (*n == 0) break;
-      // The blank line may straddle two chunks: look back three octets.
-      if (header_only && text.find("\r\n\r\n", old_size < 3 ? 0 : old_size - 3) != std::string::npos) break;
-    }
-    co_return text;
-  }
-
-  // The first 64 KiB are enough for any sane header section.
+  // The message's header section, read on the spool's pool (not on this loop):
+  // the first 64 KiB are enough for any sane one.
   asio::awaitable<routing::Priority> read_priority(const QueueId& id) {
-    auto head = co_await read_body_start(id, 64 * 1024, true);
-    co_return head ? priority_of(*head) : routing::Priority::Normal;
+    auto body = co_await spool.open_body(id);
+    if (!body) co_return routing::Priority::Normal;
+    constexpr std::size_t kLimit = 64 * 1024;
+    std::string head;
+    while (head.size() < kLimit) {
+      const std::size_t old_size = head.size();
+      head.resize(kLimit);
+      const std::span<char> rest(head.data() + old_size, kLimit - old_size);
+      auto n = co_await body->read(rest);
+      head.resize(old_size + (n ? *n : 0));
+      if (!n || *n == 0) break;
+      // The blank line may straddle two reads: look back three octets.
+      if (head.find("\r\n\r\n", old_size < 3 ? 0 : old_size - 3) != std::string::npos) break;
+    }
+    co_return priority_of(head);
   }
 
   // The recipient as the router sees it, with the message facts connector
@@ -927,15 +891,8 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     settings.max_full_return_size = options.max_full_return_size;
     const auto content = dsn::report_from_envelope(env, planned, settings);
 
-    // The report is built in memory, so the original it returns is read first
-    // (whole only when it is small enough to return, else its header section).
-    const bool header_only = content.ret == dsn::ReturnContent::Headers;
-    const std::size_t limit = header_only ? kMaxReturnedHeader : 0;
-    auto original_text = co_await read_body_start(id, limit, header_only);
-    if (!original_text) co_return std::unexpected(original_text.error());
-    StringOriginal original(std::move(*original_text));
-    StringSink sink;
-    if (auto written = dsn::write_report(content, original, sink); !written) co_return std::unexpected(written.error());
+    auto stream = dsn::ReportStream::start(content);
+    if (!stream) co_return std::unexpected(stream.error());
 
     envelope::Envelope report;
     report.set_virtual_server_id(env.virtual_server_id());
@@ -948,11 +905,31 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
     }
     auto writer = co_await spool.begin(std::move(report));
     if (!writer) co_return std::unexpected(writer.error());
-    constexpr std::size_t kChunk = 64 * 1024;
-    for (std::size_t offset = 0; offset < sink.text.size(); offset += kChunk) {
-      const std::string_view chunk = std::string_view(sink.text).substr(offset, kChunk);
-      if (auto written = co_await writer->write(chunk); !written) co_return std::unexpected(written.error());
+    std::uint64_t size = stream->head().size();
+    if (auto written = co_await writer->write(stream->head()); !written) co_return std::unexpected(written.error());
+    // The original streams from its spool file into the report's, a chunk at a
+    // time on the spool's pool; only what is returned is read (the header
+    // section, cut at kMaxReturnedHeader, when RET=HDRS or the message is too big).
+    auto original = co_await SpooledBody::open(spool, id);
+    if (!original) co_return std::unexpected(original.error());
+    const bool header_only = content.ret == dsn::ReturnContent::Headers;
+    std::string chunk(64 * 1024, '\0');
+    const std::span<char> into(chunk.data(), chunk.size());
+    std::string out;
+    std::uint64_t read = 0;
+    while (!stream->original_done() && !(header_only && read >= kMaxReturnedHeader)) {
+      auto n = co_await (*original)->read(into);
+      if (!n) co_return std::unexpected(n.error());
+      if (*n == 0) break;
+      read += *n;
+      out.clear();
+      stream->put_original(std::string_view(chunk.data(), *n), out);
+      size += out.size();
+      if (auto written = co_await writer->write(out); !written) co_return std::unexpected(written.error());
     }
+    out = stream->finish();
+    size += out.size();
+    if (auto written = co_await writer->write(out); !written) co_return std::unexpected(written.error());
     auto committed = co_await spool.commit(std::move(*writer));
     if (!committed) co_return std::unexpected(committed.error());
     ++stats.reports;
@@ -961,7 +938,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
                                                                  : "success";
     log::info(ctx, "{} report queued as {} for {} recipient(s)", type, committed->str(), planned.recipients.size());
     queues.upsert(queue::QueuedMessage{*committed, envelope::AWAITING_DIRECTORY_LOOKUP, {}, "", planned.send_to.size(),
-                                       sink.text.size(), now, false});
+                                       size, now, false});
     if (options.on_report_queued) options.on_report_queued(*committed);
     co_return Result<void>{};
   }
