@@ -158,18 +158,22 @@ void GatewayServer::stop() {
   });
 }
 
+std::size_t GatewayServer::open_sessions() {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
 asio::awaitable<void> GatewayServer::drain_then_stop() {
   const auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
   asio::steady_timer poll(control());
-  if (active_sessions_.load() > 0)
-    log::info({"gateway"}, "waiting up to {} s for {} open session(s)", kDrainTimeout.count(), active_sessions_.load());
-  while (active_sessions_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  if (const auto open = open_sessions(); open > 0)
+    log::info({"gateway"}, "waiting up to {} s for {} open session(s)", kDrainTimeout.count(), open);
+  while (open_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
     poll.expires_after(std::chrono::milliseconds(50));
     boost::system::error_code ec;
     co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (active_sessions_.load() > 0)
-    log::warn({"gateway"}, "dropping {} session(s) still open", active_sessions_.load());
+  if (const auto open = open_sessions(); open > 0) log::warn({"gateway"}, "dropping {} session(s) still open", open);
   for (auto& context : contexts_) context->stop();
 }
 
@@ -314,7 +318,6 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
                                                      session_id);
   connection->set_authenticator(authenticator_.get());
   if (implicit_tls) connection->use_implicit_tls();
-  ++active_sessions_;
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.emplace(session_id, connection);
@@ -328,7 +331,6 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
           std::lock_guard lock(sessions_mutex_);
           sessions_.erase(session_id);
         }
-        --active_sessions_;
       },
       asio::detached);
 }

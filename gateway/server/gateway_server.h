@@ -101,6 +101,7 @@ class GatewayServer {
   void reload();
   void dispatch(asio::ip::tcp::socket socket, const std::string& server_id, bool implicit_tls);
   asio::awaitable<void> drain_then_stop();
+  std::size_t open_sessions();
   asio::any_io_executor next_worker();
   asio::any_io_executor control() { return contexts_.front()->get_executor(); }
 
@@ -137,7 +138,6 @@ class GatewayServer {
   std::map<std::string, std::shared_ptr<Listener>> listeners_;  // by SocketPlan::key()
   std::shared_ptr<MetabaseWatcher> watcher_;
   std::atomic<std::uint64_t> next_session_id_{1};
-  std::atomic<std::int64_t> active_sessions_{0};
   // Open sessions by id, told to close when the gateway stops (sessions run on
   // every loop: guarded).
   std::mutex sessions_mutex_;
