@@ -389,6 +389,14 @@ Result<Address> parse_mailbox(std::string_view text, const AddressOptions& optio
   return std::move(*mailbox);
 }
 
+std::optional<std::string> domain_of(std::string_view address) {
+  const auto at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return std::nullopt;
+  std::string domain = normalize_domain(address.substr(at + 1));
+  if (domain.empty()) return std::nullopt;
+  return domain;
+}
+
 bool domain_in_form(std::string_view domain, std::string_view form) noexcept {
   if (form == "*") return true;
   if (form.starts_with("*.")) {

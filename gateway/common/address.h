@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -105,6 +106,10 @@ Result<Address> parse_mailbox(std::string_view text, const AddressOptions& optio
 // Normalizes a domain the way the parser does (lower case, one trailing dot
 // removed); for comparisons with configured domains.
 std::string normalize_domain(std::string_view domain);
+
+// The domain of "local@domain", normalized (normalize_domain()); nullopt when
+// the text is not of that form. For addresses already accepted (envelopes).
+std::optional<std::string> domain_of(std::string_view address);
 
 // Whether `domain` is named by a domain form as connector address spaces and
 // ETRN/ATRN use them: "x" (that domain), "*.x" (its subdomains, not x itself)

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "gateway/routing/address_space.h"
+#include "gateway/common/address.h"
 #include "gateway/common/ascii.h"
 
 namespace gw::routing {
@@ -19,17 +20,6 @@ bool in_set_ci(const std::set<std::string>& set, std::string_view value) {
   for (const auto& entry : set)
     if (ascii_lower(entry) == folded) return true;
   return false;
-}
-
-// Domain of an address, lower case, trailing dot removed; nullopt when the
-// address is not local@domain.
-std::optional<std::string> domain_of(std::string_view address) {
-  const auto at = address.rfind('@');
-  if (at == std::string_view::npos || at == 0 || at + 1 >= address.size()) return std::nullopt;
-  std::string domain = ascii_lower(address.substr(at + 1));
-  if (domain.back() == '.') domain.pop_back();
-  if (domain.empty()) return std::nullopt;
-  return domain;
 }
 
 bool is_own_endpoint(const RoutingSnapshot& snap, std::string_view host, std::uint32_t port) {

@@ -165,11 +165,6 @@ bool held_for_remote_trigger(const routing::NextHop& hop) {
   return false;
 }
 
-std::string domain_of(std::string_view address) {
-  const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : ascii_lower(address.substr(at + 1));
-}
-
 // A group of recipients of one message that share a next hop.
 struct HopGroup {
   routing::NextHop hop;
@@ -1060,7 +1055,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       if (!loaded) continue;
       bool matches = false;
       for (const auto& recipient : loaded->recipients())
-        if (!is_final(recipient.state()) && domain_in_form(domain_of(recipient.address()), domain)) matches = true;
+        if (!is_final(recipient.state()) && domain_in_form(domain_of(recipient.address()).value_or(""), domain)) matches = true;
       if (!matches) continue;
       result.known_domain = true;
       ++result.messages;
@@ -1117,7 +1112,7 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       if (!held_for_remote_trigger(hop)) continue;
       if (std::find(connectors.begin(), connectors.end(), ascii_lower(connector_of(hop))) == connectors.end()) continue;
       std::string address = delivery_address(*categorized);
-      const std::string domain = domain_of(address);
+      const std::string domain = domain_of(address).value_or("");
       if (std::none_of(domains.begin(), domains.end(), [&](const std::string& form) { return domain_in_form(domain, form); }))
         continue;
       const std::string label = hop_label(hop);

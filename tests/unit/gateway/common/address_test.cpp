@@ -265,6 +265,17 @@ TEST(AddressDomain, NormalizeLowerCasesAndDropsTrailingDot) {
   EXPECT_EQ(normalize_domain("example.com"), "example.com");
 }
 
+TEST(AddressDomain, DomainOfAnAddressIsNormalized) {
+  EXPECT_EQ(domain_of("Office@Branch.Example."), "branch.example");
+  EXPECT_EQ(domain_of("a@b@partner.example"), "partner.example");
+}
+
+TEST(AddressDomain, TextWithoutLocalPartOrDomainHasNoDomain) {
+  EXPECT_EQ(domain_of("postmaster"), std::nullopt);
+  EXPECT_EQ(domain_of("@example.com"), std::nullopt);
+  EXPECT_EQ(domain_of("user@"), std::nullopt);
+}
+
 TEST(AddressDomain, APlainFormNamesExactlyThatDomain) {
   EXPECT_TRUE(domain_in_form("partner.example", "partner.example"));
   EXPECT_FALSE(domain_in_form("mail.partner.example", "partner.example"));
