@@ -57,11 +57,37 @@ std::string Endpoint::str() const {
   return host_name + "[" + ip + "]:" + std::to_string(address.port());
 }
 
+class OutboundConnection::SocketStream final : public ByteStream {
+ public:
+  SocketStream(asio::any_io_executor executor, asio::ssl::context& context) : stream(executor, context) {}
+
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, boost::system::error_code& ec) override {
+    if (tls) co_return co_await stream.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await stream.next_layer().async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  asio::awaitable<void> write(asio::const_buffer buffer, boost::system::error_code& ec) override {
+    if (tls)
+      co_await asio::async_write(stream, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    else
+      co_await asio::async_write(stream.next_layer(), buffer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  void cancel() noexcept override {
+    boost::system::error_code ignored;
+    stream.next_layer().cancel(ignored);
+  }
+  void close() noexcept override {
+    boost::system::error_code ignored;
+    stream.next_layer().close(ignored);
+  }
+
+  asio::ssl::stream<asio::ip::tcp::socket> stream;
+  bool tls = false;  // the handshake after STARTTLS succeeded
+};
+
 OutboundConnection::OutboundConnection(asio::any_io_executor executor, Endpoint endpoint, ClientOptions options)
     : endpoint_(std::move(endpoint)),
       options_(std::move(options)),
       tls_context_(options_.tls ? options_.tls : default_tls_context()),
-      stream_(executor, *tls_context_),
       timer_(executor),
       session_(options_.session) {
   // Without a context opportunistic TLS is off; required TLS is never
@@ -79,12 +105,7 @@ void OutboundConnection::arm(std::chrono::milliseconds timeout) {
   timer_.async_wait([flag = timed_out_, this](const boost::system::error_code& ec) {
     if (ec) return;  // cancelled: the operation finished in time (or we are gone)
     *flag = true;
-    if (adopted_) {
-      adopted_->cancel();
-      return;
-    }
-    boost::system::error_code ignored;
-    stream_.next_layer().cancel(ignored);
+    if (io_) io_->cancel();
   });
 }
 
@@ -92,12 +113,7 @@ void OutboundConnection::disarm() { timer_.cancel(); }
 
 void OutboundConnection::close() {
   timer_.cancel();
-  if (adopted_) {
-    adopted_->close();
-    return;
-  }
-  boost::system::error_code ignored;
-  stream_.next_layer().close(ignored);
+  if (io_) io_->close();
 }
 
 asio::awaitable<std::unique_ptr<OutboundConnection>> OutboundConnection::open(asio::any_io_executor executor,
@@ -106,10 +122,12 @@ asio::awaitable<std::unique_ptr<OutboundConnection>> OutboundConnection::open(as
   std::unique_ptr<OutboundConnection> connection(
       new OutboundConnection(executor, std::move(endpoint), std::move(options)));
   auto& self = *connection;
+  self.socket_ = std::make_unique<SocketStream>(executor, *self.tls_context_);
+  self.io_ = self.socket_.get();
+  auto& socket = self.socket_->stream.next_layer();
   boost::system::error_code ec;
   self.arm(self.options_.timeouts.connect);
-  co_await self.stream_.next_layer().async_connect(self.endpoint_.address,
-                                                   asio::redirect_error(asio::use_awaitable, ec));
+  co_await socket.async_connect(self.endpoint_.address, asio::redirect_error(asio::use_awaitable, ec));
   self.disarm();
   if (ec) {
     const std::string detail = *self.timed_out_ ? "connect timed out" : "connect: " + ec.message();
@@ -119,7 +137,7 @@ asio::awaitable<std::unique_ptr<OutboundConnection>> OutboundConnection::open(as
     co_return connection;
   }
   boost::system::error_code ignored;
-  self.stream_.next_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   co_await self.drive(self.session_.start(), nullptr);
   co_return connection;
 }
@@ -131,29 +149,15 @@ asio::awaitable<std::unique_ptr<OutboundConnection>> OutboundConnection::adopt(a
   options.session.credentials.reset();
   options.tls.reset();
   std::unique_ptr<OutboundConnection> connection(new OutboundConnection(executor, std::move(peer), std::move(options)));
-  connection->adopted_ = &stream;
+  connection->io_ = &stream;
   co_await connection->drive(connection->session_.start(), nullptr);
   co_return connection;
-}
-
-asio::awaitable<std::size_t> OutboundConnection::read_some(asio::mutable_buffer buffer,
-                                                           boost::system::error_code& ec) {
-  if (adopted_) co_return co_await adopted_->read_some(buffer, ec);
-  if (tls_) co_return co_await stream_.async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
-  co_return co_await stream_.next_layer().async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
 }
 
 asio::awaitable<bool> OutboundConnection::write(std::string_view bytes, std::chrono::milliseconds timeout) {
   boost::system::error_code ec;
   arm(timeout);
-  if (adopted_)
-    co_await adopted_->write(asio::buffer(bytes.data(), bytes.size()), ec);
-  else if (tls_)
-    co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
-                               asio::redirect_error(asio::use_awaitable, ec));
-  else
-    co_await asio::async_write(stream_.next_layer(), asio::buffer(bytes.data(), bytes.size()),
-                               asio::redirect_error(asio::use_awaitable, ec));
+  co_await io_->write(asio::buffer(bytes.data(), bytes.size()), ec);
   disarm();
   if (ec) last_error_ = *timed_out_ ? "write timed out" : "write: " + ec.message();
   co_return !ec;
@@ -169,7 +173,7 @@ asio::awaitable<std::optional<Reply>> OutboundConnection::read_reply(Stage stage
     }
     boost::system::error_code ec;
     arm(options_.timeouts.of(stage));
-    const std::size_t n = co_await read_some(asio::buffer(buffer), ec);
+    const std::size_t n = co_await io_->read_some(asio::buffer(buffer), ec);
     disarm();
     if (ec) {
       last_error_ = *timed_out_ ? "timeout waiting for the " + std::string(stage_name(stage)) + " reply"
@@ -188,7 +192,12 @@ asio::awaitable<bool> OutboundConnection::handshake() {
     last_error_ = "plaintext received after the STARTTLS reply";
     co_return false;
   }
-  SSL* ssl = stream_.native_handle();
+  if (!socket_) {
+    last_error_ = "no TLS on an adopted connection";
+    co_return false;
+  }
+  auto& stream = socket_->stream;
+  SSL* ssl = stream.native_handle();
   const bool verify = options_.session.tls == TlsPolicy::Required;
   // An address literal smart host is checked against the certificate's IP
   // addresses, and is never sent as SNI (RFC 6066 3).
@@ -197,7 +206,7 @@ asio::awaitable<bool> OutboundConnection::handshake() {
   const bool literal = !not_ip;
   if (!literal) SSL_set_tlsext_host_name(ssl, endpoint_.host_name.c_str());
   if (verify) {
-    stream_.set_verify_mode(asio::ssl::verify_peer);
+    stream.set_verify_mode(asio::ssl::verify_peer);
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     const int set = literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint_.host_name.c_str())
                             : SSL_set1_host(ssl, endpoint_.host_name.c_str());
@@ -206,11 +215,11 @@ asio::awaitable<bool> OutboundConnection::handshake() {
       co_return false;
     }
   } else {
-    stream_.set_verify_mode(asio::ssl::verify_none);
+    stream.set_verify_mode(asio::ssl::verify_none);
   }
   boost::system::error_code ec;
   arm(options_.timeouts.command);
-  co_await stream_.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  co_await stream.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
   disarm();
   if (ec) {
     const long verify_result = SSL_get_verify_result(ssl);
@@ -219,7 +228,7 @@ asio::awaitable<bool> OutboundConnection::handshake() {
       last_error_ += std::string(" (certificate: ") + X509_verify_cert_error_string(verify_result) + ")";
     co_return false;
   }
-  tls_ = true;
+  socket_->tls = true;
   log::info({"delivery", 0, endpoint_.str()}, "delivery: {}: TLS {} {}{}", endpoint_.str(), SSL_get_version(ssl),
             SSL_get_cipher_name(ssl), verify ? ", certificate and host name verified" : ", not verified");
   co_return true;

@@ -98,7 +98,6 @@ class OutboundConnection {
   // Performs actions until the session is Ready or closed; returns the last action.
   asio::awaitable<Action> drive(Action action, BodySource* body);
   asio::awaitable<bool> write(std::string_view bytes, std::chrono::milliseconds timeout);
-  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, boost::system::error_code& ec);
   asio::awaitable<std::optional<Reply>> read_reply(Stage stage);
   asio::awaitable<std::optional<std::size_t>> send_body(BodyEncoding encoding, BodySource& body);
   asio::awaitable<bool> handshake();
@@ -109,11 +108,12 @@ class OutboundConnection {
   Endpoint endpoint_;
   ClientOptions options_;
   std::shared_ptr<asio::ssl::context> tls_context_;
-  asio::ssl::stream<asio::ip::tcp::socket> stream_;   // unused when adopted_
-  ByteStream* adopted_ = nullptr;                     // adopt(): the stream we run over
+  // The connection open() makes: TCP, then TLS after STARTTLS. Null when adopted.
+  class SocketStream;
+  std::unique_ptr<SocketStream> socket_;
+  ByteStream* io_ = nullptr;  // what the session runs over: *socket_, or the adopted stream
   asio::steady_timer timer_;
   std::shared_ptr<bool> timed_out_ = std::make_shared<bool>(false);
-  bool tls_ = false;
   ClientSession session_;
   ReplyParser parser_;
   std::string last_error_;
