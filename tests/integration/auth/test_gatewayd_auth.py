@@ -48,6 +48,8 @@ class AuthGatewayTestCase(GatewayTestCase):
     allowed, basic auth, STARTTLS, relay for authenticated users) on 127.0.0.1
     and a submission server (TLS and auth required) on 127.0.0.2."""
 
+    gateway_args = THROTTLE_ARGS
+
     @classmethod
     def setUpClass(cls):
         cls.pki_dir = tempfile.mkdtemp(prefix="gatewayd-auth-pki-")
@@ -56,17 +58,9 @@ class AuthGatewayTestCase(GatewayTestCase):
         cls.password_file = os.path.join(cls.pki_dir, "bind.pw")
         with open(cls.password_file, "w") as f:
             f.write(cls.slapd.service_password)
-        wrapper = os.path.join(cls.pki_dir, "gatewayd")
-        with open(wrapper, "w") as f:
-            f.write("#!/bin/sh\nexec \"$REAL_GATEWAYD\" " + " ".join(THROTTLE_ARGS) + " \"$@\"\n")
-        os.chmod(wrapper, 0o755)
-        os.environ["REAL_GATEWAYD"] = os.environ.get("GATEWAYD", "gatewayd")
-        cls.saved_gatewayd = gatewayd_fixture.GATEWAYD
-        gatewayd_fixture.GATEWAYD = wrapper
 
     @classmethod
     def tearDownClass(cls):
-        gatewayd_fixture.GATEWAYD = cls.saved_gatewayd
         cls.slapd.close()
 
     def metabase(self):

@@ -125,12 +125,13 @@ def make_pki(directory):
 class Gateway:
     """A private gatewayd in a temporary directory."""
 
-    def __init__(self, metabase, threads=2):
+    def __init__(self, metabase, threads=2, args=()):
         self.dir = tempfile.mkdtemp(prefix="gatewayd-test-")
         self.metabase_path = os.path.join(self.dir, "metabase.pb")
         self.spool = os.path.join(self.dir, "spool")
         self.log_path = os.path.join(self.dir, "gatewayd.log")
         self.threads = threads
+        self.args = list(args)  # further gatewayd options
         self.proc = None
         write_metabase(self.metabase_path, metabase)
 
@@ -139,7 +140,7 @@ class Gateway:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [GATEWAYD, "--metabase", self.metabase_path, "--spool", self.spool, "--threads", str(self.threads),
-             "--log-level", "debug"],
+             "--log-level", "debug", *self.args],
             stdout=self.log, stderr=subprocess.STDOUT)
         for host, port in wait:
             wait_for_port(host, port, proc=self.proc)
@@ -199,10 +200,11 @@ class GatewayTestCase(unittest.TestCase):
     """Starts one gateway per test from self.metabase() and stops it afterwards."""
 
     threads = 2
+    gateway_args = ()  # further gatewayd options
 
     def setUp(self):
         self.port = free_port()
-        self.gateway = Gateway(self.metabase(), threads=self.threads)
+        self.gateway = Gateway(self.metabase(), threads=self.threads, args=self.gateway_args)
         self.gateway.start(wait=[("127.0.0.1", self.port)])
 
     def tearDown(self):

@@ -84,7 +84,7 @@ class PipelineTestCase(unittest.TestCase):
     def setUp(self):
         self.port = free_port()
         self.receiver = self.make_receiver()
-        self.gateway = Gateway(self.metabase())
+        self.gateway = Gateway(self.metabase(), args=self.gateway_args())
         self.gateway.start(wait=[("127.0.0.1", self.port)])
 
     def tearDown(self):
@@ -97,6 +97,10 @@ class PipelineTestCase(unittest.TestCase):
 
     def make_receiver(self):
         return ScriptedReceiver()
+
+    def gateway_args(self):
+        """Further options of the gateway under test."""
+        return []
 
     def outbound(self, extra=""):
         r = self.retry_seconds
@@ -429,18 +433,9 @@ class SmartHostCase(PipelineTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.ca, cls.cert, cls.key = make_pki(cls.work)
-        wrapper = os.path.join(cls.work, "gatewayd-with-ca")
-        with open(wrapper, "w") as f:
-            f.write(f'#!/bin/sh\nexec "$REAL_GATEWAYD" --tls-ca-file {cls.ca} "$@"\n')
-        os.chmod(wrapper, 0o755)
-        os.environ["REAL_GATEWAYD"] = os.environ.get("GATEWAYD", "gatewayd")
-        cls.saved_gatewayd = gatewayd_fixture.GATEWAYD
-        gatewayd_fixture.GATEWAYD = wrapper
 
-    @classmethod
-    def tearDownClass(cls):
-        gatewayd_fixture.GATEWAYD = cls.saved_gatewayd
-        super().tearDownClass()
+    def gateway_args(self):
+        return ["--tls-ca-file", self.ca]
 
     def setUp(self):
         self.smart_host_port = free_port()
