@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -19,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 
-from gatewayd_fixture import Gateway, free_port, metabase_text, virtual_server, wait_until  # noqa: E402
+from gatewayd_fixture import Gateway, RawSmtp, free_port, metabase_text, virtual_server, wait_until  # noqa: E402
 from slapd import Slapd  # noqa: E402
 
 SESSIONS = 24
@@ -37,39 +36,26 @@ def client_loop(port, recipients, stop, acked, lock):
     while the gateway is still accepting."""
     while not stop.is_set():
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
-                f = s.makefile("rb")
-
-                def reply():
-                    while True:
-                        line = f.readline()
-                        if not line:
-                            raise ConnectionError("closed")
-                        if line[3:4] != b"-":
-                            return line
-
-                reply()
-                s.sendall(b"EHLO load.example.net\r\n")
-                reply()
+            client = RawSmtp("127.0.0.1", port, timeout=20)
+            try:
+                client.reply()
+                client.command("EHLO load.example.net")
                 while not stop.is_set():
-                    s.sendall(b"MAIL FROM:<load@remote.example>\r\n")
-                    reply()
-                    accepted = 0
-                    for recipient in recipients:
-                        s.sendall(b"RCPT TO:<" + recipient + b">\r\n")
-                        accepted += reply().startswith(b"250")
+                    client.command("MAIL FROM:<load@remote.example>")
+                    accepted = sum(client.command(f"RCPT TO:<{recipient}>")[0] == 250 for recipient in recipients)
                     if not accepted:
-                        s.sendall(b"RSET\r\n")
-                        reply()
+                        client.command("RSET")
                         continue
-                    s.sendall(b"DATA\r\n")
-                    reply()
-                    s.sendall(BODY + b".\r\n")
-                    match = re.match(rb"250 2\.6\.0 <([0-9A-F]{24})>", reply())
-                    if match:
+                    client.command("DATA")
+                    client.send(BODY + b".\r\n")
+                    code, text = client.reply()
+                    match = re.match(r"2\.6\.0 <([0-9A-F]{24})>", text)
+                    if code == 250 and match:
                         with lock:
-                            acked.append(match.group(1).decode())
-                s.sendall(b"QUIT\r\n")
+                            acked.append(match.group(1))
+                client.send(b"QUIT\r\n")
+            finally:
+                client.close()
         except OSError:
             time.sleep(0.02)
 
@@ -127,7 +113,7 @@ class ShutdownUnderLoad(unittest.TestCase):
         gateway = Gateway(metabase_text([virtual_server("1", "127.0.0.1", port,
                                                         limits="max_connections_per_ip: 0")]))
         try:
-            acked = self.run_rounds(gateway, port, [b"alice@example.com"], second_signal=False)
+            acked = self.run_rounds(gateway, port, ["alice@example.com"], second_signal=False)
         finally:
             gateway.stop()
         self.assertGreater(len(acked), 0)
@@ -152,7 +138,7 @@ class ShutdownUnderLoad(unittest.TestCase):
                                                             limits="max_connections_per_ip: 0")],
                                             extra=directory))
             try:
-                acked = self.run_rounds(gateway, port, [b"alice@example.com", b"user@partner.example"],
+                acked = self.run_rounds(gateway, port, ["alice@example.com", "user@partner.example"],
                                         second_signal=True)
             finally:
                 gateway.stop()
@@ -172,36 +158,36 @@ class ShutdownWithOpenSessions(unittest.TestCase):
         gateway = Gateway(metabase_text([virtual_server("1", "127.0.0.1", port,
                                                         limits="max_connections_per_ip: 0")]))
         gateway.start(wait=[("127.0.0.1", port)])
-        sockets = []
+        sessions = []
         try:
             def session():
-                s = socket.create_connection(("127.0.0.1", port), timeout=10)
-                f = s.makefile("rb")
-                f.readline()
-                s.sendall(b"EHLO idle.example.net\r\n")
-                while f.readline()[3:4] == b"-":
-                    pass
-                sockets.append(s)
-                return s, f
+                client = RawSmtp("127.0.0.1", port)
+                client.reply()
+                client.command("EHLO idle.example.net")
+                sessions.append(client)
+                return client
 
             idle = [session() for _ in range(5)]
-            sending, reader = session()
-            sending.sendall(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n")
-            self.assertEqual([reader.readline()[:3] for _ in range(3)], [b"250", b"250", b"354"])
-            sending.sendall(b"Subject: half way\r\n\r\nfirst part\r\n")
+            sending = session()
+            sending.send(b"MAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n")
+            self.assertEqual([sending.reply()[0] for _ in range(3)], [250, 250, 354])
+            sending.send(b"Subject: half way\r\n\r\nfirst part\r\n")
             time.sleep(0.2)
             signalled = time.monotonic()
             gateway.proc.send_signal(signal.SIGTERM)
-            for s, f in idle:
-                self.assertTrue(f.readline().startswith(b"421 4.3.2 "))
-            sending.sendall(b"second part\r\n.\r\n")
-            self.assertTrue(reader.readline().startswith(b"250 2.6.0 "))
-            self.assertTrue(reader.readline().startswith(b"421 4.3.2 "))
+            for client in idle:
+                code, text = client.reply()
+                self.assertEqual((code, text[:5]), (421, "4.3.2"))
+            sending.send(b"second part\r\n.\r\n")
+            code, text = sending.reply()
+            self.assertEqual((code, text[:5]), (250, "2.6.0"))
+            code, text = sending.reply()
+            self.assertEqual((code, text[:5]), (421, "4.3.2"))
             self.assertEqual(gateway.proc.wait(timeout=10), 0)
             self.assertLess(time.monotonic() - signalled, 5.0)  # not the 10 s drain
         finally:
-            for s in sockets:
-                s.close()
+            for client in sessions:
+                client.close()
             gateway.stop()
         self.assertEqual(len(gateway.queued_ids()), 1)
 
