@@ -11,12 +11,15 @@
 #include "categorizer/categorizer.h"
 #include "categorizer/ldap/ldap_directory_client.h"
 #include "gateway/dsn/status_table.h"
-#include "tests/integration/fixtures/slapd.h"
 #include "tests/integration/categorizer/stopped.h"
+#include "tests/integration/fixtures/slapd.h"
+#include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
 namespace gw::categorizer {
 namespace {
+
+using gw::test::run_to_completion;
 
 using namespace std::chrono_literals;
 
@@ -25,17 +28,6 @@ const bool kIgnoreSigpipe = [] {
   std::signal(SIGPIPE, SIG_IGN);
   return true;
 }();
-
-template <typename T>
-T run(asio::io_context& io, asio::awaitable<T> op) {
-  std::optional<T> out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); }, asio::detached);
-  io.restart();
-  // Run until the operation is done; the client's reader coroutine keeps the context busy.
-  while (!out && io.run_one()) {
-  }
-  return std::move(*out);
-}
 
 // Generous deadlines by default (a loaded CI machine must not turn into a false TryLater); the
 // outage tests shorten the search deadline so the hung-server path is quick.
@@ -92,7 +84,7 @@ class CategorizerSlapdTest : public ::testing::Test {
   }
 
   void categorize(envelope::Envelope& env) {
-    auto done = run(io_, categorizer_.categorize(env));
+    auto done = run_to_completion(io_, categorizer_.categorize(env));
     ASSERT_TRUE(done) << done.error().message();
   }
 
@@ -289,17 +281,17 @@ TEST_F(CategorizerSlapdTest, FilterMetacharactersNeverMatchMoreThanTheLiteralAdd
                                             "\"*)(mail=*\"@example.com", "\"odd*\"@example.com",
                                             "\"\\\\2a\"@example.com"};
   for (const auto& address : hostile) {
-    auto v = run(io_, categorizer_.check_recipient(address, {}));
+    auto v = run_to_completion(io_, categorizer_.check_recipient(address, {}));
     ASSERT_TRUE(std::holds_alternative<Reject>(v)) << address;
     EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).status.str(), "5.1.1") << address;
   }
-  auto literal = run(io_, categorizer_.check_recipient("\"odd*(x)\\\\y\"@example.com", {}));
+  auto literal = run_to_completion(io_, categorizer_.check_recipient("\"odd*(x)\\\\y\"@example.com", {}));
   EXPECT_TRUE(std::holds_alternative<Accept>(literal));
 }
 
 TEST_F(CategorizerSlapdTest, NulInAQuotedLocalPartIsBadSyntaxNotASearch) {
   const auto before = categorizer_.stats().resolver.searches;
-  auto v = run(io_, categorizer_.check_recipient(std::string("\"alice\0\"@example.com", 20), {}));
+  auto v = run_to_completion(io_, categorizer_.check_recipient(std::string("\"alice\0\"@example.com", 20), {}));
   ASSERT_TRUE(std::holds_alternative<Reject>(v));
   EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).status.str(), "5.1.3");
   EXPECT_EQ(categorizer_.stats().resolver.searches, before);
@@ -328,7 +320,7 @@ class OutageTest : public ::testing::Test {
         categorizer_(client_, test::sample_metabase(), categorizer_options(false)) {}
 
   RecipientVerdict check(const std::string& address) {
-    return run(io_, categorizer_.check_recipient(address, {}));
+    return run_to_completion(io_, categorizer_.check_recipient(address, {}));
   }
   // Polls until the directory answers again (bounded; back-off is at most 200 ms here).
   bool eventually_accepts(const std::string& address) {
@@ -377,7 +369,7 @@ TEST_F(OutageTest, CategorizeDuringOutageLeavesTheMessageWaiting) {
   env.add_recipients()->set_address("alice@example.com");
   const std::string before = env.SerializeAsString();
   slapd_.kill();
-  auto done = run(io_, categorizer_.categorize(env));
+  auto done = run_to_completion(io_, categorizer_.categorize(env));
   ASSERT_FALSE(done);
   EXPECT_EQ(done.error().code, make_error_code(DirectoryErrc::Unavailable));
   EXPECT_EQ(env.SerializeAsString(), before);
@@ -389,10 +381,10 @@ TEST(FailoverTest, LookupsContinueOnTheSecondServerWhenTheFirstDies) {
   asio::io_context io;
   ldap::LdapDirectoryClient client(io.get_executor(), client_options({first.uri(), second.uri()}, first));
   Categorizer categorizer(client, test::sample_metabase(), categorizer_options(false));
-  ASSERT_TRUE(std::holds_alternative<Accept>(run(io, categorizer.check_recipient("alice@example.com", {}))));
+  ASSERT_TRUE(std::holds_alternative<Accept>(run_to_completion(io, categorizer.check_recipient("alice@example.com", {}))));
   EXPECT_EQ(client.connected_uri(), first.uri());
   first.kill();
-  EXPECT_TRUE(std::holds_alternative<Accept>(run(io, categorizer.check_recipient("bob@example.com", {}))));
+  EXPECT_TRUE(std::holds_alternative<Accept>(run_to_completion(io, categorizer.check_recipient("bob@example.com", {}))));
   EXPECT_EQ(client.connected_uri(), second.uri());
 }
 

@@ -9,11 +9,14 @@
 #include <optional>
 
 #include "categorizer/names.h"
-#include "tests/integration/fixtures/slapd.h"
 #include "tests/integration/categorizer/stopped.h"
+#include "tests/integration/fixtures/slapd.h"
+#include "tests/support/run_to_completion.h"
 
 namespace gw::categorizer::ldap {
 namespace {
+
+using gw::test::run_to_completion;
 
 using namespace std::chrono_literals;
 
@@ -34,16 +37,6 @@ class LdapDirectoryClientTest : public ::testing::Test {
     return o;
   }
 
-  template <typename T>
-  T run(asio::awaitable<T> op) {
-    std::optional<T> out;
-    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); }, asio::detached);
-    io_.restart();
-    while (!out && io_.run_one()) {
-    }
-    return std::move(*out);
-  }
-
   SearchRequest users(std::string base = "DC=example,DC=com") {
     return SearchRequest{std::move(base), SearchScope::Subtree, FilterBuilder::equals("objectClass", "user"),
                          {"mail"}, 0};
@@ -57,7 +50,7 @@ TEST_F(LdapDirectoryClientTest, ServiceAccountFindsASampleUser) {
   LdapDirectoryClient client(io_.get_executor(), options());
   SearchRequest request{"DC=example,DC=com", SearchScope::Subtree,
                         FilterBuilder::equals("proxyAddresses", "smtp:a.anderson@example.com"), {"mail", "homeMDB"}, 0};
-  auto entries = run(client.search(request));
+  auto entries = run_to_completion(io_, client.search(request));
   ASSERT_TRUE(entries) << entries.error().message();
   ASSERT_EQ(entries->size(), 1u);
   EXPECT_EQ(normalize_dn((*entries)[0].dn), normalize_dn("CN=Alice Anderson,CN=Users,DC=example,DC=com"));
@@ -67,7 +60,7 @@ TEST_F(LdapDirectoryClientTest, ServiceAccountFindsASampleUser) {
 
 TEST_F(LdapDirectoryClientTest, NoMatchIsAnEmptyResultNotAnError) {
   LdapDirectoryClient client(io_.get_executor(), options());
-  auto entries = run(client.search(
+  auto entries = run_to_completion(io_, client.search(
       SearchRequest{"DC=example,DC=com", SearchScope::Subtree, FilterBuilder::equals("mail", "*"), {}, 0}));
   ASSERT_TRUE(entries);
   EXPECT_TRUE(entries->empty());
@@ -82,7 +75,7 @@ TEST_F(LdapDirectoryClientTest, PagedSearchReturnsMoreEntriesThanTheServerSizeLi
   auto o = options();
   o.page_size = 500;
   LdapDirectoryClient client(io_.get_executor(), o);
-  auto entries = run(client.search(users("OU=Many,DC=example,DC=com")));
+  auto entries = run_to_completion(io_, client.search(users("OU=Many,DC=example,DC=com")));
   ASSERT_TRUE(entries) << entries.error().message();
   EXPECT_EQ(entries->size(), 1200u);  // slapd's soft limit for unpaged searches is 1000
   EXPECT_EQ(client.stats().requests, 3u);
@@ -92,7 +85,7 @@ TEST_F(LdapDirectoryClientTest, ResultOverTheRequestCapIsSizeLimit) {
   LdapDirectoryClient client(io_.get_executor(), options());
   auto request = users();
   request.max_entries = 2;
-  auto entries = run(client.search(request));
+  auto entries = run_to_completion(io_, client.search(request));
   ASSERT_FALSE(entries);
   EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::SizeLimit));
 }
@@ -126,7 +119,7 @@ TEST_F(LdapDirectoryClientTest, WrongServicePasswordIsUnavailable) {
   auto o = options();
   o.bind_password = "wrong";
   LdapDirectoryClient client(io_.get_executor(), o);
-  auto entries = run(client.search(users()));
+  auto entries = run_to_completion(io_, client.search(users()));
   ASSERT_FALSE(entries);
   EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Unavailable));
 }
@@ -135,7 +128,7 @@ TEST_F(LdapDirectoryClientTest, NothingListeningIsUnavailable) {
   auto o = options();
   slapd_.stop();
   LdapDirectoryClient client(io_.get_executor(), o);
-  auto entries = run(client.search(users()));
+  auto entries = run_to_completion(io_, client.search(users()));
   ASSERT_FALSE(entries);
   EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Unavailable));
 }
@@ -144,34 +137,34 @@ TEST_F(LdapDirectoryClientTest, HungServerSearchIsAbandonedAtItsDeadline) {
   auto o = options();
   o.search_timeout = 1500ms;
   LdapDirectoryClient client(io_.get_executor(), o);
-  ASSERT_TRUE(run(client.search(users())));
+  ASSERT_TRUE(run_to_completion(io_, client.search(users())));
   slapd_.pause();
   ASSERT_TRUE(gw::categorizer::test::wait_until_stopped(slapd_.pid()));
-  auto entries = run(client.search(users()));
+  auto entries = run_to_completion(io_, client.search(users()));
   slapd_.resume();
   ASSERT_FALSE(entries);
   EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Timeout));
   EXPECT_EQ(client.stats().timeouts, 1u);
-  EXPECT_TRUE(run(client.search(users())));  // the connection is still usable
+  EXPECT_TRUE(run_to_completion(io_, client.search(users())));  // the connection is still usable
 }
 
 TEST_F(LdapDirectoryClientTest, SimpleBindCheckAcceptsTheRightPassword) {
   LdapDirectoryClient client(io_.get_executor(), options());
-  auto ok = run(client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "Passw0rd!"));
+  auto ok = run_to_completion(io_, client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "Passw0rd!"));
   ASSERT_TRUE(ok) << ok.error().message();
   EXPECT_TRUE(*ok);
 }
 
 TEST_F(LdapDirectoryClientTest, SimpleBindCheckRejectsAWrongPassword) {
   LdapDirectoryClient client(io_.get_executor(), options());
-  auto ok = run(client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "guess"));
+  auto ok = run_to_completion(io_, client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "guess"));
   ASSERT_TRUE(ok);
   EXPECT_FALSE(*ok);
 }
 
 TEST_F(LdapDirectoryClientTest, SimpleBindCheckRejectsAnEmptyPasswordWithoutAsking) {
   LdapDirectoryClient client(io_.get_executor(), options());
-  auto ok = run(client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", ""));
+  auto ok = run_to_completion(io_, client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", ""));
   ASSERT_TRUE(ok);
   EXPECT_FALSE(*ok);
   EXPECT_EQ(client.stats().connects, 0u);

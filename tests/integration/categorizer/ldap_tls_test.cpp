@@ -14,10 +14,13 @@
 #include "categorizer/ldap/ldap_directory_client.h"
 #include "tests/integration/fixtures/process.h"
 #include "tests/integration/fixtures/temp_dir.h"
+#include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
 namespace gw::categorizer {
 namespace {
+
+using gw::test::run_to_completion;
 
 using namespace std::chrono_literals;
 
@@ -95,21 +98,11 @@ class LdapTlsTest : public ::testing::Test {
     return o;
   }
 
-  template <typename T>
-  T run(asio::awaitable<T> op) {
-    std::optional<T> out;
-    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); }, asio::detached);
-    io_.restart();
-    while (!out && io_.run_one()) {
-    }
-    return std::move(*out);
-  }
-
   RecipientVerdict check(ldap::LdapDirectoryClient& client, const std::string& address) {
     auto categorizer_options = CategorizerOptions::from_metabase(test::sample_metabase());
     categorizer_options.use_cache = false;
     Categorizer categorizer(client, test::sample_metabase(), categorizer_options);
-    return run(categorizer.check_recipient(address, {}));
+    return run_to_completion(io_, categorizer.check_recipient(address, {}));
   }
 
   static TlsDirectory* directory_;
@@ -141,7 +134,7 @@ TEST_F(LdapTlsTest, UntrustedCertificateOverLdapsIsDirectoryUnavailableNotUserUn
   EXPECT_EQ(client.stats().connects, 0u);
   SearchRequest request{"DC=example,DC=com", SearchScope::Subtree, ldap::FilterBuilder::equals("mail", "alice@example.com"),
                         {"mail"}, 0};
-  auto entries = run(client.search(request));
+  auto entries = run_to_completion(io_, client.search(request));
   ASSERT_FALSE(entries);
   EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Unavailable));
 }

@@ -9,11 +9,14 @@
 #include <set>
 
 #include "categorizer/resolver.h"
+#include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/fake_directory_client.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
 namespace gw::categorizer {
 namespace {
+
+using gw::test::run_to_completion;
 
 TEST(ParseRange, ReadsAFirstChunk) {
   const auto r = parse_range("member;range=0-1499");
@@ -115,15 +118,6 @@ class RangedDirectory final : public DirectoryClient {
   std::vector<std::string> requests_;
 };
 
-template <typename T>
-T run(asio::awaitable<T> op) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); }, asio::detached);
-  io.run();
-  return std::move(*out);
-}
-
 class RangedResolverTest : public ::testing::Test {
  protected:
   RangedResolverTest() {
@@ -168,7 +162,7 @@ TEST_F(RangedResolverTest, GroupLargerThanOneRangeExpandsCompletely) {
   add_group("big", 7);
   RangedDirectory ad(fake_, 3);
   auto r = resolver(ad);
-  auto out = run(r.resolve({"big@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"big@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out) << out.error().message();
   ASSERT_FALSE(out->front().failure);
   std::set<std::string> got;
@@ -184,7 +178,7 @@ TEST_F(RangedResolverTest, GroupWithinOneRangeNeedsNoContinuation) {
   add_group("small", 3);
   RangedDirectory ad(fake_, 3);
   auto r = resolver(ad);
-  auto out = run(r.resolve({"small@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"small@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   EXPECT_EQ(out->front().deliveries.size(), 3u);
   for (const auto& request : ad.requests()) EXPECT_EQ(request, "search");
@@ -196,7 +190,7 @@ TEST_F(RangedResolverTest, NestedGroupFetchedByDnIsCompletedToo) {
                  {{"objectClass", "group"}, {"mail", "outer@example.com"}, {"member", "CN=inner,CN=Users,DC=example,DC=com"}}));
   RangedDirectory ad(fake_, 2);
   auto r = resolver(ad);
-  auto out = run(r.resolve({"outer@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"outer@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   EXPECT_EQ(out->front().deliveries.size(), 5u);
 }
@@ -207,7 +201,7 @@ TEST_F(RangedResolverTest, RangesStopOnceTheGroupIsOverTheExpansionLimit) {
   ResolverOptions options;
   options.max_expanded_members = 3;
   auto r = resolver(ad, options);
-  auto out = run(r.resolve({"huge@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"huge@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   ASSERT_TRUE(out->front().failure);
   EXPECT_EQ(out->front().failure->kind, FailureKind::GroupExpansionLimit);
@@ -220,7 +214,7 @@ TEST_F(RangedResolverTest, ContinuationFailureIsADirectoryErrorNotARecipientFail
   RangedDirectory ad(fake_, 3);
   fake_.fail_search(1, DirectoryErrc::Timeout);  // the first range continuation
   auto r = resolver(ad);
-  auto out = run(r.resolve({"big@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"big@example.com"}, {}, 0, Depth::Full));
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().code, make_error_code(DirectoryErrc::Timeout));
 }

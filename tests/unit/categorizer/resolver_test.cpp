@@ -10,22 +10,16 @@
 
 #include "categorizer/categorizer.h"
 #include "gateway/dsn/status_table.h"
+#include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/fake_directory_client.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
 namespace gw::categorizer {
 namespace {
 
-using test::FakeDirectoryClient;
+using gw::test::run_to_completion;
 
-template <typename T>
-T run(asio::awaitable<T> op) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); }, asio::detached);
-  io.run();
-  return std::move(*out);
-}
+using test::FakeDirectoryClient;
 
 const std::string kServers = test::kServers;
 const std::string kMbx1 = "CN=MBX1," + kServers;
@@ -76,14 +70,14 @@ class ResolverTest : public ::testing::Test {
   RecipientOutcome resolve_one(const std::string& address, const SenderIdentity& sender = {},
                                std::uint64_t size = 0) {
     auto r = resolver();
-    auto out = run(r.resolve({address}, sender, size, Depth::Full));
+    auto out = run_to_completion(r.resolve({address}, sender, size, Depth::Full));
     EXPECT_TRUE(out.has_value());
     return out->front();
   }
 
   SenderIdentity sender(const std::string& address, bool authenticated = false) {
     auto r = resolver();
-    auto s = run(r.resolve_sender(address, authenticated));
+    auto s = run_to_completion(r.resolve_sender(address, authenticated));
     EXPECT_TRUE(s.has_value());
     return *s;
   }
@@ -129,7 +123,7 @@ TEST_F(ResolverTest, StoreListedInTheMetabaseNeedsNoSearch) {
   ResolverOptions options;
   options.known_stores[normalize_dn(kStore)] = KnownHomeServer{kMbx1, "MBX1.example.com"};
   auto r = resolver(options);
-  auto out = run(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   ASSERT_EQ(out->front().deliveries.size(), 1u);
   const auto& d = out->front().deliveries[0];
@@ -143,7 +137,7 @@ TEST_F(ResolverTest, StoreMissingFromTheMetabaseIsStillLookedUp) {
   ResolverOptions options;
   options.known_stores["cn=some other store,cn=sg,cn=informationstore,cn=mbx2"] = KnownHomeServer{"CN=MBX2", "mbx2"};
   auto r = resolver(options);
-  auto out = run(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   ASSERT_EQ(out->front().deliveries.size(), 1u);
   EXPECT_EQ(out->front().deliveries[0].home_server_fqdn, "mbx1.example.com");
@@ -277,7 +271,7 @@ TEST_F(ResolverTest, GroupCycleTerminates) {
 TEST_F(ResolverTest, MemberWhoIsAlsoADirectRecipientGetsOneCopy) {
   fake_.add(group("Team", "team@example.com", {"Alice", "Bob"}));
   auto r = resolver();
-  auto out = run(r.resolve({"alice@example.com", "team@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"alice@example.com", "team@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   EXPECT_EQ((*out)[0].deliveries.size(), 1u);
   ASSERT_EQ((*out)[1].deliveries.size(), 1u);
@@ -286,7 +280,7 @@ TEST_F(ResolverTest, MemberWhoIsAlsoADirectRecipientGetsOneCopy) {
 
 TEST_F(ResolverTest, TwoAliasesOfOneMailboxInOneMessageGetOneCopy) {
   auto r = resolver();
-  auto out = run(r.resolve({"alice@example.com", "a.anderson@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"alice@example.com", "a.anderson@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   EXPECT_EQ((*out)[0].deliveries.size(), 1u);
   EXPECT_FALSE((*out)[1].failure);
@@ -298,7 +292,7 @@ TEST_F(ResolverTest, ExpansionBeyondTheMemberLimitFailsTheGroupWithGroupExpansio
   ResolverOptions options;
   options.max_expanded_members = 2;
   auto r = resolver(options);
-  auto out = run(r.resolve({"big@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"big@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   ASSERT_TRUE((*out)[0].failure);
   EXPECT_EQ((*out)[0].failure->kind, FailureKind::GroupExpansionLimit);
@@ -313,7 +307,7 @@ TEST_F(ResolverTest, ExpansionDeeperThanTheDepthLimitFailsTheGroupWithGroupExpan
   ResolverOptions options;
   options.max_expansion_depth = 2;
   auto r = resolver(options);
-  auto out = run(r.resolve({"outer@example.com", "bob@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"outer@example.com", "bob@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   ASSERT_TRUE((*out)[0].failure);
   EXPECT_EQ((*out)[0].failure->kind, FailureKind::GroupExpansionLimit);
@@ -326,7 +320,7 @@ TEST_F(ResolverTest, GroupAtExactlyTheMemberLimitExpands) {
   ResolverOptions options;
   options.max_expanded_members = 2;
   auto r = resolver(options);
-  auto out = run(r.resolve({"pair@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"pair@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   EXPECT_FALSE((*out)[0].failure);
   EXPECT_EQ((*out)[0].deliveries.size(), 2u);
@@ -394,15 +388,15 @@ TEST_F(ResolverTest, SenderGroupsAreLookedUpOnlyWhenARecipientIsRestrictedByGrou
   fake_.add(group("Outer", "outer@example.com", {"Inner"}));
   fake_.add(user("Boss", "boss@example.com", {{"dLMemSubmitPerms", dn_of("Outer")}}));
   auto r = resolver();
-  auto carol = run(r.resolve_sender("carol@example.com", false, SenderGroups::WhenNeeded));
+  auto carol = run_to_completion(r.resolve_sender("carol@example.com", false, SenderGroups::WhenNeeded));
   ASSERT_TRUE(carol);
   EXPECT_FALSE(carol->groups_resolved);
   EXPECT_EQ(fake_.searches(), 1u);  // the sender's address only
 
-  ASSERT_TRUE(run(r.resolve({"alice@example.com"}, *carol, 0, Depth::Full)));
+  ASSERT_TRUE(run_to_completion(r.resolve({"alice@example.com"}, *carol, 0, Depth::Full)));
   EXPECT_EQ(fake_.searches(), 1u + 2u);  // alice's address, store with server: no group search
 
-  auto boss = run(r.resolve({"boss@example.com"}, *carol, 0, Depth::Full));
+  auto boss = run_to_completion(r.resolve({"boss@example.com"}, *carol, 0, Depth::Full));
   ASSERT_TRUE(boss);
   EXPECT_FALSE(boss->front().failure) << boss->front().failure->detail;  // carol is in Outer via Inner
 }
@@ -411,9 +405,9 @@ TEST_F(ResolverTest, LazilyResolvedSenderGroupsStillRejectOutsiders) {
   fake_.add(group("Outer", "outer@example.com", {"Carol"}));
   fake_.add(user("Boss", "boss@example.com", {{"dLMemSubmitPerms", dn_of("Outer")}}));
   auto r = resolver();
-  auto bob = run(r.resolve_sender("bob@example.com", false, SenderGroups::WhenNeeded));
+  auto bob = run_to_completion(r.resolve_sender("bob@example.com", false, SenderGroups::WhenNeeded));
   ASSERT_TRUE(bob);
-  auto out = run(r.resolve({"boss@example.com"}, *bob, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"boss@example.com"}, *bob, 0, Depth::Full));
   ASSERT_TRUE(out);
   ASSERT_TRUE(out->front().failure);
   EXPECT_EQ(out->front().failure->kind, FailureKind::SenderRestricted);
@@ -469,7 +463,7 @@ TEST_F(ResolverTest, SenderRecipientLimitFailsTheMessage) {
   auto s = sender("limited@example.com");
   EXPECT_EQ(s.recipient_limit, 2u);
   auto r = resolver();
-  auto out = run(r.resolve({"alice@example.com", "bob@example.com", "carol@example.com"}, s, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"alice@example.com", "bob@example.com", "carol@example.com"}, s, 0, Depth::Full));
   ASSERT_TRUE(out);
   for (const auto& o : *out) {
     ASSERT_TRUE(o.failure);
@@ -486,7 +480,7 @@ TEST_F(ResolverTest, BatchOfAddressesUsesOneSearchPerBatchSize) {
   ResolverOptions options;
   options.batch_size = 25;
   auto r = resolver(options);
-  auto out = run(r.resolve(addresses, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve(addresses, {}, 0, Depth::Full));
   ASSERT_TRUE(out);
   for (const auto& o : *out) EXPECT_EQ(o.deliveries.size(), 1u) << o.address;
   EXPECT_EQ(r.stats().batches, 4u + 1u);  // 4 address batches, the store with its server
@@ -497,9 +491,9 @@ TEST_F(ResolverTest, CachedAnswersNeedNoSearch) {
   DirectoryCache cache({});
   cache_ptr_ = &cache;
   auto r = resolver();
-  ASSERT_TRUE(run(r.resolve({"alice@example.com", "nobody@example.com"}, {}, 0, Depth::Full)));
+  ASSERT_TRUE(run_to_completion(r.resolve({"alice@example.com", "nobody@example.com"}, {}, 0, Depth::Full)));
   const auto before = fake_.searches();
-  auto again = run(r.resolve({"alice@example.com", "nobody@example.com"}, {}, 0, Depth::Full));
+  auto again = run_to_completion(r.resolve({"alice@example.com", "nobody@example.com"}, {}, 0, Depth::Full));
   ASSERT_TRUE(again);
   EXPECT_EQ(fake_.searches(), before);
   EXPECT_EQ((*again)[1].failure->kind, FailureKind::UnknownRecipient);
@@ -509,7 +503,7 @@ TEST_F(ResolverTest, CachedAnswersNeedNoSearch) {
 TEST_F(ResolverTest, DirectoryErrorIsReturnedNotTurnedIntoAFailure) {
   fake_.fail_all(DirectoryErrc::Timeout);
   auto r = resolver();
-  auto out = run(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"alice@example.com"}, {}, 0, Depth::Full));
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().code, make_error_code(DirectoryErrc::Timeout));
 }
@@ -518,7 +512,7 @@ TEST_F(ResolverTest, FailureDuringGroupExpansionIsReturnedAsAnError) {
   fake_.add(group("Team", "team@example.com", {"Alice"}));
   fake_.fail_search(1, DirectoryErrc::Unavailable);  // the member fetch after the address lookup
   auto r = resolver();
-  auto out = run(r.resolve({"team@example.com"}, {}, 0, Depth::Full));
+  auto out = run_to_completion(r.resolve({"team@example.com"}, {}, 0, Depth::Full));
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().code, make_error_code(DirectoryErrc::Unavailable));
 }
@@ -534,13 +528,13 @@ class CategorizerTest : public ResolverTest {
 
 TEST_F(CategorizerTest, RcptForKnownUserIsAccepted) {
   auto c = categorizer();
-  auto v = run(c.check_recipient("alice@example.com", {}));
+  auto v = run_to_completion(c.check_recipient("alice@example.com", {}));
   EXPECT_TRUE(std::holds_alternative<Accept>(v));
 }
 
 TEST_F(CategorizerTest, RcptForUnknownUserInAuthoritativeDomainIsRejected) {
   auto c = categorizer();
-  auto v = run(c.check_recipient("nobody@example.com", {}));
+  auto v = run_to_completion(c.check_recipient("nobody@example.com", {}));
   ASSERT_TRUE(std::holds_alternative<Reject>(v));
   const auto& row = dsn::status_of(std::get<Reject>(v).kind);
   EXPECT_EQ(row.reply_code, 550);
@@ -574,7 +568,7 @@ TEST_F(ForwardUnresolvedTest, OptionsListOnlyVirtualServersWithAForwardHost) {
 
 TEST_F(ForwardUnresolvedTest, ResolverForwardPolicyTurnsUnknownAuthoritativeAddressIntoRemote) {
   auto r = resolver();
-  auto out = run(r.resolve({"nobody@example.com"}, {}, 0, Depth::Full, UnresolvedPolicy::Forward));
+  auto out = run_to_completion(r.resolve({"nobody@example.com"}, {}, 0, Depth::Full, UnresolvedPolicy::Forward));
   ASSERT_TRUE(out);
   const auto& o = out->front();
   ASSERT_FALSE(o.failure);
@@ -587,7 +581,7 @@ TEST_F(ForwardUnresolvedTest, ResolverForwardPolicyTurnsUnknownAuthoritativeAddr
 
 TEST_F(ForwardUnresolvedTest, ForwardPolicyLeavesUnknownNonAuthoritativeAddressesNonAuthoritative) {
   auto r = resolver();
-  auto out = run(r.resolve({"stranger@shared.example.org"}, {}, 0, Depth::Full, UnresolvedPolicy::Forward));
+  auto out = run_to_completion(r.resolve({"stranger@shared.example.org"}, {}, 0, Depth::Full, UnresolvedPolicy::Forward));
   ASSERT_TRUE(out);
   ASSERT_EQ(out->front().deliveries.size(), 1u);
   EXPECT_EQ(out->front().deliveries[0].kind, ResolutionKind::NonAuthoritative);
@@ -596,13 +590,13 @@ TEST_F(ForwardUnresolvedTest, ForwardPolicyLeavesUnknownNonAuthoritativeAddresse
 
 TEST_F(ForwardUnresolvedTest, RcptForUnknownUserIsAcceptedOnTheForwardingVirtualServer) {
   auto c = categorizer();
-  auto v = run(c.check_recipient("nobody@example.com", {}, 0, 0, "1"));
+  auto v = run_to_completion(c.check_recipient("nobody@example.com", {}, 0, 0, "1"));
   EXPECT_TRUE(std::holds_alternative<Accept>(v));
 }
 
 TEST_F(ForwardUnresolvedTest, RcptForUnknownUserIsRejected550511OnAnotherVirtualServer) {
   auto c = categorizer();
-  auto v = run(c.check_recipient("nobody@example.com", {}, 0, 0, "2"));
+  auto v = run_to_completion(c.check_recipient("nobody@example.com", {}, 0, 0, "2"));
   ASSERT_TRUE(std::holds_alternative<Reject>(v));
   const auto& row = dsn::status_of(std::get<Reject>(v).kind);
   EXPECT_EQ(row.reply_code, 550);
@@ -615,7 +609,7 @@ TEST_F(ForwardUnresolvedTest, CategorizeStampsUnknownUserRemoteWithoutObjectOrPr
   env.set_virtual_server_id("1");
   env.add_recipients()->set_address("nobody@example.com");
   env.add_recipients()->set_address("alice@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   const auto& r = env.recipients(0);
   EXPECT_EQ(r.state(), envelope::RESOLVED);
   EXPECT_EQ(r.resolution().kind(), envelope::Resolution::REMOTE);
@@ -631,7 +625,7 @@ TEST_F(ForwardUnresolvedTest, CategorizeFailsUnknownUser511WhenTheMessageCameThr
   envelope::Envelope env;
   env.set_virtual_server_id("2");
   env.add_recipients()->set_address("nobody@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   EXPECT_EQ(env.recipients(0).state(), envelope::FAILED);
   EXPECT_EQ(env.recipients(0).status(), "5.1.1");
 }
@@ -641,14 +635,14 @@ TEST_F(CategorizerTest, RcptWithLazySenderGroupsSearchesGroupsOnlyForAGroupRestr
   fake_.add(group("Outer", "outer@example.com", {"Inner"}));
   fake_.add(user("Boss", "boss@example.com", {{"dLMemSubmitPerms", dn_of("Outer")}}));
   auto c = categorizer();
-  auto carol = run(c.resolve_sender("carol@example.com", false, SenderGroups::WhenNeeded));
+  auto carol = run_to_completion(c.resolve_sender("carol@example.com", false, SenderGroups::WhenNeeded));
   ASSERT_TRUE(carol);
-  EXPECT_TRUE(std::holds_alternative<Accept>(run(c.check_recipient("alice@example.com", *carol))));
+  EXPECT_TRUE(std::holds_alternative<Accept>(run_to_completion(c.check_recipient("alice@example.com", *carol))));
   EXPECT_EQ(fake_.searches(), 2u);  // carol's address, alice's address
-  EXPECT_TRUE(std::holds_alternative<Accept>(run(c.check_recipient("boss@example.com", *carol))));
-  auto bob = run(c.resolve_sender("bob@example.com", false, SenderGroups::WhenNeeded));
+  EXPECT_TRUE(std::holds_alternative<Accept>(run_to_completion(c.check_recipient("boss@example.com", *carol))));
+  auto bob = run_to_completion(c.resolve_sender("bob@example.com", false, SenderGroups::WhenNeeded));
   ASSERT_TRUE(bob);
-  auto refused = run(c.check_recipient("boss@example.com", *bob));
+  auto refused = run_to_completion(c.check_recipient("boss@example.com", *bob));
   ASSERT_TRUE(std::holds_alternative<Reject>(refused));
   EXPECT_EQ(dsn::status_of(std::get<Reject>(refused).kind).status.str(), "5.7.1");
 }
@@ -656,7 +650,7 @@ TEST_F(CategorizerTest, RcptWithLazySenderGroupsSearchesGroupsOnlyForAGroupRestr
 TEST_F(CategorizerTest, RcptDuringDirectoryOutageIsTryLater) {
   fake_.fail_all(DirectoryErrc::Unavailable);
   auto c = categorizer();
-  auto v = run(c.check_recipient("alice@example.com", {}));
+  auto v = run_to_completion(c.check_recipient("alice@example.com", {}));
   EXPECT_TRUE(std::holds_alternative<TryLater>(v));
 }
 
@@ -664,7 +658,7 @@ TEST_F(CategorizerTest, RcptBeyondTheSenderLimitIsRejected) {
   auto c = categorizer();
   SenderIdentity s;
   s.recipient_limit = 2;
-  auto v = run(c.check_recipient("alice@example.com", s, 2));
+  auto v = run_to_completion(c.check_recipient("alice@example.com", s, 2));
   ASSERT_TRUE(std::holds_alternative<Reject>(v));
   EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).status.str(), "5.5.3");
 }
@@ -674,7 +668,7 @@ TEST_F(CategorizerTest, CategorizeStampsResolutionAndKeepsTheOriginalAddress) {
   envelope::Envelope env;
   env.set_sender("bob@example.com");
   env.add_recipients()->set_address("A.Anderson@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   const auto& r = env.recipients(0);
   EXPECT_EQ(r.address(), "A.Anderson@example.com");
   EXPECT_EQ(r.state(), envelope::RESOLVED);
@@ -688,7 +682,7 @@ TEST_F(CategorizerTest, CategorizeExpandsAGroupIntoAppendedRecipients) {
   auto c = categorizer();
   envelope::Envelope env;
   env.add_recipients()->set_address("team@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   ASSERT_EQ(env.recipients_size(), 3);
   EXPECT_EQ(env.recipients(0).state(), envelope::EXPANDED);
   EXPECT_EQ(env.recipients(0).resolution().kind(), envelope::Resolution::GROUP);
@@ -703,7 +697,7 @@ TEST_F(CategorizerTest, CategorizeStampsFailureCodesFromTheStatusTable) {
   envelope::Envelope env;
   env.add_recipients()->set_address("nobody@example.com");
   env.add_recipients()->set_address("alice@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   EXPECT_EQ(env.recipients(0).state(), envelope::FAILED);
   EXPECT_EQ(env.recipients(0).status(), "5.1.1");
   EXPECT_EQ(env.recipients(0).reply_code(), 550u);
@@ -718,7 +712,7 @@ TEST_F(CategorizerTest, CategorizeStampsAnOverLargeGroup550524) {
   envelope::Envelope env;
   env.add_recipients()->set_address("big@example.com");
   env.add_recipients()->set_address("bob@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   ASSERT_EQ(env.recipients_size(), 2);  // no members appended
   EXPECT_EQ(env.recipients(0).state(), envelope::FAILED);
   EXPECT_EQ(env.recipients(0).status(), "5.2.4");
@@ -734,7 +728,7 @@ TEST_F(CategorizerTest, SenderAndRecipientsOfAMessageShareOneAddressSearch) {
   env.set_sender("carol@example.com");
   env.add_recipients()->set_address("alice@example.com");
   env.add_recipients()->set_address("bob@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   EXPECT_EQ(env.recipients(1).state(), envelope::RESOLVED);
   EXPECT_EQ(fake_.searches(), 2u);  // every address at once, then the store with its server
 }
@@ -747,7 +741,7 @@ TEST_F(CategorizerTest, CategorizeTakesHomeServersOfListedStoresFromTheMetabase)
   Categorizer c(fake_, mb);
   envelope::Envelope env;
   env.add_recipients()->set_address("alice@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   const auto& res = env.recipients(0).resolution();
   EXPECT_EQ(res.home_server_fqdn(), "mbx1.example.com");
   EXPECT_EQ(res.home_server_dn(), kMbx1);
@@ -763,7 +757,7 @@ TEST_F(CategorizerTest, CategorizeLeavesTheEnvelopeUntouchedOnOutage) {
   fake_.fail_search(0, DirectoryErrc::Timeout);
   fake_.fail_search(1, DirectoryErrc::Timeout);
   fake_.fail_search(2, DirectoryErrc::Timeout);
-  EXPECT_FALSE(run(c.categorize(env)));
+  EXPECT_FALSE(run_to_completion(c.categorize(env)));
   EXPECT_EQ(env.SerializeAsString(), before);
 }
 
@@ -774,7 +768,7 @@ TEST_F(CategorizerTest, CategorizeOnlyTouchesPendingRecipients) {
   done->set_address("nobody@example.com");
   done->set_state(envelope::DELIVERED);
   env.add_recipients()->set_address("bob@example.com");
-  ASSERT_TRUE(run(c.categorize(env)));
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
   EXPECT_EQ(env.recipients(0).state(), envelope::DELIVERED);
   EXPECT_EQ(env.recipients(1).state(), envelope::RESOLVED);
 }

@@ -7,20 +7,14 @@
 
 #include "categorizer/categorizer.h"
 #include "gateway/routing/router.h"
+#include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/fake_directory_client.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
 namespace gw::categorizer {
 namespace {
 
-template <typename T>
-T run(asio::awaitable<T> op) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(op)); }, asio::detached);
-  io.run();
-  return std::move(*out);
-}
+using gw::test::run_to_completion;
 
 metabase::Metabase forwarding_metabase() {
   auto mb = test::sample_metabase();
@@ -37,7 +31,7 @@ TEST(RouterHandoffTest, UnknownUserOfAnAuthoritativeDomainGoesToTheForwardUnreso
   envelope::Envelope env;
   env.set_virtual_server_id("1");
   env.add_recipients()->set_address("nobody@example.com");
-  ASSERT_TRUE(run(categorizer.categorize(env)));
+  ASSERT_TRUE(run_to_completion(categorizer.categorize(env)));
 
   const auto recipient = routing::categorized_recipient(env, 0);
   ASSERT_TRUE(recipient.has_value());
