@@ -1,7 +1,6 @@
 // SMTP AUTH password verification against the sample directory: users are
 // found by any of their names, the password is checked by a real bind, disabled
 // accounts are refused and a dead directory is a temporary failure.
-#include <csignal>
 #include <optional>
 
 #include <gmock/gmock.h>
@@ -11,6 +10,7 @@
 #include "gateway/server/sasl_password_verifier.h"
 #include "gateway/server/sasl_server.h"
 #include "tests/integration/fixtures/slapd.h"
+#include "tests/support/ignore_sigpipe.h"
 
 namespace gw::server {
 namespace {
@@ -18,11 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::Contains;
 using Kind = PasswordVerdict::Kind;
-
-const bool kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 class AuthDirectoryTest : public ::testing::Test {
  protected:

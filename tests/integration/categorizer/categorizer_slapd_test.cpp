@@ -2,7 +2,6 @@
 // one case per NDR code, group expansion, LDAP injection, batching, outage and failover.
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -13,6 +12,7 @@
 #include "gateway/dsn/status_table.h"
 #include "tests/integration/categorizer/stopped.h"
 #include "tests/integration/fixtures/slapd.h"
+#include "tests/support/ignore_sigpipe.h"
 #include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
@@ -22,12 +22,6 @@ namespace {
 using gw::test::run_to_completion;
 
 using namespace std::chrono_literals;
-
-// libldap writes to sockets with write(2); a peer that has gone away must not kill the test.
-const bool kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 // Generous deadlines by default (a loaded CI machine must not turn into a false TryLater); the
 // outage tests shorten the search deadline so the hung-server path is quick.

@@ -5,12 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <optional>
 
 #include "categorizer/names.h"
 #include "tests/integration/categorizer/stopped.h"
 #include "tests/integration/fixtures/slapd.h"
+#include "tests/support/ignore_sigpipe.h"
 #include "tests/support/run_to_completion.h"
 
 namespace gw::categorizer::ldap {
@@ -19,11 +19,6 @@ namespace {
 using gw::test::run_to_completion;
 
 using namespace std::chrono_literals;
-
-const bool kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 class LdapDirectoryClientTest : public ::testing::Test {
  protected:

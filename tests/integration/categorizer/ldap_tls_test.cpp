@@ -4,7 +4,6 @@
 // (RCPT -> TryLater, 451 4.4.3), never "user unknown".
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "categorizer/ldap/ldap_directory_client.h"
 #include "tests/integration/fixtures/process.h"
 #include "tests/integration/fixtures/temp_dir.h"
+#include "tests/support/ignore_sigpipe.h"
 #include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
@@ -23,11 +23,6 @@ namespace {
 using gw::test::run_to_completion;
 
 using namespace std::chrono_literals;
-
-const bool kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
 
 void run_or_throw(const std::vector<std::string>& argv) {
   const auto result = gw::test::run(argv);
