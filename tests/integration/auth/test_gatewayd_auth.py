@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 import gatewayd_fixture  # noqa: E402
-from gatewayd_fixture import GatewayTestCase, RawSmtp, make_pki, metabase_text, virtual_server  # noqa: E402
+from gatewayd_fixture import GatewayTestCase, RawSmtp, directory_text, make_pki, metabase_text, virtual_server  # noqa: E402
 from slapd import Slapd  # noqa: E402
 
 PASSWORD = "Passw0rd!"          # every sample user's password (directory-schema/README.md)
@@ -55,9 +55,6 @@ class AuthGatewayTestCase(GatewayTestCase):
         cls.pki_dir = tempfile.mkdtemp(prefix="gatewayd-auth-pki-")
         cls.ca, cls.cert, cls.key = make_pki(cls.pki_dir)
         cls.slapd = Slapd()
-        cls.password_file = os.path.join(cls.pki_dir, "bind.pw")
-        with open(cls.password_file, "w") as f:
-            f.write(cls.slapd.service_password)
 
     @classmethod
     def tearDownClass(cls):
@@ -71,9 +68,7 @@ class AuthGatewayTestCase(GatewayTestCase):
         submission = virtual_server("2", "127.0.0.2", self.port,
                                     extra=tls + " relay { allow_authenticated_relay: true }").replace(
             "anonymous: true", "basic: true require_tls: true")
-        directory = f"""directory {{ uris: "{self.slapd.uri}" recipient_base_dn: "DC=example,DC=com"
-            bind_dn: "{self.slapd.service_dn}" bind_password_file: "{self.password_file}" }}"""
-        return metabase_text([default, submission], extra=directory)
+        return metabase_text([default, submission], extra=directory_text(self.slapd))
 
     def client_context(self):
         return ssl.create_default_context(cafile=self.ca)

@@ -66,6 +66,13 @@ connectors {{ name: "Military" allow_relay: true address_spaces {{ pattern: "*.m
 """
 
 
+def directory_text(slapd, extra=""):
+    """The metabase's directory section for a Slapd fixture with the sample
+    organization: its URI, base and service identity."""
+    return (f'directory {{ uris: "{slapd.uri}" recipient_base_dn: "DC=example,DC=com" '
+            f'bind_dn: "{slapd.service_dn}" bind_password_file: "{slapd.service_password_file()}" {extra} }}')
+
+
 def write_metabase(path, text):
     """Writes atomically, the way metabase-sync does: temp file, fsync, rename."""
     data = encode_proto("gw.metabase.Metabase", "metabase.proto", text)

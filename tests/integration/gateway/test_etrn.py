@@ -6,11 +6,10 @@ the release of a held message runs with a private slapd (sample organization).""
 
 import os
 import sys
-import tempfile
 import time
 import unittest
 
-from gatewayd_fixture import GatewayTestCase, RawSmtp, metabase_text, virtual_server
+from gatewayd_fixture import GatewayTestCase, RawSmtp, directory_text, metabase_text, virtual_server
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from slapd import Slapd  # noqa: E402
@@ -64,19 +63,14 @@ class EtrnReleasesHeldMail(GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         cls.slapd = Slapd()
-        cls.password_file = os.path.join(tempfile.mkdtemp(prefix="gatewayd-etrn-"), "bind.pw")
-        with open(cls.password_file, "w") as f:
-            f.write(cls.slapd.service_password)
 
     @classmethod
     def tearDownClass(cls):
         cls.slapd.close()
 
     def metabase(self):
-        directory = f"""directory {{ uris: "{self.slapd.uri}" recipient_base_dn: "DC=example,DC=com"
-            bind_dn: "{self.slapd.service_dn}" bind_password_file: "{self.password_file}" }}"""
         return metabase_text([virtual_server("1", "127.0.0.1", self.port, extra="enable_etrn: true")],
-                             extra=DIALUP + directory)
+                             extra=DIALUP + directory_text(self.slapd))
 
     def session(self):
         client = RawSmtp("127.0.0.1", self.port)

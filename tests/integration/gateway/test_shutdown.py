@@ -18,7 +18,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 
-from gatewayd_fixture import Gateway, RawSmtp, free_port, metabase_text, virtual_server, wait_until  # noqa: E402
+from gatewayd_fixture import (Gateway, RawSmtp, directory_text, free_port, metabase_text,  # noqa: E402
+                              virtual_server, wait_until)
 from slapd import Slapd  # noqa: E402
 
 SESSIONS = 24
@@ -120,11 +121,6 @@ class ShutdownUnderLoad(unittest.TestCase):
 
     def test_second_sigterm_with_directory_lookups_in_flight_exits_zero(self):
         with Slapd() as slapd:
-            password_file = slapd.directory / "service.secret"
-            password_file.write_text(slapd.service_password + "\n")
-            password_file.chmod(0o600)
-            directory = (f'directory {{ uris: "{slapd.uri}" bind_dn: "{slapd.service_dn}" '
-                         f'bind_password_file: "{password_file}" recipient_base_dn: "DC=example,DC=com" }}')
             # Every message leaves through a smart host named in DNS, and the DNS server
             # takes the queries but never answers: at the signal, look-ups of the
             # resolver are pending (c-ares calls their callbacks while the resolver is
@@ -136,7 +132,7 @@ class ShutdownUnderLoad(unittest.TestCase):
             port = free_port()
             gateway = Gateway(metabase_text([virtual_server("1", "127.0.0.1", port, extra=outbound,
                                                             limits="max_connections_per_ip: 0")],
-                                            extra=directory))
+                                            extra=directory_text(slapd)))
             try:
                 acked = self.run_rounds(gateway, port, ["alice@example.com", "user@partner.example"],
                                         second_signal=True)

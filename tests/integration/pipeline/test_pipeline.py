@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 import gatewayd_fixture  # noqa: E402
-from gatewayd_fixture import Gateway, make_pki  # noqa: E402
+from gatewayd_fixture import Gateway, directory_text, make_pki  # noqa: E402
 from peers import DovecotLmtp, Dnsmasq, ScriptedReceiver, free_port, wait_until  # noqa: E402
 from slapd import Slapd  # noqa: E402
 
@@ -71,9 +71,6 @@ class PipelineTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="gw-pipeline-")
         cls.slapd = Slapd()
-        cls.password_file = os.path.join(cls.work, "bind.pw")
-        with open(cls.password_file, "w") as f:
-            f.write(cls.slapd.service_password)
         cls.dovecot = DovecotLmtp(MAILBOX_USERS)
 
     @classmethod
@@ -135,8 +132,7 @@ domains {{ name: "example.net" authoritative: true }}
 domains {{ name: "shared.example.org" authoritative: false }}
 {self.connectors()}
 {mailbox_servers}
-directory {{ uris: "{self.slapd.uri}" recipient_base_dn: "DC=example,DC=com" config_base_dn: "CN=Configuration,DC=example,DC=com"
-  bind_dn: "{self.slapd.service_dn}" bind_password_file: "{self.password_file}" }}
+{directory_text(self.slapd, 'config_base_dn: "CN=Configuration,DC=example,DC=com"')}
 virtual_servers {{
   id: "1" name: "Default SMTP Virtual Server" fqdn: "vs1.example.com" state: STARTED
   bindings {{ ip: "127.0.0.1" port: {self.port} }}
@@ -480,8 +476,6 @@ class AuthenticatingSmartHostCase(SmartHostCase):
     password = PASSWORD
 
     def smart_host_metabase(self):
-        directory = f"""directory {{ uris: "{self.slapd.uri}" recipient_base_dn: "DC=example,DC=com"
-  bind_dn: "{self.slapd.service_dn}" bind_password_file: "{self.password_file}" }}"""
         server = f"""
 virtual_servers {{
   id: "1" name: "Smart host" fqdn: "smarthost.example.com" state: STARTED
@@ -490,7 +484,7 @@ virtual_servers {{
   tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}
   limits {{ max_recipients_per_message: 100 max_hop_count: 15 connection_timeout: 30 }}
 }}"""
-        return gatewayd_fixture.metabase_text([server], extra=directory)
+        return gatewayd_fixture.metabase_text([server], extra=directory_text(self.slapd))
 
     def connectors(self):
         return f"""
