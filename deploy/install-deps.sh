@@ -1,8 +1,29 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the gateway needs to build, run and test
 # (postfix-ldap only for the Postfix reference of bench/pipeline).
-# Run as root (or through sudo). Safe to run again.
+# Packages are installed with --no-install-recommends, so every package a test
+# touches is named here, including what a tool only recommends (swaks's TLS
+# module libnet-ssleay-perl, its IPv6 socket module).
+# Run as root, or as a user with sudo (the script then uses sudo itself).
+# Safe to run again.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+Usage: deploy/install-deps.sh [--help]
+Installs, with apt-get, the Debian 12 packages that build, run and test the
+gateway. Installs nothing when given --help. Needs root: run it as root, or as
+a user with sudo (it calls sudo itself when not root).
+USAGE
+    exit 0 ;;
+  "") ;;
+  *) echo "install-deps: unknown argument: $1 (try --help)" >&2; exit 1 ;;
+esac
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then exec sudo -- bash "$0" "$@"; fi
+  echo "install-deps: must run as root (no sudo on this machine)" >&2
+  exit 1
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
@@ -12,7 +33,7 @@ apt-get install -y -qq --no-install-recommends \
   libprotobuf-dev protobuf-compiler \
   libspdlog-dev libfmt-dev libcli11-dev libc-ares-dev \
   libgtest-dev libgmock-dev \
-  python3 swaks openssl procps iproute2 \
+  python3 swaks libnet-ssleay-perl libio-socket-inet6-perl openssl procps iproute2 \
   postfix postfix-ldap dovecot-lmtpd dnsmasq-base >/dev/null
 # The packaged daemons are not used: tests and the quick start run private
 # instances on loopback. Stop the system ones so they hold no ports.
