@@ -43,10 +43,10 @@ bool socket_answers(const std::filesystem::path& path) {
 }  // namespace
 
 struct ControlServer::State {
-  State(transport::QueueAdmin& admin_in, std::filesystem::path path_in)
+  State(queue::QueueAdmin& admin_in, std::filesystem::path path_in)
       : admin(admin_in), executor(admin_in.executor()), path(std::move(path_in)), acceptor(executor) {}
 
-  transport::QueueAdmin& admin;
+  queue::QueueAdmin& admin;
   asio::any_io_executor executor;
   std::filesystem::path path;
   stream_protocol::acceptor acceptor;
@@ -137,7 +137,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ControlServer::State> state) {
 
 }  // namespace
 
-ControlServer::ControlServer(transport::QueueAdmin& admin, std::filesystem::path socket)
+ControlServer::ControlServer(queue::QueueAdmin& admin, std::filesystem::path socket)
     : state_(std::make_shared<State>(admin, std::move(socket))) {}
 
 ControlServer::~ControlServer() { stop(); }

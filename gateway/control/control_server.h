@@ -19,7 +19,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "gateway/transport/queue_admin.h"
+#include "gateway/queue/queue_admin.h"
 
 namespace gw::control {
 
@@ -28,7 +28,7 @@ class ControlServer {
   static constexpr std::chrono::seconds kIdleTimeout{60};
   static constexpr std::size_t kMaxConnections = 32;
 
-  ControlServer(transport::QueueAdmin& admin, std::filesystem::path socket);
+  ControlServer(queue::QueueAdmin& admin, std::filesystem::path socket);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;

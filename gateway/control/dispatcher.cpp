@@ -40,7 +40,7 @@ std::string format_utc(std::int64_t unix_seconds) {
   return std::string(buffer, n);
 }
 
-Record queue_record(const transport::QueueSummary& summary) {
+Record queue_record(const queue::QueueSummary& summary) {
   Record r{"queue", {}};
   r.add("queue", queue_argument(summary.key.queue))
       .add("next_hop", summary.key.next_hop)
@@ -104,7 +104,7 @@ std::vector<Record> envelope_records(const envelope::Envelope& e) {
   return out;
 }
 
-asio::awaitable<Response> execute(transport::QueueAdmin& admin, Request request) {
+asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request) {
   if (auto* r = std::get_if<QueuesCommand>(&request)) {
     (void)r;
     const auto queues = co_await admin.list_queues();

@@ -16,18 +16,18 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/control/protocol.h"
-#include "gateway/transport/queue_admin.h"
+#include "gateway/queue/queue_admin.h"
 #include "proto/envelope.pb.h"
 
 namespace gw::control {
 
-asio::awaitable<Response> execute(transport::QueueAdmin& admin, Request request);
+asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request);
 
 // "2026-11-29T05:30:00Z"; "" for 0 (not set).
 std::string format_utc(std::int64_t unix_seconds);
 
 // queue queue=remote-delivery next_hop=... name=... messages=N frozen=yes|no
-Record queue_record(const transport::QueueSummary& summary);
+Record queue_record(const queue::QueueSummary& summary);
 // message id=... queue=... next_hop=... sender=... recipients=N size=N arrival=... frozen=...
 Record message_record(const queue::QueuedMessage& message);
 // One "message" record with the message properties, then one "recipient"

@@ -3,7 +3,7 @@
 // The driver pulls the content in bounded chunks, so a message is never held
 // whole in memory. rewind() starts over, for the next host after a failed
 // attempt. Both are awaitables: a spooled body is read on the spool's own
-// thread pool (transport::SpooledBody), never with blocking calls on the event
+// thread pool (qmgr::SpooledBody), never with blocking calls on the event
 // loop. StringBodySource serves content already in memory (tests).
 // Not responsible for encoding (DotStuffer, BDAT framing) or for the spool layout.
 #pragma once

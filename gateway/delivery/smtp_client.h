@@ -29,7 +29,7 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/delivery/body_source.h"
-#include "gateway/delivery/byte_stream.h"
+#include "gateway/common/byte_stream.h"
 #include "gateway/delivery/client_session.h"
 
 namespace gw::delivery {

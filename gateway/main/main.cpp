@@ -1,5 +1,5 @@
 // gatewayd: runs the SMTP virtual servers of a metabase file and queues the
-// mail they accept into a durable spool. See gateway/server/README.md.
+// mail they accept into a durable spool. See gateway/main/README.md.
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -12,11 +12,11 @@
 #include <CLI/CLI.hpp>
 
 #include "gateway/common/log.h"
-#include "gateway/server/gateway_server.h"
+#include "gateway/main/gateway_server.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"gatewayd: directory-integrated SMTP gateway"};
-  gw::server::GatewayOptions options;
+  gw::daemon::GatewayOptions options;
   std::string metabase;
   std::string spool;
   std::string log_level = "info";
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     options.metabase_file = metabase;
     options.spool_directory = spool;
     options.control_socket = control_socket;
-    gw::server::GatewayServer server(std::move(options));
+    gw::daemon::GatewayServer server(std::move(options));
     server.run();
     // The loops have stopped and with them the signal handling; a further
     // SIGTERM/SIGINT must not kill the tear-down, which lets the spool's pool

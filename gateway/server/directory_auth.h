@@ -15,17 +15,17 @@
 #include <string>
 
 #include "gateway/server/sasl_password_verifier.h"
-#include "gateway/transport/directory_service.h"
+#include "categorizer/directory_service.h"
 
 namespace gw::server {
 
 class DirectoryServicePasswordVerifier final : public PasswordVerifier {
  public:
-  explicit DirectoryServicePasswordVerifier(const transport::DirectoryService& directory) : directory_(directory) {}
+  explicit DirectoryServicePasswordVerifier(const categorizer::DirectoryService& directory) : directory_(directory) {}
   asio::awaitable<PasswordVerdict> verify(std::string user, std::string password) override;
 
  private:
-  const transport::DirectoryService& directory_;
+  const categorizer::DirectoryService& directory_;
 };
 
 }  // namespace gw::server

@@ -16,20 +16,20 @@
 #pragma once
 
 #include "gateway/server/recipient_validator.h"
-#include "gateway/transport/directory_service.h"
+#include "categorizer/directory_service.h"
 
 namespace gw::server {
 
 class DirectoryRecipientValidator final : public RecipientValidator {
  public:
-  explicit DirectoryRecipientValidator(transport::DirectoryService& directory) : directory_(directory) {}
+  explicit DirectoryRecipientValidator(categorizer::DirectoryService& directory) : directory_(directory) {}
   asio::awaitable<smtp::RecipientVerdict> check(RecipientQuery query) override;
 
   // The SMTP verdict for a categorizer verdict (pure).
   static smtp::RecipientVerdict to_smtp(const categorizer::RecipientVerdict& verdict);
 
  private:
-  transport::DirectoryService& directory_;
+  categorizer::DirectoryService& directory_;
 };
 
 }  // namespace gw::server

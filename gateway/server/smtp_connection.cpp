@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "gateway/common/byte_stream.h"
 #include "gateway/common/log.h"
-#include "gateway/delivery/byte_stream.h"
-#include "gateway/delivery/smtp_client.h"
 #include "gateway/queue/spool_error.h"
-#include "gateway/transport/spooled_body.h"
 
 namespace gw::server {
 namespace {
@@ -152,10 +150,7 @@ asio::awaitable<void> SmtpConnection::run() {
   }
   if (!out_.empty()) co_await flush();
   // Borrowed ATRN mail goes back even when the session ended unexpectedly.
-  if (!turn_.empty()) {
-    std::vector<std::optional<delivery::MessageResult>> not_attempted;
-    co_await return_turn(std::move(not_attempted));
-  }
+  if (!turn_.messages.empty()) co_await return_turn();
   closed_ = true;
   deadline_.cancel();
   writer_.reset();  // an uncommitted message is abandoned: its files are removed
@@ -463,25 +458,25 @@ asio::awaitable<bool> SmtpConnection::handshake() {
 
 asio::awaitable<smtp::Action> SmtpConnection::release_queue(const smtp::ReleaseQueue& request) {
   smtp::ReleaseOutcome outcome;
-  transport::QueueAdmin* admin = services_.queue_admin;
+  queue::QueueAdmin* admin = services_.queue_admin;
   if (admin == nullptr) {
     outcome.available = false;
     log::info(log_context(), "ETRN {}: no queue manager", log::printable(request.node));
     co_return session_.on_queue_released(outcome);
   }
   // The queues live on the admin executor; the result comes back here.
-  auto release = [admin, domains = request.domains]() -> asio::awaitable<transport::ReleaseResult> {
-    transport::ReleaseResult total;
+  auto release = [admin, domains = request.domains]() -> asio::awaitable<queue::ReleaseResult> {
+    queue::ReleaseResult total;
     for (const std::string& domain : domains) {
       std::string name = domain;
-      const transport::ReleaseResult one = co_await admin->release_domain(std::move(name));
+      const queue::ReleaseResult one = co_await admin->release_domain(std::move(name));
       total.known_domain = total.known_domain || one.known_domain;
       total.messages += one.messages;
     }
     co_return total;
   };
   auto spawned = asio::co_spawn(admin->executor(), std::move(release), asio::use_awaitable);
-  const transport::ReleaseResult result = co_await std::move(spawned);
+  const queue::ReleaseResult result = co_await std::move(spawned);
   outcome.known_node = result.known_domain;
   outcome.messages = result.messages;
   log::info(log_context(), "ETRN {}: known={} released={}", log::printable(request.node), result.known_domain,
@@ -490,26 +485,26 @@ asio::awaitable<smtp::Action> SmtpConnection::release_queue(const smtp::ReleaseQ
 }
 
 asio::awaitable<smtp::Action> SmtpConnection::check_trn_queue(const smtp::CheckTrnQueue& request) {
-  transport::QueueAdmin* admin = services_.queue_admin;
+  queue::QueueAdmin* admin = services_.queue_admin;
   if (admin == nullptr) co_return session_.on_trn_queue_checked(std::nullopt);
   // The queue manager routes each held recipient and lends out only those of
   // the account's connectors in the requested domains.
   auto take = [admin, connectors = request.connectors,
-               domains = request.domains]() -> asio::awaitable<std::vector<transport::TurnMessage>> {
+               domains = request.domains]() -> asio::awaitable<queue::Turn> {
     co_return co_await admin->take_for_turn(connectors, domains, kMaxTurnMessages);
   };
   auto spawned = asio::co_spawn(admin->executor(), std::move(take), asio::use_awaitable);
   turn_ = co_await std::move(spawned);
   log::info(log_context(), "ATRN by {} for {} domain(s): {} message(s) taken", session_.auth_identity(),
-            request.domains.size(), turn_.size());
-  co_return session_.on_trn_queue_checked(turn_.size());
+            request.domains.size(), turn_.messages.size());
+  co_return session_.on_trn_queue_checked(turn_.messages.size());
 }
 
 namespace {
 
 // The accepted connection as the byte stream of the outbound client after
 // ATRN; octets the client sent before it read our 250 come first.
-class ReversedTransport final : public delivery::ByteStream {
+class ReversedTransport final : public ByteStream {
  public:
   ReversedTransport(Transport& transport, std::string early) : transport_(transport), early_(std::move(early)) {}
 
@@ -536,39 +531,24 @@ class ReversedTransport final : public delivery::ByteStream {
 
 asio::awaitable<void> SmtpConnection::reverse_roles(const smtp::ReverseConnection& request) {
   queue_reply(request.reply);
-  std::vector<std::optional<delivery::MessageResult>> results(turn_.size());
   if (!co_await flush()) {
-    co_await return_turn(std::move(results));
+    co_await return_turn();
     co_return;
   }
-  // RFC 2645 4.2: we are the client now.
+  // RFC 2645 4.2: we are the client now; the queue manager runs the session.
   boost::system::error_code ec;
-  const auto remote = transport_.socket().remote_endpoint(ec);
-  delivery::ClientOptions options;
-  options.session.helo_name = settings_->fqdn;
-  options.timeouts.greeting = options.timeouts.command = settings_->timeouts.command;
+  queue::TurnPeer peer;
+  peer.name = atrn_client_name();
+  peer.address = transport_.socket().remote_endpoint(ec);
+  peer.helo_name = settings_->fqdn;
+  peer.reply_timeout = settings_->timeouts.command;
   ReversedTransport stream(transport_, in_.substr(in_pos_));
   in_.clear();
   in_pos_ = 0;
-  asio::any_io_executor executor = transport_.socket().get_executor();
-  delivery::Endpoint peer{atrn_client_name(), remote};
-  auto connection = co_await delivery::OutboundConnection::adopt(executor, stream, std::move(peer), options);
-  std::size_t attempted = 0;
-  for (std::size_t i = 0; i < turn_.size() && connection->usable(); ++i) {
-    QueueId id = turn_[i].id;
-    auto body = co_await transport::SpooledBody::open(services_.spool, std::move(id));
-    if (!body) {
-      log::error(log_context(), "ATRN: cannot open the body of {}: {}", turn_[i].id.str(), body.error().message());
-      continue;
-    }
-    results[i] = co_await connection->deliver(turn_[i].message, **body);
-    ++attempted;
-  }
-  if (connection->failure())
-    log::info(log_context(), "ATRN: reversed session ended: {}", connection->failure()->text);
-  co_await connection->quit();
-  log::info(log_context(), "ATRN: {} of {} message(s) sent over the reversed connection", attempted, turn_.size());
-  co_await return_turn(std::move(results));
+  queue::Turn turn = std::move(turn_);
+  turn_.messages.clear();
+  const std::size_t attempted = co_await services_.queue_admin->deliver_turn(std::move(turn), stream, std::move(peer));
+  log::info(log_context(), "ATRN: {} message(s) attempted over the reversed connection", attempted);
 }
 
 // The ATRN client by the name it gave in EHLO: the remote MTA of the mail it
@@ -577,18 +557,13 @@ std::string SmtpConnection::atrn_client_name() const {
   return session_.envelope().helo.empty() ? session_.peer().ip : session_.envelope().helo;
 }
 
-asio::awaitable<void> SmtpConnection::return_turn(std::vector<std::optional<delivery::MessageResult>> results) {
-  transport::QueueAdmin* admin = services_.queue_admin;
-  std::vector<transport::TurnMessage> messages = std::move(turn_);
-  turn_.clear();
-  if (admin == nullptr || messages.empty()) co_return;
-  results.resize(messages.size());
-  const std::string remote = atrn_client_name();
-  auto give_back = [admin, &messages, &results, &remote]() -> asio::awaitable<void> {
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      QueueId id = messages[i].id;
-      co_await admin->return_from_turn(std::move(id), std::move(results[i]), remote);
-    }
+asio::awaitable<void> SmtpConnection::return_turn() {
+  queue::QueueAdmin* admin = services_.queue_admin;
+  queue::Turn turn = std::move(turn_);
+  turn_.messages.clear();
+  if (admin == nullptr || turn.messages.empty()) co_return;
+  auto give_back = [admin, turn = std::move(turn)]() mutable -> asio::awaitable<void> {
+    co_await admin->return_turn(std::move(turn));
   };
   auto spawned = asio::co_spawn(admin->executor(), std::move(give_back), asio::use_awaitable);
   co_await std::move(spawned);

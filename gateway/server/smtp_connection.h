@@ -33,11 +33,14 @@
 // ETRN (RFC 1985): ReleaseQueue is carried out by QueueAdmin::release_domain()
 // for each domain, run on QueueAdmin::executor(). ATRN (RFC 2645): CheckTrnQueue
 // borrows the held mail with QueueAdmin::take_for_turn(); on ReverseConnection
-// the 250 goes out, an outbound client session (delivery::OutboundConnection::
-// adopt) runs over this same connection -- the client's greeting first, then
-// one transaction per message -- and every borrowed message is given back with
-// return_from_turn(), with its results or as not attempted, before the
-// connection closes. Without a QueueAdmin, ETRN is answered 458 and ATRN 451.
+// the 250 goes out and this same connection is handed to
+// QueueAdmin::deliver_turn() as a ByteStream (octets the client sent early come
+// first): the queue manager's outbound client session runs over it -- the
+// client's greeting first, then one transaction per message -- and gives every
+// borrowed message back. When the 250 cannot be sent, or the session ends
+// before the reversal, the borrowed mail goes back unattempted
+// (QueueAdmin::return_turn()) before the connection closes. Without a
+// QueueAdmin, ETRN is answered 458 and ATRN 451.
 #pragma once
 
 #include <chrono>
@@ -49,6 +52,7 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/common/log.h"
+#include "gateway/queue/queue_admin.h"
 #include "gateway/queue/spool.h"
 #include "gateway/server/connection_gate.h"
 #include "gateway/server/recipient_validator.h"
@@ -58,7 +62,6 @@
 #include "gateway/smtp/command.h"
 #include "gateway/smtp/data_parser.h"
 #include "gateway/smtp/session.h"
-#include "gateway/transport/queue_admin.h"
 
 namespace gw::server {
 
@@ -68,7 +71,7 @@ struct ConnectionServices {
   // Called once a message is committed (the post-queue stages take it from there); may be empty.
   std::function<void(const QueueId&)> on_queued;
   // ETRN/ATRN; nullptr = ETRN answered 458, ATRN never "453 You have no mail".
-  transport::QueueAdmin* queue_admin = nullptr;
+  queue::QueueAdmin* queue_admin = nullptr;
 };
 
 class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
@@ -119,7 +122,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::awaitable<smtp::Action> release_queue(const smtp::ReleaseQueue& request);
   asio::awaitable<smtp::Action> check_trn_queue(const smtp::CheckTrnQueue& request);
   asio::awaitable<void> reverse_roles(const smtp::ReverseConnection& request);
-  asio::awaitable<void> return_turn(std::vector<std::optional<delivery::MessageResult>> results);
+  asio::awaitable<void> return_turn();
   std::string atrn_client_name() const;
   asio::awaitable<AuthOutcome> authenticate(const smtp::Authenticate& request);
   friend class ConnectionAuthChannel;
@@ -167,7 +170,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   std::string queue_id_;
 
   // ATRN: the messages borrowed from the queue manager, until given back.
-  std::vector<transport::TurnMessage> turn_;
+  queue::Turn turn_;
 
   // Protocol log bookkeeping of the command being answered.
   std::string log_method_ = "+Connect";

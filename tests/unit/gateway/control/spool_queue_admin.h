@@ -10,21 +10,21 @@
 
 #include "gateway/common/asio.h"
 #include "gateway/queue/named_queues.h"
+#include "gateway/queue/queue_admin.h"
 #include "gateway/queue/spool.h"
 #include "gateway/queue/spool_error.h"
-#include "gateway/transport/queue_admin.h"
 
 namespace gw::control::test {
 
-class SpoolQueueAdmin : public transport::QueueAdmin {
+class SpoolQueueAdmin : public queue::QueueAdmin {
  public:
   SpoolQueueAdmin(asio::any_io_executor executor, queue::Spool& spool, queue::NamedQueues& index)
       : executor_(std::move(executor)), spool_(spool), index_(index) {}
 
   asio::any_io_executor executor() const override { return executor_; }
 
-  asio::awaitable<std::vector<transport::QueueSummary>> list_queues() override {
-    std::vector<transport::QueueSummary> out;
+  asio::awaitable<std::vector<queue::QueueSummary>> list_queues() override {
+    std::vector<queue::QueueSummary> out;
     std::set<queue::QueueKey> keys = frozen_queues_;
     const auto counts = index_.counts();
     for (const auto& [key, count] : counts) keys.insert(key);
@@ -108,8 +108,8 @@ class SpoolQueueAdmin : public transport::QueueAdmin {
     co_return Result<void>{};
   }
 
-  asio::awaitable<transport::ReleaseResult> release_domain(std::string domain) override {
-    transport::ReleaseResult result;
+  asio::awaitable<queue::ReleaseResult> release_domain(std::string domain) override {
+    queue::ReleaseResult result;
     const auto messages = index_.list(envelope::REMOTE_DELIVERY, index_.size(), domain);
     for (const auto& message : messages) {
       result.known_domain = true;
@@ -120,14 +120,12 @@ class SpoolQueueAdmin : public transport::QueueAdmin {
   }
 
   // The control socket has no ATRN: nothing to borrow.
-  asio::awaitable<std::vector<transport::TurnMessage>> take_for_turn(std::vector<std::string>,
-                                                                     std::vector<std::string>,
-                                                                     std::size_t) override {
-    co_return std::vector<transport::TurnMessage>{};
+  asio::awaitable<queue::Turn> take_for_turn(std::vector<std::string>, std::vector<std::string>,
+                                             std::size_t) override {
+    co_return queue::Turn{};
   }
-  asio::awaitable<void> return_from_turn(QueueId, std::optional<delivery::MessageResult>, std::string) override {
-    co_return;
-  }
+  asio::awaitable<std::size_t> deliver_turn(queue::Turn, ByteStream&, queue::TurnPeer) override { co_return 0; }
+  asio::awaitable<void> return_turn(queue::Turn) override { co_return; }
 
  private:
   asio::any_io_executor executor_;

@@ -2,7 +2,8 @@
 // remote-trigger client (ETRN) may do to the queues of a running gateway.
 //
 // Contract: every operation runs on the executor returned by executor() (the
-// gateway's control loop) and must be awaited there; results are values, never
+// queue manager's loop) and must be awaited there -- except deliver_turn(), which
+// is awaited on the executor of the stream it is given; results are values, never
 // exceptions. Operations on one message act on its envelope on disk first
 // (Spool::update), then on the in-memory index, so a crash right after a reply
 // never loses an admin action that was acknowledged; an operation that changes
@@ -14,28 +15,33 @@
 // with `send_ndr` every recipient not yet delivered gets a failure report first.
 // release_domain() is ETRN (RFC 1985): messages held for remote-triggered
 // delivery to that domain (or connector address space) are attempted now.
-// take_for_turn() / return_from_turn() are ATRN (RFC 2645): the caller (the SMTP
-// connection that reversed roles) borrows the held messages, delivers them over
-// its own connection and gives each one back exactly once with the per-recipient
-// results; while borrowed, no queue run or other ATRN touches the message.
+// take_for_turn(), deliver_turn() and return_turn() are ATRN (RFC 2645): the SMTP
+// connection that reverses roles borrows the held messages, and the queue manager
+// runs its outbound client session over that connection (a ByteStream) and
+// records each message's per-recipient results exactly as a delivery attempt;
+// while borrowed, no queue run or other ATRN touches the message, and every
+// borrowed message goes back exactly once (deliver_turn, or return_turn when the
+// connection could not be reversed).
 // Not responsible for authorizing the caller (the control socket's file mode and
-// the SMTP session's ETRN rules do that) or for presentation.
+// the SMTP session's ETRN and ATRN rules do that) or for presentation. The
+// interface lives in the queue library so that its callers (control socket, SMTP
+// server) need no header of the queue manager or of the outbound client.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "gateway/common/asio.h"
+#include "gateway/common/byte_stream.h"
 #include "gateway/common/queue_id.h"
 #include "gateway/common/result.h"
-#include "gateway/delivery/client_session.h"
 #include "gateway/queue/named_queues.h"
 #include "proto/envelope.pb.h"
 
-namespace gw::transport {
+namespace gw::queue {
 
 struct QueueSummary {
   queue::QueueKey key;
@@ -51,10 +57,18 @@ struct ReleaseResult {
   std::size_t messages = 0;
 };
 
-// One message borrowed for delivery over an ATRN connection.
-struct TurnMessage {
-  QueueId id;
-  delivery::OutboundMessage message;  // only the recipients held for the ATRN client
+// The messages lent to one ATRN connection (only their recipients held for the
+// ATRN client are sent).
+struct Turn {
+  std::vector<QueueId> messages;
+};
+
+// The ATRN client as the outbound session sees it.
+struct TurnPeer {
+  std::string name;                        // its EHLO name, else its address: the remote MTA in reports
+  asio::ip::tcp::endpoint address;
+  std::string helo_name;                   // what the gateway says in EHLO (the virtual server's FQDN)
+  std::chrono::milliseconds reply_timeout{std::chrono::minutes(5)};  // greeting and each command reply
 };
 
 class QueueAdmin {
@@ -81,18 +95,22 @@ class QueueAdmin {
 
   virtual asio::awaitable<ReleaseResult> release_domain(std::string domain) = 0;
 
-  // The messages held for remote-triggered delivery through one of
+  // Borrows the messages held for remote-triggered delivery through one of
   // `connectors` (names, any case) with recipients in `domains` ("x" or
   // "*.x"), at most `limit` of them. Frozen messages and messages in a queue
   // run are left alone.
-  virtual asio::awaitable<std::vector<TurnMessage>> take_for_turn(std::vector<std::string> connectors,
-                                                                  std::vector<std::string> domains,
-                                                                  std::size_t limit) = 0;
-  // Gives a borrowed message back: `result` holds the client's answer for each
-  // recipient of TurnMessage::message (recorded like any delivery attempt, with
-  // `remote_mta` as the remote MTA); nullopt = not attempted, nothing changes.
-  virtual asio::awaitable<void> return_from_turn(QueueId id, std::optional<delivery::MessageResult> result,
-                                                 std::string remote_mta) = 0;
+  virtual asio::awaitable<Turn> take_for_turn(std::vector<std::string> connectors, std::vector<std::string> domains,
+                                              std::size_t limit) = 0;
+  // Runs the outbound client session over `stream` -- the reversed connection,
+  // whose next octets are the peer's greeting -- delivers the borrowed messages
+  // one after the other while the session lasts, and gives every one back with
+  // the client's per-recipient answers (recorded like any delivery attempt, with
+  // `peer.name` as the remote MTA); messages not attempted go back unchanged.
+  // Awaited on the stream's executor; `stream` must outlive the call. Returns
+  // the number of messages attempted. The session ends with QUIT.
+  virtual asio::awaitable<std::size_t> deliver_turn(Turn turn, ByteStream& stream, TurnPeer peer) = 0;
+  // Gives borrowed messages back unattempted (the connection was not reversed).
+  virtual asio::awaitable<void> return_turn(Turn turn) = 0;
 };
 
-}  // namespace gw::transport
+}  // namespace gw::queue

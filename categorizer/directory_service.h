@@ -21,7 +21,7 @@
 #include "gateway/common/asio.h"
 #include "proto/metabase.pb.h"
 
-namespace gw::transport {
+namespace gw::categorizer {
 
 // Overrides for tests; zero = take the value from the metabase or the client default.
 struct DirectoryServiceOptions {
@@ -40,13 +40,13 @@ class DirectoryService {
   // used, e.g. the bind password file is unreadable; the reason is logged.
   bool configure(std::shared_ptr<const metabase::Metabase> metabase);
 
-  std::shared_ptr<categorizer::Categorizer> categorizer() const;
+  std::shared_ptr<Categorizer> categorizer() const;
   const asio::any_io_executor& executor() const noexcept { return executor_; }
 
   // On executor() only: the current LDAP client (nullptr = no directory) and the
   // base below which accounts live, for AUTH's password checks. The returned
   // client stays usable after a reload replaces it.
-  std::shared_ptr<categorizer::ldap::LdapDirectoryClient> client() const { return client_; }
+  std::shared_ptr<ldap::LdapDirectoryClient> client() const { return client_; }
   std::string recipient_base_dn() const;
 
  private:
@@ -54,10 +54,10 @@ class DirectoryService {
 
   asio::any_io_executor executor_;
   DirectoryServiceOptions options_;
-  std::shared_ptr<categorizer::ldap::LdapDirectoryClient> client_;  // touched on executor_ only
+  std::shared_ptr<ldap::LdapDirectoryClient> client_;  // touched on executor_ only
   std::string client_endpoints_;                                     // serialized DirectoryEndpoints
   mutable std::mutex mutex_;
   std::shared_ptr<Generation> current_;
 };
 
-}  // namespace gw::transport
+}  // namespace gw::categorizer

@@ -1,4 +1,4 @@
-#include "gateway/transport/delivery_stage.h"
+#include "gateway/qmgr/delivery_stage.h"
 
 #include <algorithm>
 #include <ctime>
@@ -23,9 +23,9 @@
 #include "gateway/routing/router.h"
 #include "gateway/routing/routing_snapshot.h"
 #include "gateway/routing/schedule.h"
-#include "gateway/transport/spooled_body.h"
+#include "gateway/qmgr/spooled_body.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 namespace {
 
 using Clock = std::chrono::system_clock;
@@ -199,9 +199,10 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
   std::set<queue::QueueKey> frozen_queues;
   // Messages borrowed by ATRN connections (also in in_progress meanwhile).
   struct Turn {
-    std::vector<int> recipients;                      // envelope indices, in TurnMessage order
+    std::vector<int> recipients;                      // envelope indices, in `message` order
     std::vector<std::string> labels;                  // their next hops
     std::map<int, envelope::QueueName> queue_by_recipient;
+    delivery::OutboundMessage message;                // only the recipients held for the ATRN client
   };
   std::map<QueueId, Turn> turns;
   std::size_t running = 0;
@@ -1033,8 +1034,8 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
 
   // Messages held for remote-triggered delivery whose recipients are in
   // `domain` ("*.example.org" = every subdomain).
-  asio::awaitable<ReleaseResult> release(std::string domain) {
-    ReleaseResult result;
+  asio::awaitable<queue::ReleaseResult> release(std::string domain) {
+    queue::ReleaseResult result;
     domain = ascii_lower(domain);
     if (metabase) {
       for (const auto& connector : metabase->connectors()) {
@@ -1068,35 +1069,35 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
 
   // --- ATRN (RFC 2645): messages borrowed by a reversed connection ----------------
 
-  asio::awaitable<std::vector<TurnMessage>> take_for_turn(std::vector<std::string> connectors,
-                                                          std::vector<std::string> domains, std::size_t limit) {
-    std::vector<TurnMessage> taken;
+  asio::awaitable<queue::Turn> take_for_turn(std::vector<std::string> connectors, std::vector<std::string> domains,
+                                             std::size_t limit) {
+    queue::Turn taken;
     if (stopped || !snapshot) co_return taken;
     for (auto& name : connectors) name = ascii_lower(name);
     for (auto& domain : domains) domain = ascii_lower(domain);
     const auto held = queues.list(envelope::REMOTE_DELIVERY, std::numeric_limits<std::size_t>::max());
     for (const auto& queued : held) {
-      if (taken.size() >= limit) break;
+      if (taken.messages.size() >= limit) break;
       if (queued.frozen || in_progress.contains(queued.id)) continue;
       // Claimed before the first suspension, so no queue run starts on it meanwhile.
       in_progress.insert(queued.id);
-      auto borrowed = co_await borrow(queued.id, connectors, domains);
-      if (borrowed) {
-        taken.push_back(std::move(*borrowed));
+      if (co_await borrow(queued.id, connectors, domains)) {
+        taken.messages.push_back(queued.id);
         continue;
       }
       release(queued.id);
     }
-    log::info({"delivery"}, "ATRN: {} message(s) taken for delivery over the client's connection", taken.size());
+    log::info({"delivery"}, "ATRN: {} message(s) taken for delivery over the client's connection",
+              taken.messages.size());
     co_return taken;
   }
 
-  // The recipients of `id` held for one of `connectors` in one of `domains`,
-  // recorded in `turns`; nullopt when it has none.
-  asio::awaitable<std::optional<TurnMessage>> borrow(const QueueId& id, const std::vector<std::string>& connectors,
-                                                     const std::vector<std::string>& domains) {
+  // Records in `turns` the recipients of `id` held for one of `connectors` in
+  // one of `domains`; false when it has none.
+  asio::awaitable<bool> borrow(const QueueId& id, const std::vector<std::string>& connectors,
+                               const std::vector<std::string>& domains) {
     auto loaded = co_await spool.load(id);
-    if (!loaded || loaded->frozen() || !is_delivery_queue(loaded->queue())) co_return std::nullopt;
+    if (!loaded || loaded->frozen() || !is_delivery_queue(loaded->queue())) co_return false;
     const envelope::Envelope& env = *loaded;
     routing::Priority priority = routing::Priority::Normal;
     if (needs_priority()) priority = co_await read_priority(id);
@@ -1122,12 +1123,66 @@ struct DeliveryStage::State : std::enable_shared_from_this<State> {
       turn.queue_by_recipient[i] = queue_of(hop);
       addresses.push_back(std::move(address));
     }
-    if (turn.recipients.empty()) co_return std::nullopt;
-    TurnMessage message{id, outbound_message(env, turn.recipients, addresses)};
+    if (turn.recipients.empty()) co_return false;
+    turn.message = outbound_message(env, turn.recipients, addresses);
     turns[id] = std::move(turn);
-    co_return message;
+    co_return true;
   }
 
+  // The transactions of borrowed messages, in `ids` order (nullopt: not borrowed).
+  std::vector<std::optional<delivery::OutboundMessage>> turn_messages(const std::vector<QueueId>& ids) const {
+    std::vector<std::optional<delivery::OutboundMessage>> out;
+    for (const auto& id : ids) {
+      const auto found = turns.find(id);
+      out.push_back(found == turns.end() ? std::nullopt : std::optional(found->second.message));
+    }
+    return out;
+  }
+
+  // On the stream's executor: the client session over the reversed connection.
+  static asio::awaitable<std::size_t> deliver_turn(std::shared_ptr<State> self, queue::Turn turn, ByteStream& stream,
+                                                   queue::TurnPeer peer) {
+    const log::Context ctx{"delivery", 0, peer.name};
+    auto fetch = [self, ids = turn.messages]() -> asio::awaitable<std::vector<std::optional<delivery::OutboundMessage>>> {
+      co_return self->turn_messages(ids);
+    };
+    auto fetched = asio::co_spawn(self->executor, std::move(fetch), asio::use_awaitable);
+    const auto messages = co_await std::move(fetched);
+    std::vector<std::optional<delivery::MessageResult>> results(turn.messages.size());
+    delivery::ClientOptions options;
+    options.session.helo_name = peer.helo_name;
+    options.timeouts.greeting = options.timeouts.command = peer.reply_timeout;
+    const std::string remote = peer.name;
+    delivery::Endpoint endpoint{peer.name, peer.address};
+    const asio::any_io_executor here = co_await asio::this_coro::executor;
+    auto connection = co_await delivery::OutboundConnection::adopt(here, stream, std::move(endpoint), options);
+    std::size_t attempted = 0;
+    for (std::size_t i = 0; i < turn.messages.size() && connection->usable(); ++i) {
+      if (!messages[i]) continue;
+      QueueId id = turn.messages[i];
+      auto body = co_await SpooledBody::open(self->spool, std::move(id));
+      if (!body) {
+        log::error(ctx, "ATRN: cannot open the body of {}: {}", turn.messages[i].str(), body.error().message());
+        continue;
+      }
+      results[i] = co_await connection->deliver(*messages[i], **body);
+      ++attempted;
+    }
+    if (connection->failure()) log::info(ctx, "ATRN: reversed session ended: {}", connection->failure()->text);
+    co_await connection->quit();
+    log::info(ctx, "ATRN: {} of {} message(s) sent over the reversed connection", attempted, turn.messages.size());
+    auto give_back = [self, ids = std::move(turn.messages), results = std::move(results),
+                      remote]() mutable -> asio::awaitable<void> {
+      for (std::size_t i = 0; i < ids.size(); ++i) co_await self->return_from_turn(ids[i], std::move(results[i]), remote);
+    };
+    auto returned = asio::co_spawn(self->executor, std::move(give_back), asio::use_awaitable);
+    co_await std::move(returned);
+    co_return attempted;
+  }
+
+  // Gives a borrowed message back: `result` holds the client's answer for each
+  // of its turn's recipients (recorded like any delivery attempt); nullopt = not
+  // attempted, nothing changes.
   asio::awaitable<void> return_from_turn(const QueueId& id, std::optional<delivery::MessageResult> result,
                                          const std::string& remote_mta) {
     const auto found = turns.find(id);
@@ -1206,12 +1261,12 @@ DeliveryStageStats DeliveryStage::stats() const { return state_->stats; }
 
 asio::any_io_executor DeliveryStage::executor() const { return state_->executor; }
 
-asio::awaitable<std::vector<QueueSummary>> DeliveryStage::list_queues() {
-  std::vector<QueueSummary> out;
+asio::awaitable<std::vector<queue::QueueSummary>> DeliveryStage::list_queues() {
+  std::vector<queue::QueueSummary> out;
   auto counts = state_->queues.counts();
   for (const auto& key : state_->frozen_queues) counts.try_emplace(key, 0);
   for (const auto& [key, count] : counts)
-    out.push_back(QueueSummary{key, queue::display_name(key), count, state_->frozen_queues.contains(key)});
+    out.push_back(queue::QueueSummary{key, queue::display_name(key), count, state_->frozen_queues.contains(key)});
   co_return out;
 }
 
@@ -1276,19 +1331,21 @@ asio::awaitable<Result<void>> DeliveryStage::delete_message(QueueId id, bool sen
   co_return co_await state_->remove_message(id, send_ndr);
 }
 
-asio::awaitable<ReleaseResult> DeliveryStage::release_domain(std::string domain) {
+asio::awaitable<queue::ReleaseResult> DeliveryStage::release_domain(std::string domain) {
   co_return co_await state_->release(std::move(domain));
 }
 
-asio::awaitable<std::vector<TurnMessage>> DeliveryStage::take_for_turn(std::vector<std::string> connectors,
-                                                                       std::vector<std::string> domains,
-                                                                       std::size_t limit) {
+asio::awaitable<queue::Turn> DeliveryStage::take_for_turn(std::vector<std::string> connectors,
+                                                        std::vector<std::string> domains, std::size_t limit) {
   co_return co_await state_->take_for_turn(std::move(connectors), std::move(domains), limit);
 }
 
-asio::awaitable<void> DeliveryStage::return_from_turn(QueueId id, std::optional<delivery::MessageResult> result,
-                                                      std::string remote_mta) {
-  co_await state_->return_from_turn(id, std::move(result), remote_mta);
+asio::awaitable<std::size_t> DeliveryStage::deliver_turn(queue::Turn turn, ByteStream& stream, queue::TurnPeer peer) {
+  co_return co_await State::deliver_turn(state_, std::move(turn), stream, std::move(peer));
 }
 
-}  // namespace gw::transport
+asio::awaitable<void> DeliveryStage::return_turn(queue::Turn turn) {
+  for (const auto& id : turn.messages) co_await state_->return_from_turn(id, std::nullopt, {});
+}
+
+}  // namespace gw::qmgr

@@ -15,7 +15,7 @@
 #include "gateway/delivery/body_source.h"
 #include "gateway/queue/spool.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 
 class SpooledBody final : public delivery::BodySource {
  public:
@@ -34,4 +34,4 @@ class SpooledBody final : public delivery::BodySource {
   bool at_start_ = true;  // nothing read since the body was opened
 };
 
-}  // namespace gw::transport
+}  // namespace gw::qmgr

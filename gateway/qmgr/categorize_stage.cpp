@@ -1,4 +1,4 @@
-#include "gateway/transport/categorize_stage.h"
+#include "gateway/qmgr/categorize_stage.h"
 
 #include <algorithm>
 #include <ctime>
@@ -6,12 +6,12 @@
 
 #include "gateway/common/log.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 
 struct CategorizeStage::State : std::enable_shared_from_this<State> {
   queue::Spool& spool;
   queue::NamedQueues& queues;
-  DirectoryService& directory;
+  categorizer::DirectoryService& directory;
   CategorizeStageOptions options;
   CategorizeStageStats stats;
   // On the directory executor only:
@@ -20,7 +20,7 @@ struct CategorizeStage::State : std::enable_shared_from_this<State> {
   bool stopped = false;
   std::list<std::shared_ptr<asio::steady_timer>> retry_timers;
 
-  State(queue::Spool& s, queue::NamedQueues& q, DirectoryService& d, CategorizeStageOptions o)
+  State(queue::Spool& s, queue::NamedQueues& q, categorizer::DirectoryService& d, CategorizeStageOptions o)
       : spool(s), queues(q), directory(d), options(std::move(o)) {
     if (options.backoff.empty()) options.backoff.push_back(std::chrono::seconds(60));
     options.concurrency = std::max<std::size_t>(1, options.concurrency);
@@ -112,7 +112,7 @@ struct CategorizeStage::State : std::enable_shared_from_this<State> {
   }
 };
 
-CategorizeStage::CategorizeStage(queue::Spool& spool, queue::NamedQueues& queues, DirectoryService& directory,
+CategorizeStage::CategorizeStage(queue::Spool& spool, queue::NamedQueues& queues, categorizer::DirectoryService& directory,
                                  CategorizeStageOptions options)
     : state_(std::make_shared<State>(spool, queues, directory, std::move(options))) {}
 
@@ -143,4 +143,4 @@ std::chrono::milliseconds CategorizeStage::backoff_for(const std::vector<std::ch
   return steps[index];
 }
 
-}  // namespace gw::transport
+}  // namespace gw::qmgr

@@ -1,13 +1,13 @@
 // SpooledBody against a real spool in a temporary directory: the content comes
 // back whole in bounded chunks, again after rewind, and a message that is not
 // queued is NotFound before anything is read.
-#include "gateway/transport/spooled_body.h"
+#include "gateway/qmgr/spooled_body.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/unit/gateway/queue/spool_test_support.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 namespace {
 
 using queue::test::run;
@@ -49,4 +49,4 @@ TEST_F(SpooledBodyTest, AMessageThatIsNotQueuedIsNotFound) {
 }
 
 }  // namespace
-}  // namespace gw::transport
+}  // namespace gw::qmgr

@@ -1,9 +1,10 @@
-// ByteStream: a connection that someone else opened, for an outbound session to
-// run over. ATRN (RFC 2645 4.2) turns an accepted inbound connection around:
-// the gateway, which was the server, becomes the SMTP client on the same
-// socket (plaintext or the server side of TLS), and OutboundConnection::adopt()
-// drives the client session through this interface instead of a socket it
-// connected itself.
+// ByteStream: an open connection as a stream of octets, whoever opened it.
+// ATRN (RFC 2645 4.2) turns an accepted inbound connection around: the
+// gateway, which was the server, becomes the SMTP client on the same socket
+// (plaintext or the server side of TLS). The server side hands its connection
+// over as a ByteStream, and the outbound client (delivery::OutboundConnection::
+// adopt()) drives its session through this interface instead of a socket it
+// connected itself; neither side needs the other's headers.
 //
 // Contract: read_some() and write() report errors through `ec`, never by
 // throwing; write() writes the whole buffer or fails. cancel() aborts pending
@@ -15,7 +16,7 @@
 
 #include "gateway/common/asio.h"
 
-namespace gw::delivery {
+namespace gw {
 
 class ByteStream {
  public:
@@ -26,4 +27,4 @@ class ByteStream {
   virtual void close() noexcept = 0;
 };
 
-}  // namespace gw::delivery
+}  // namespace gw

@@ -22,13 +22,13 @@
 #include <memory>
 #include <vector>
 
+#include "categorizer/directory_service.h"
 #include "gateway/common/asio.h"
 #include "gateway/common/queue_id.h"
 #include "gateway/queue/named_queues.h"
 #include "gateway/queue/spool.h"
-#include "gateway/transport/directory_service.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 
 struct CategorizeStageOptions {
   // Delay before retry n (1-based) after a directory failure; the last step repeats.
@@ -47,7 +47,7 @@ struct CategorizeStageStats {
 
 class CategorizeStage {
  public:
-  CategorizeStage(queue::Spool& spool, queue::NamedQueues& queues, DirectoryService& directory,
+  CategorizeStage(queue::Spool& spool, queue::NamedQueues& queues, categorizer::DirectoryService& directory,
                   CategorizeStageOptions options = {});
   ~CategorizeStage();
   CategorizeStage(const CategorizeStage&) = delete;
@@ -70,4 +70,4 @@ class CategorizeStage {
   std::shared_ptr<State> state_;
 };
 
-}  // namespace gw::transport
+}  // namespace gw::qmgr

@@ -1,7 +1,7 @@
 // CategorizeStage without a reachable directory: a queued message keeps waiting in "awaiting
 // directory lookup" with its attempts recorded, and no recipient ever fails (DESIGN contract 3).
 // Successful categorization against a real slapd is covered by tests/integration/directory.
-#include "gateway/transport/categorize_stage.h"
+#include "gateway/qmgr/categorize_stage.h"
 
 #include <unistd.h>
 
@@ -16,9 +16,9 @@
 
 #include "gateway/queue/named_queues.h"
 #include "gateway/queue/spool.h"
-#include "gateway/transport/directory_service.h"
+#include "categorizer/directory_service.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 namespace {
 
 using namespace std::chrono_literals;
@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "gw-transport-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "gw-qmgr-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -92,9 +92,9 @@ class CategorizeStageTest : public ::testing::Test {
     auto id = run(io_, queue_message(spool, std::move(envelope)));
     if (!id) throw std::runtime_error(id.error().message());
     id_ = *id;
-    DirectoryServiceOptions directory_options;
+    categorizer::DirectoryServiceOptions directory_options;
     directory_options.connect_timeout = 200ms;
-    DirectoryService directory(io_.get_executor(), directory_options);
+    categorizer::DirectoryService directory(io_.get_executor(), directory_options);
     directory.configure(metabase_with_directory(directory_uri));
     CategorizeStageOptions options;
     options.backoff = {20ms, 40ms};
@@ -160,4 +160,4 @@ TEST_F(CategorizeStageTest, MessageOutsideAwaitingDirectoryLookupIsLeftAlone) {
 }
 
 }  // namespace
-}  // namespace gw::transport
+}  // namespace gw::qmgr

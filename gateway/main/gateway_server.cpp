@@ -1,4 +1,4 @@
-#include "gateway/server/gateway_server.h"
+#include "gateway/main/gateway_server.h"
 
 #include <set>
 #include <stdexcept>
@@ -6,7 +6,10 @@
 #include "gateway/common/log.h"
 #include "gateway/server/smtp_connection.h"
 
-namespace gw::server {
+namespace gw::daemon {
+
+using namespace gw::server;  // the daemon is assembled from the server's parts
+
 namespace {
 
 const char* state_name(metabase::ServerState state) {
@@ -37,17 +40,17 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
     if (message.envelope.queue() == envelope::AWAITING_DIRECTORY_LOOKUP) awaiting_categorization_.push_back(message.id);
     else awaiting_delivery_.push_back(message.id);
   }
-  directory_ = std::make_unique<transport::DirectoryService>(control(), options_.directory);
+  directory_ = std::make_unique<categorizer::DirectoryService>(control(), options_.directory);
   directory_validator_ = std::make_unique<DirectoryRecipientValidator>(*directory_);
   // Categorized messages go on to delivery; reports the delivery stage queues go
   // through categorization like any other mail.
   auto categorize_options = options_.categorize;
   categorize_options.on_categorized = [this](const QueueId& id) { delivery_stage_->submit(id); };
   categorize_stage_ =
-      std::make_unique<transport::CategorizeStage>(*spool_, queues_, *directory_, std::move(categorize_options));
+      std::make_unique<qmgr::CategorizeStage>(*spool_, queues_, *directory_, std::move(categorize_options));
   auto delivery_options = options_.delivery;
   delivery_options.on_report_queued = [this](const QueueId& id) { categorize_stage_->submit(id); };
-  delivery_stage_ = std::make_unique<transport::DeliveryStage>(control(), *spool_, queues_, std::move(delivery_options));
+  delivery_stage_ = std::make_unique<qmgr::DeliveryStage>(control(), *spool_, queues_, std::move(delivery_options));
   // gatewayctl's socket: the queues can be inspected while the loops run.
   const auto control_socket =
       options_.control_socket.empty() ? options_.spool_directory / "control.sock" : options_.control_socket;
@@ -335,4 +338,4 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
       asio::detached);
 }
 
-}  // namespace gw::server
+}  // namespace gw::daemon

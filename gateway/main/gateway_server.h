@@ -1,5 +1,8 @@
-// GatewayServer: the running gateway daemon -- spool recovery, the virtual
-// servers of the metabase, their listeners, hot reload and shutdown.
+// GatewayServer: the running gateway daemon -- the wiring of every library into
+// one process: spool recovery, the virtual servers of the metabase and their
+// listeners (gw_server), the directory service (categorizer), the queue manager
+// (gw_qmgr) and the control socket (gw_control), hot reload and shutdown. It is
+// the only unit that knows all of them; the libraries do not know each other.
 //
 // Threading: one io_context per worker thread ("one event loop per core",
 // DESIGN contract 6). Context 0 is also the control loop: listeners accept
@@ -44,8 +47,11 @@
 #include <thread>
 #include <vector>
 
+#include "categorizer/directory_service.h"
 #include "gateway/common/asio.h"
 #include "gateway/control/control_server.h"
+#include "gateway/qmgr/categorize_stage.h"
+#include "gateway/qmgr/delivery_stage.h"
 #include "gateway/queue/named_queues.h"
 #include "gateway/queue/spool.h"
 #include "gateway/server/auth_throttle.h"
@@ -58,25 +64,22 @@
 #include "gateway/server/sasl_authenticator.h"
 #include "gateway/server/smtp_connection.h"
 #include "gateway/server/virtual_server.h"
-#include "gateway/transport/categorize_stage.h"
-#include "gateway/transport/delivery_stage.h"
-#include "gateway/transport/directory_service.h"
 
-namespace gw::server {
+namespace gw::daemon {
 
 struct GatewayOptions {
   std::filesystem::path metabase_file;
   std::filesystem::path spool_directory;
   unsigned threads = 0;  // 0 = one per core
   // Directory look-ups (RCPT time and after queuing); tests shorten the retry steps.
-  transport::CategorizeStageOptions categorize;
-  transport::DirectoryServiceOptions directory;
+  qmgr::CategorizeStageOptions categorize;
+  categorizer::DirectoryServiceOptions directory;
   // Routing and delivery from the queue (retry times come from the metabase).
-  transport::DeliveryStageOptions delivery;
+  qmgr::DeliveryStageOptions delivery;
   // gatewayctl's Unix socket; empty = <spool>/control.sock.
   std::filesystem::path control_socket;
   // AUTH failures per client address (slow-down and lockout).
-  AuthThrottleSettings auth_throttle;
+  server::AuthThrottleSettings auth_throttle;
 };
 
 class GatewayServer {
@@ -97,7 +100,7 @@ class GatewayServer {
   void stop();
 
  private:
-  Result<void> apply(const MetabasePtr& metabase, bool startup);
+  Result<void> apply(const server::MetabasePtr& metabase, bool startup);
   void reload();
   void dispatch(asio::ip::tcp::socket socket, const std::string& server_id, bool implicit_tls);
   asio::awaitable<void> drain_then_stop();
@@ -117,34 +120,34 @@ class GatewayServer {
   GatewayOptions options_;
   std::vector<std::unique_ptr<EventLoop>> contexts_;
   std::unique_ptr<queue::Spool> spool_;
-  AcceptLocalDomains validator_;
+  server::AcceptLocalDomains validator_;
   // The directory and the post-queue stage live on the control loop (context 0).
   queue::NamedQueues queues_;
-  std::unique_ptr<transport::DirectoryService> directory_;
-  std::unique_ptr<DirectoryRecipientValidator> directory_validator_;
-  std::unique_ptr<transport::CategorizeStage> categorize_stage_;
-  std::unique_ptr<transport::DeliveryStage> delivery_stage_;
+  std::unique_ptr<categorizer::DirectoryService> directory_;
+  std::unique_ptr<server::DirectoryRecipientValidator> directory_validator_;
+  std::unique_ptr<qmgr::CategorizeStage> categorize_stage_;
+  std::unique_ptr<qmgr::DeliveryStage> delivery_stage_;
   std::unique_ptr<control::ControlServer> control_server_;
   // AUTH: passwords are checked on the directory's loop; every worker loop
   // shares one throttle, so a client cannot escape it by reconnecting.
-  std::unique_ptr<DirectoryServicePasswordVerifier> directory_passwords_;
-  std::unique_ptr<ExecutorBoundPasswordVerifier> password_verifier_;
-  std::unique_ptr<AuthThrottle> auth_throttle_;
-  std::unique_ptr<SaslAuthenticator> authenticator_;
+  std::unique_ptr<server::DirectoryServicePasswordVerifier> directory_passwords_;
+  std::unique_ptr<server::ExecutorBoundPasswordVerifier> password_verifier_;
+  std::unique_ptr<server::AuthThrottle> auth_throttle_;
+  std::unique_ptr<server::SaslAuthenticator> authenticator_;
   std::vector<QueueId> awaiting_categorization_;  // recovered at start-up
   std::vector<QueueId> awaiting_delivery_;        // recovered in the later queues
-  MetabasePtr metabase_;
-  std::map<std::string, std::shared_ptr<VirtualServer>> servers_;
-  std::map<std::string, std::shared_ptr<Listener>> listeners_;  // by SocketPlan::key()
-  std::shared_ptr<MetabaseWatcher> watcher_;
+  server::MetabasePtr metabase_;
+  std::map<std::string, std::shared_ptr<server::VirtualServer>> servers_;
+  std::map<std::string, std::shared_ptr<server::Listener>> listeners_;  // by SocketPlan::key()
+  std::shared_ptr<server::MetabaseWatcher> watcher_;
   std::atomic<std::uint64_t> next_session_id_{1};
   // Open sessions by id, told to close when the gateway stops (sessions run on
   // every loop: guarded).
   std::mutex sessions_mutex_;
-  std::map<std::uint64_t, std::weak_ptr<SmtpConnection>> sessions_;
+  std::map<std::uint64_t, std::weak_ptr<server::SmtpConnection>> sessions_;
   bool sessions_closing_ = false;  // under sessions_mutex_: a session accepted now is told at once
   bool stopping_ = false;
   std::size_t next_worker_ = 0;
 };
 
-}  // namespace gw::server
+}  // namespace gw::daemon

@@ -1,6 +1,6 @@
-#include "gateway/transport/spooled_body.h"
+#include "gateway/qmgr/spooled_body.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 
 asio::awaitable<Result<std::unique_ptr<SpooledBody>>> SpooledBody::open(queue::Spool& spool, QueueId id) {
   auto reader = co_await spool.open_body(id);
@@ -34,4 +34,4 @@ asio::awaitable<Result<void>> SpooledBody::rewind() {
   co_return Result<void>{};
 }
 
-}  // namespace gw::transport
+}  // namespace gw::qmgr

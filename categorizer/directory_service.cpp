@@ -1,19 +1,19 @@
-#include "gateway/transport/directory_service.h"
+#include "categorizer/directory_service.h"
 
 #include <exception>
 
 #include "gateway/common/log.h"
 
-namespace gw::transport {
+namespace gw::categorizer {
 
 // A categorizer together with what it references: its client and its metabase.
 struct DirectoryService::Generation {
   std::shared_ptr<const metabase::Metabase> metabase;
-  std::shared_ptr<categorizer::ldap::LdapDirectoryClient> client;
-  categorizer::Categorizer categorizer;
+  std::shared_ptr<ldap::LdapDirectoryClient> client;
+  Categorizer categorizer;
 
   Generation(std::shared_ptr<const metabase::Metabase> mb,
-             std::shared_ptr<categorizer::ldap::LdapDirectoryClient> c)
+             std::shared_ptr<ldap::LdapDirectoryClient> c)
       : metabase(std::move(mb)), client(std::move(c)), categorizer(*client, *metabase) {}
 };
 
@@ -34,9 +34,9 @@ bool DirectoryService::configure(std::shared_ptr<const metabase::Metabase> metab
   }
   const std::string serialized = endpoints.SerializeAsString();
   if (!client_ || serialized != client_endpoints_) {
-    categorizer::ldap::LdapClientOptions client_options;
+    ldap::LdapClientOptions client_options;
     try {
-      client_options = categorizer::ldap::LdapClientOptions::from_metabase(endpoints);
+      client_options = ldap::LdapClientOptions::from_metabase(endpoints);
     } catch (const std::exception& error) {
       log::error({"directory"}, "directory endpoints unusable: {}", error.what());
       return false;
@@ -48,7 +48,7 @@ bool DirectoryService::configure(std::shared_ptr<const metabase::Metabase> metab
     log::info({"directory"}, "directory {} (bind {}, search timeout {} ms){}", uris,
               client_options.bind_dn.empty() ? std::string("anonymous") : client_options.bind_dn,
               client_options.search_timeout.count(), client_ ? " (endpoints changed)" : "");
-    client_ = std::make_shared<categorizer::ldap::LdapDirectoryClient>(executor_, std::move(client_options));
+    client_ = std::make_shared<ldap::LdapDirectoryClient>(executor_, std::move(client_options));
     client_endpoints_ = serialized;
   }
   auto generation = std::make_shared<Generation>(std::move(metabase), client_);
@@ -57,7 +57,7 @@ bool DirectoryService::configure(std::shared_ptr<const metabase::Metabase> metab
   return true;
 }
 
-std::shared_ptr<categorizer::Categorizer> DirectoryService::categorizer() const {
+std::shared_ptr<Categorizer> DirectoryService::categorizer() const {
   std::lock_guard lock(mutex_);
   if (!current_) return nullptr;
   return {current_, &current_->categorizer};
@@ -68,4 +68,4 @@ std::string DirectoryService::recipient_base_dn() const {
   return current_ ? current_->metabase->directory().recipient_base_dn() : std::string();
 }
 
-}  // namespace gw::transport
+}  // namespace gw::categorizer

@@ -26,8 +26,8 @@
 // the retry interval has passed. Connector schedules hold recipients until the
 // next activation window (the oversize schedule for large messages);
 // remote-triggered connectors hold them until an ETRN releases the domain, or
-// until an ATRN client borrows them (take_for_turn) and reports what its
-// connection did with them (return_from_turn; recorded like any attempt).
+// until an ATRN client borrows them (take_for_turn) and the stage delivers them
+// over the client's own connection (deliver_turn; recorded like any attempt).
 // Frozen messages and queues are not attempted (expiry still applies).
 // Executor: everything runs on the executor given at construction (the
 // gateway's control loop); submit() and configure() may be called from any
@@ -46,11 +46,12 @@
 #include "gateway/common/queue_id.h"
 #include "gateway/delivery/smtp_client.h"
 #include "gateway/queue/named_queues.h"
+#include "gateway/queue/queue_admin.h"
 #include "gateway/queue/spool.h"
-#include "gateway/transport/queue_admin.h"
+#include "gateway/queue/queue_admin.h"
 #include "proto/metabase.pb.h"
 
-namespace gw::transport {
+namespace gw::qmgr {
 
 struct DeliveryStageOptions {
   std::size_t concurrency = 64;            // messages in delivery at once
@@ -72,7 +73,7 @@ struct DeliveryStageStats {
   std::uint64_t completed = 0;       // messages removed after every recipient was final
 };
 
-class DeliveryStage final : public QueueAdmin {
+class DeliveryStage final : public queue::QueueAdmin {
  public:
   DeliveryStage(asio::any_io_executor executor, queue::Spool& spool, queue::NamedQueues& queues,
                 DeliveryStageOptions options = {});
@@ -91,7 +92,7 @@ class DeliveryStage final : public QueueAdmin {
   DeliveryStageStats stats() const;
 
   asio::any_io_executor executor() const override;
-  asio::awaitable<std::vector<QueueSummary>> list_queues() override;
+  asio::awaitable<std::vector<queue::QueueSummary>> list_queues() override;
   asio::awaitable<std::vector<queue::QueuedMessage>> list_messages(queue::QueueKey key, std::size_t limit) override;
   asio::awaitable<Result<envelope::Envelope>> message(QueueId id) override;
   asio::awaitable<Result<void>> freeze_message(QueueId id, bool frozen) override;
@@ -99,16 +100,15 @@ class DeliveryStage final : public QueueAdmin {
   asio::awaitable<Result<void>> retry_message(QueueId id) override;
   asio::awaitable<Result<std::size_t>> retry_queue(queue::QueueKey key) override;
   asio::awaitable<Result<void>> delete_message(QueueId id, bool send_ndr) override;
-  asio::awaitable<ReleaseResult> release_domain(std::string domain) override;
-  asio::awaitable<std::vector<TurnMessage>> take_for_turn(std::vector<std::string> connectors,
-                                                          std::vector<std::string> domains,
-                                                          std::size_t limit) override;
-  asio::awaitable<void> return_from_turn(QueueId id, std::optional<delivery::MessageResult> result,
-                                         std::string remote_mta) override;
+  asio::awaitable<queue::ReleaseResult> release_domain(std::string domain) override;
+  asio::awaitable<queue::Turn> take_for_turn(std::vector<std::string> connectors, std::vector<std::string> domains,
+                                             std::size_t limit) override;
+  asio::awaitable<std::size_t> deliver_turn(queue::Turn turn, ByteStream& stream, queue::TurnPeer peer) override;
+  asio::awaitable<void> return_turn(queue::Turn turn) override;
 
  private:
   struct State;
   std::shared_ptr<State> state_;
 };
 
-}  // namespace gw::transport
+}  // namespace gw::qmgr
