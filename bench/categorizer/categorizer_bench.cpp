@@ -13,7 +13,7 @@
 #include "categorizer/categorizer.h"
 #include "categorizer/ldap/ldap_directory_client.h"
 #include "gateway/common/log.h"
-#include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/fixtures/directory.h"
 #include "tests/unit/categorizer/test_metabase.h"
 
 using namespace gw;

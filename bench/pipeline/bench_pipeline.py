@@ -46,7 +46,7 @@ os.environ.setdefault("PROTO_DIR", os.path.join(ROOT, "proto"))
 from gatewayd_fixture import free_port, wait_for_port  # noqa: E402
 from private_dovecot import PrivateDovecot  # noqa: E402
 from private_postfix import PrivatePostfix  # noqa: E402
-from slapd import Slapd  # noqa: E402
+from directory_fixture import Slapd  # noqa: E402
 
 ORG = "CN=Example,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=example,DC=com"
 SERVERS = f"CN=Servers,CN=First Administrative Group,CN=Administrative Groups,{ORG}"

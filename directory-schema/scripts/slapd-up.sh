@@ -18,8 +18,9 @@
 #              to DIR/env.
 #
 # When slapd answers, DIR/env is written and printed: shell-sourceable
-# KEY=value lines (values never need quoting): LDAP_URI, LDAP_PORT, LDAP_BASE,
-# LDAP_ADMIN_DN, LDAP_ADMIN_PW, LDAP_SERVICE_DN, LDAP_SERVICE_PW, SLAPD_PID.
+# KEY=value lines (values never need quoting): LDAP_URI, LDAP_HOST, LDAP_PORT,
+# LDAP_BASE, LDAP_ADMIN_DN, LDAP_ADMIN_PW, LDAP_SERVICE_DN, LDAP_SERVICE_PW,
+# DIRECTORY_KIND=openldap, DIRECTORY_PID and SLAPD_PID (the same pid).
 # Stop it with slapd-down.sh DIR. Exit status is non-zero, with the reason on
 # stderr, when slapd cannot be configured, started or loaded.
 set -euo pipefail
@@ -262,12 +263,15 @@ pid=$(running_pid) || die "slapd started but left no live pid in $dir/slapd.pid"
 
 cat >"$dir/env" <<ENV
 LDAP_URI=ldap://127.0.0.1:$port
+LDAP_HOST=127.0.0.1
 LDAP_PORT=$port
 LDAP_BASE=$BASE_DN
 LDAP_ADMIN_DN=$ADMIN_DN
 LDAP_ADMIN_PW=$ADMIN_PW
 LDAP_SERVICE_DN=$SERVICE_DN
 LDAP_SERVICE_PW=$SERVICE_PW
+DIRECTORY_KIND=openldap
+DIRECTORY_PID=$pid
 SLAPD_PID=$pid
 ENV
 if [[ -n "$tls_port" ]]; then

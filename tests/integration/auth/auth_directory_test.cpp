@@ -9,7 +9,7 @@
 #include "categorizer/ldap/ldap_directory_client.h"
 #include "gateway/server/sasl_password_verifier.h"
 #include "gateway/server/sasl_server.h"
-#include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/fixtures/directory.h"
 #include "tests/support/ignore_sigpipe.h"
 
 namespace gw::server {

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 import gatewayd_fixture  # noqa: E402
 from gatewayd_fixture import GatewayTestCase, RawSmtp, directory_text, make_pki, metabase_text, virtual_server  # noqa: E402
-from slapd import Slapd  # noqa: E402
+from directory_fixture import Slapd  # noqa: E402
 
 PASSWORD = "Passw0rd!"          # every sample user's password (directory-schema/README.md)
 USER = "alice@example.com"

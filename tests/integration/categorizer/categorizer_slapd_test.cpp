@@ -11,7 +11,7 @@
 #include "categorizer/ldap/ldap_directory_client.h"
 #include "gateway/dsn/status_table.h"
 #include "tests/integration/categorizer/stopped.h"
-#include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/fixtures/directory.h"
 #include "tests/support/ignore_sigpipe.h"
 #include "tests/support/run_to_completion.h"
 #include "tests/unit/categorizer/test_metabase.h"

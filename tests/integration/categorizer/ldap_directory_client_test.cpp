@@ -9,7 +9,7 @@
 
 #include "categorizer/names.h"
 #include "tests/integration/categorizer/stopped.h"
-#include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/fixtures/directory.h"
 #include "tests/support/ignore_sigpipe.h"
 #include "tests/support/run_to_completion.h"
 

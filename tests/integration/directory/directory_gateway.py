@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fixtures"))
 sys.path.insert(0, str(HERE.parent / "gateway"))
 
-from slapd import Slapd  # noqa: E402
+from directory_fixture import Slapd  # noqa: E402
 from gatewayd_fixture import Gateway, free_port, wait_until  # noqa: E402
 
 METABASE_SYNC = os.environ.get("METABASE_SYNC", "metabase-sync")

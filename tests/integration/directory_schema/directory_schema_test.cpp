@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "tests/integration/fixtures/process.h"
-#include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/fixtures/directory.h"
 #include "tests/integration/fixtures/temp_dir.h"
 
 namespace gw::test {

@@ -12,7 +12,7 @@ import unittest
 from gatewayd_fixture import GatewayTestCase, RawSmtp, directory_text, metabase_text, virtual_server
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from slapd import Slapd  # noqa: E402
+from directory_fixture import Slapd  # noqa: E402
 
 DIALUP = """
 connectors { name: "Dial-up" allow_relay: true schedule { style: REMOTE_TRIGGERED }

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from gatewayd_fixture import (Gateway, RawSmtp, directory_text, free_port, metabase_text,  # noqa: E402
                               virtual_server, wait_until)
-from slapd import Slapd  # noqa: E402
+from directory_fixture import Slapd  # noqa: E402
 
 SESSIONS = 24
 ROUNDS = 3

@@ -15,7 +15,7 @@
 
 #include "metabase-sync/metabase_file.h"
 #include "tests/integration/fixtures/process.h"
-#include "tests/integration/fixtures/slapd.h"
+#include "tests/integration/fixtures/directory.h"
 #include "tests/integration/fixtures/temp_dir.h"
 
 namespace msync::test {

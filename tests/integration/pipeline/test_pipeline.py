@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import gatewayd_fixture  # noqa: E402
 from gatewayd_fixture import Gateway, directory_text, make_pki  # noqa: E402
 from peers import DovecotLmtp, Dnsmasq, ScriptedReceiver, free_port, wait_until  # noqa: E402
-from slapd import Slapd  # noqa: E402
+from directory_fixture import Slapd  # noqa: E402
 
 AG = ("CN=First Administrative Group,CN=Administrative Groups,CN=Example,CN=Microsoft Exchange,"
       "CN=Services,CN=Configuration,DC=example,DC=com")
