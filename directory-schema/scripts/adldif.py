@@ -52,9 +52,10 @@ class LdifError(ValueError):
 # ---------------------------------------------------------------- parsing ----
 
 class Record:
-    """One LDIF record. kind is "add" or "modify"; an add has attrs
-    [(name, value)], a modify has ops [(op, name, [values])]. Values are str,
-    or bytes when the input was base64 and not UTF-8 text."""
+    """One LDIF record. kind is "add", "modify", "delete" or "modrdn"; an add
+    (and a modrdn: newrdn, deleteoldrdn, newsuperior) has attrs [(name,
+    value)], a modify has ops [(op, name, [values])]. Values are str, or bytes
+    when the input was base64 and not UTF-8 text."""
 
     def __init__(self, dn, kind):
         self.dn = dn
@@ -116,10 +117,13 @@ def _record(block):
     if rest and rest[0][0].lower() == "changetype":
         kind = rest[0][1].strip().lower()
         rest = rest[1:]
-    if kind not in ("add", "modify"):
+    if kind == "moddn":
+        kind = "modrdn"
+    if kind not in ("add", "modify", "delete", "modrdn"):
         raise LdifError(f"{dn}: changetype {kind} is not supported")
     record = Record(dn, kind)
-    if kind == "add":
+    if kind in ("add", "delete", "modrdn"):
+        # delete has no lines; modrdn keeps newrdn / deleteoldrdn / newsuperior.
         record.attrs = [(name, value) for name, value in rest if name != "-"]
         return record
     op = None
@@ -160,7 +164,7 @@ def write(records):
     out = []
     for record in records:
         lines = [_value_line("dn", record.dn), f"changetype: {record.kind}"]
-        if record.kind == "add":
+        if record.kind in ("add", "delete", "modrdn"):
             lines += [_value_line(name, value) for name, value in record.attrs]
         else:
             for op, name, values in record.ops:
@@ -225,6 +229,8 @@ def unicode_pwd(user_password, known_passwords, dn):
 
 def convert_passwords(record, known_passwords):
     """userPassword -> unicodePwd, in place."""
+    if record.kind in ("delete", "modrdn"):
+        return
     if record.kind == "add":
         passwords = [v for n, v in record.attrs if n.lower() == "userpassword"]
         if len(passwords) > 1:
@@ -288,7 +294,8 @@ def load(samdb_path, smbconf, files, known_passwords, report=sys.stderr):
 
     lp = LoadParm()
     lp.load(smbconf)
-    db = SamDB(url=samdb_path, session_info=system_session(), lp=lp)
+    # No fsync per write: the caller (samba-up.sh) builds throw-away data.
+    db = SamDB(url=samdb_path, session_info=system_session(), lp=lp, flags=ldb.FLG_NOSYNC)
     dn_attrs = dn_attributes()
 
     def exists(dn):
@@ -322,6 +329,10 @@ def load(samdb_path, smbconf, files, known_passwords, report=sys.stderr):
                     db.add(message)
                 except ldb.LdbError as error:
                     raise LdifError(f"{path}: adding {record.dn}: {error.args[1]}") from error
+            elif record.kind == "delete":
+                db.delete(record.dn)
+            elif record.kind == "modrdn":
+                raise LdifError(f"{path}: {record.dn}: modrdn is not supported when loading offline")
             else:
                 message = ldb.Message(ldb.Dn(db, record.dn))
                 flags = {"add": ldb.FLAG_MOD_ADD, "replace": ldb.FLAG_MOD_REPLACE, "delete": ldb.FLAG_MOD_DELETE}
