@@ -10,22 +10,46 @@ namespace {
 
 constexpr const char* kSyncControlOid = "1.3.6.1.4.1.4203.1.9.1.1";  // RFC 4533
 
+// The classes read_snapshot() reads below the Exchange container (besides
+// those it reads only below this server, which are among them).
+constexpr const char* kConfigurationObjects =
+    "(|(objectClass=msExchOrganizationContainer)(objectClass=msExchExchangeServer)"
+    "(objectClass=protocolCfgSMTPServer)(objectClass=msExchPrivateMDB)(objectClass=msExchRoutingSMTPConnector)"
+    "(objectClass=msExchRecipientPolicy)(objectClass=msExchMessageDeliveryConfig))";
+
 gw::Result<DirectoryEntry> root_dse(LdapSession& session) {
   auto entries = session.search("", Scope::Base, "(objectClass=*)",
                                 {"namingContexts", "configurationNamingContext", "defaultNamingContext",
-                                 "supportedControl"});
+                                 "supportedControl", std::string(gw::kRootDseCapabilitiesAttribute),
+                                 "highestCommittedUSN"});
   if (!entries) return std::unexpected(entries.error());
   if (entries->empty()) return DirectoryEntry{};
   return std::move(entries->front());
 }
 
+std::string exchange_container(const std::string& config_nc) { return "CN=Microsoft Exchange,CN=Services," + config_nc; }
+
 }  // namespace
 
-gw::Result<bool> supports_content_sync(LdapSession& session) {
+gw::Result<ServerInfo> read_server_info(LdapSession& session) {
   auto dse = root_dse(session);
   if (!dse) return std::unexpected(dse.error());
+  ServerInfo info;
+  info.kind = gw::directory_kind_from_capabilities(dse->values(gw::kRootDseCapabilitiesAttribute));
   const auto& controls = dse->values("supportedControl");
-  return std::find(controls.begin(), controls.end(), kSyncControlOid) != controls.end();
+  info.content_sync = std::find(controls.begin(), controls.end(), kSyncControlOid) != controls.end();
+  info.highest_committed_usn = dse->first("highestCommittedUSN").value_or("");
+  return info;
+}
+
+gw::Result<std::vector<std::string>> read_change_marks(LdapSession& session, const std::string& config_nc) {
+  auto entries = session.search(exchange_container(config_nc), Scope::Subtree, kConfigurationObjects, {"uSNChanged"});
+  if (!entries) return std::unexpected(entries.error());
+  std::vector<std::string> marks;
+  marks.reserve(entries->size());
+  for (const auto& entry : *entries) marks.push_back(entry.dn + "\t" + entry.first("uSNChanged").value_or(""));
+  std::sort(marks.begin(), marks.end());
+  return marks;
 }
 
 gw::Result<ConfigSnapshot> read_snapshot(LdapSession& session, const ReadOptions& options) {
@@ -63,7 +87,7 @@ gw::Result<ConfigSnapshot> read_snapshot(LdapSession& session, const ReadOptions
     }
   }
 
-  const std::string exchange = "CN=Microsoft Exchange,CN=Services," + snapshot.config_nc;
+  const std::string exchange = exchange_container(snapshot.config_nc);
   auto organizations = session.search(exchange, Scope::Subtree, "(objectClass=msExchOrganizationContainer)");
   if (!organizations) return std::unexpected(organizations.error());
   if (organizations->empty())

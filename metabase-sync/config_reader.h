@@ -10,12 +10,16 @@
 // entries below it; servers, mailbox stores, SMTP connectors, recipient
 // policies and Message Delivery are read from the whole organization.
 // Errors: ConfigurationMissing (no configuration NC or organization),
-// UnknownServer, and the LdapSession errors. Interpreting values is the
+// UnknownServer, and the LdapSession errors. Every search is paged (RFC 2696)
+// and continuation references are skipped (LdapSession), so the same reads
+// work on OpenLDAP and on Active Directory. Interpreting values is the
 // builder's job, not this one's.
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "gateway/common/directory_kind.h"
 #include "gateway/common/result.h"
 #include "metabase-sync/directory_entry.h"
 #include "metabase-sync/ldap_session.h"
@@ -31,7 +35,26 @@ struct ReadOptions {
 
 gw::Result<ConfigSnapshot> read_snapshot(LdapSession& session, const ReadOptions& options);
 
-// True when the RootDSE lists the RFC 4533 Content Synchronization control.
-gw::Result<bool> supports_content_sync(LdapSession& session);
+// What the RootDSE says about the server: its kind (supportedCapabilities,
+// gateway/common/directory_kind.h), whether it offers RFC 4533 Content
+// Synchronization (supportedControl), and on AD the highest update sequence
+// number the domain controller has committed (highestCommittedUSN, which grows
+// with every write to any of its naming contexts).
+struct ServerInfo {
+  gw::DirectoryKind kind = gw::DirectoryKind::OpenLdap;
+  bool content_sync = false;
+  std::string highest_committed_usn;  // empty when the server publishes none
+};
+gw::Result<ServerInfo> read_server_info(LdapSession& session);
+
+// The change marks of everything read_snapshot() reads, for following a
+// directory that has no RFC 4533 (AD): "<dn>\t<uSNChanged>" of each
+// organization, server, virtual server, mailbox store, SMTP connector,
+// recipient policy and Message Delivery object below
+// CN=Microsoft Exchange,CN=Services,<config NC>, sorted. AD stamps uSNChanged
+// on every write to an object, so two equal results mean none of them was
+// added, changed, renamed or deleted in between (on the same domain
+// controller: USNs are per DC).
+gw::Result<std::vector<std::string>> read_change_marks(LdapSession& session, const std::string& config_nc);
 
 }  // namespace msync

@@ -9,6 +9,8 @@
 namespace msync {
 namespace {
 
+constexpr ber_int_t kPageSize = 500;  // below AD's MaxPageSize (1000)
+
 timeval to_timeval(std::chrono::milliseconds ms) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
@@ -148,17 +150,55 @@ gw::Result<std::vector<DirectoryEntry>> LdapSession::search(const std::string& b
   std::vector<char*> attrs;
   for (const auto& attribute : attributes) attrs.push_back(const_cast<char*>(attribute.c_str()));
   attrs.push_back(nullptr);
-  timeval timeout = to_timeval(options_.operation_timeout);
-  MessageGuard result;
-  const int rc = ldap_search_ext_s(ld_, base.c_str(), ldap_scope, filter.c_str(),
-                                   attributes.empty() ? nullptr : attrs.data(), 0, nullptr, nullptr, &timeout,
-                                   LDAP_NO_LIMIT, &result.message);
-  if (rc == LDAP_NO_SUCH_OBJECT && missing_base_is_empty) return std::vector<DirectoryEntry>{};
-  if (rc != LDAP_SUCCESS) return std::unexpected(ldap_error(rc, "search " + base, diagnostic_of(ld_)));
   std::vector<DirectoryEntry> entries;
-  for (LDAPMessage* message = ldap_first_entry(ld_, result.message); message != nullptr;
-       message = ldap_next_entry(ld_, message))
-    entries.push_back(to_entry(ld_, message));
+  // RFC 2696 paged results on every search but the root DSE's: AD ends an
+  // unpaged search at MaxPageSize (1000) entries, slapd-up.sh's slapd at its
+  // soft size limit. The cookie of one page asks for the next.
+  const bool paged = !base.empty();
+  berval cookie{};
+  std::string cookie_bytes;
+  for (;;) {
+    LDAPControl* page = nullptr;
+    if (paged) {
+      cookie.bv_val = cookie_bytes.empty() ? nullptr : cookie_bytes.data();
+      cookie.bv_len = cookie_bytes.size();
+      if (ldap_create_page_control(ld_, kPageSize, &cookie, 0, &page) != LDAP_SUCCESS)
+        return fail(SyncErrc::DirectoryError, "search " + base + ": cannot build the paged-results control");
+    }
+    LDAPControl* controls[2] = {page, nullptr};
+    timeval timeout = to_timeval(options_.operation_timeout);
+    MessageGuard result;
+    const int rc = ldap_search_ext_s(ld_, base.c_str(), ldap_scope, filter.c_str(),
+                                     attributes.empty() ? nullptr : attrs.data(), 0, paged ? controls : nullptr,
+                                     nullptr, &timeout, LDAP_NO_LIMIT, &result.message);
+    if (page) ldap_control_free(page);
+    // AD answers a base outside its naming contexts with a referral, slapd
+    // with noSuchObject; referrals are never chased.
+    if ((rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_REFERRAL) && missing_base_is_empty && entries.empty())
+      return std::vector<DirectoryEntry>{};
+    if (rc != LDAP_SUCCESS) return std::unexpected(ldap_error(rc, "search " + base, diagnostic_of(ld_)));
+    // Entries only: continuation references (AD's pointers to CN=Configuration
+    // and CN=Schema below the domain) are skipped, not chased.
+    for (LDAPMessage* message = ldap_first_entry(ld_, result.message); message != nullptr;
+         message = ldap_next_entry(ld_, message))
+      entries.push_back(to_entry(ld_, message));
+    if (!paged) break;
+    LDAPControl** returned = nullptr;
+    int code = LDAP_SUCCESS;
+    LDAPMessage* done = ldap_first_message(ld_, result.message);
+    while (done != nullptr && ldap_msgtype(done) != LDAP_RES_SEARCH_RESULT) done = ldap_next_message(ld_, done);
+    if (done == nullptr || ldap_parse_result(ld_, done, &code, nullptr, nullptr, nullptr, &returned, 0) != LDAP_SUCCESS)
+      break;
+    berval next{};
+    ber_int_t estimate = 0;
+    LDAPControl* response = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, returned, nullptr);
+    const bool more = response != nullptr && ldap_parse_pageresponse_control(ld_, response, &estimate, &next) ==
+                                                 LDAP_SUCCESS && next.bv_len > 0;
+    cookie_bytes.assign(more ? next.bv_val : "", more ? next.bv_len : 0);
+    if (next.bv_val) ber_memfree(next.bv_val);
+    if (returned) ldap_controls_free(returned);
+    if (!more) break;
+  }
   return entries;
 }
 

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   bool no_syncrepl = false;
   bool start_tls = false;
   double poll_interval = 30;
+  double change_interval = 1;
   double network_timeout = 5;
   double search_timeout = 10;
   double max_backoff = 10;
@@ -96,9 +97,13 @@ int main(int argc, char** argv) {
   once_opt->excludes(follow_opt, check_opt, dump_opt);
   follow_opt->excludes(check_opt, dump_opt);
   check_opt->excludes(dump_opt);
-  app.add_flag("--no-syncrepl", no_syncrepl, "--follow: poll even when the server offers RFC 4533");
+  app.add_flag("--no-syncrepl", no_syncrepl,
+               "--follow: only poll, even when the server offers RFC 4533 (OpenLDAP) or is Active Directory");
   app.add_option("--poll-interval", poll_interval, "--follow: seconds between reads when polling")
       ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--change-interval", change_interval,
+                 "--follow on Active Directory: seconds between checks for a change (highestCommittedUSN)")
+      ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--network-timeout", network_timeout, "seconds allowed for the TCP connect")
       ->check(CLI::Range(0.1, 600.0));
   app.add_option("--search-timeout", search_timeout, "seconds allowed for each bind or search")
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
   options.read.bind_password_file = password_file;
   options.out = out;
   options.poll_interval = std::chrono::milliseconds(static_cast<long>(poll_interval * 1000));
+  options.change_poll_interval = std::chrono::milliseconds(static_cast<long>(change_interval * 1000));
   options.force_polling = no_syncrepl;
   options.max_backoff = std::chrono::milliseconds(static_cast<long>(max_backoff * 1000));
 

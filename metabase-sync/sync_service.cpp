@@ -187,19 +187,69 @@ class Follower {
 
   gw::Result<void> serve(LdapSession& session) {
     served_ok_ = false;
-    bool use_sync = !options_.force_polling;
-    if (use_sync) {
-      auto offered = supports_content_sync(session);
-      if (!offered) {
-        gw::log::warn(kLog, "{}", describe(offered.error()));
+    auto info = read_server_info(session);
+    if (!info) {
+      gw::log::warn(kLog, "{}", describe(info.error()));
+      return {};
+    }
+    if (options_.force_polling) return serve_by_polling(session);
+    if (info->kind == gw::DirectoryKind::ActiveDirectory) return serve_by_change_marks(session, *info);
+    if (!info->content_sync) {
+      gw::log::info(kLog, "{}: no RFC 4533 content synchronization; polling every {} ms", options_.connect.uri,
+                    options_.poll_interval.count());
+      return serve_by_polling(session);
+    }
+    return serve_with_sync(session);
+  }
+
+  // Active Directory: every change_poll_interval, one RootDSE read; when the
+  // DC's highestCommittedUSN moved, the change marks (DN and uSNChanged) of
+  // the configuration objects; when those differ, a full read. A change thus
+  // reaches the file within one change poll interval plus one read; deletions
+  // and renames show as a different set of DNs. A full read every poll
+  // interval reconciles anyway. (DirSync would report changes too, but tells
+  // of deletions only to accounts holding "Replicating Directory Changes".)
+  gw::Result<void> serve_by_change_marks(LdapSession& session, ServerInfo info) {
+    const std::string base = config_nc(session);
+    gw::log::info(kLog, "{}: following {} ({}: uSNChanged every {} ms)", options_.connect.uri, base,
+                  gw::directory_kind_name(info.kind), options_.change_poll_interval.count());
+    // Marks first, then the read: a change in between shows at the next poll.
+    auto marks = read_change_marks(session, base);
+    if (!marks) {
+      gw::log::warn(kLog, "{}", describe(marks.error()));
+      return {};
+    }
+    auto first = refresh(session, usn_cookie(info));
+    if (!first) return std::unexpected(first.error());
+    if (!*first) return {};
+    auto last_read = std::chrono::steady_clock::now();
+    while (!stop_.load()) {
+      if (!sleep_unless_stopped(options_.change_poll_interval, stop_)) break;
+      auto now = read_server_info(session);
+      if (!now) {
+        gw::log::warn(kLog, "{}", describe(now.error()));
         return {};
       }
-      use_sync = *offered;
-      if (!use_sync) gw::log::info(kLog, "{}: no RFC 4533 content synchronization; polling every {} ms",
-                                   options_.connect.uri, options_.poll_interval.count());
+      const bool reconcile = std::chrono::steady_clock::now() - last_read >= options_.poll_interval;
+      if (now->highest_committed_usn == info.highest_committed_usn && !reconcile) continue;
+      info = std::move(*now);
+      auto current = read_change_marks(session, base);
+      if (!current) {
+        gw::log::warn(kLog, "{}", describe(current.error()));
+        return {};
+      }
+      if (*current == *marks && !reconcile) continue;
+      marks = std::move(current);
+      last_read = std::chrono::steady_clock::now();
+      auto again = refresh(session, usn_cookie(info));
+      if (!again) return std::unexpected(again.error());
+      if (!*again) return {};
     }
-    if (use_sync) return serve_with_sync(session);
-    return serve_by_polling(session);
+    return {};
+  }
+
+  static std::string usn_cookie(const ServerInfo& info) {
+    return info.highest_committed_usn.empty() ? std::string() : "highestCommittedUSN=" + info.highest_committed_usn;
   }
 
   gw::Result<void> serve_with_sync(LdapSession& session) {

@@ -8,7 +8,11 @@
 // two seconds), and a full re-read every poll interval reconciles anyway (and,
 // bounded by the search timeout, detects a server that hangs silently). When the
 // server does not offer Content Synchronization the loop re-reads every poll
-// interval instead. libldap runs the RFC 4533 refresh phase in a loop without a
+// interval instead. Active Directory (told by the RootDSE) has no RFC 4533: it
+// is followed by update sequence numbers instead -- every change_poll_interval
+// the RootDSE's highestCommittedUSN, when that moved the uSNChanged of the
+// configuration objects, and a full read when those differ -- so a change
+// reaches the file within change_poll_interval plus one read. libldap runs the RFC 4533 refresh phase in a loop without a
 // deadline; the server answered the RootDSE search just before, so only a server
 // that hangs in that very instant can delay the loop (and SIGTERM) there. A lost or hung connection is dropped and
 // re-established with exponential backoff (bounded by max_backoff). A
@@ -38,6 +42,9 @@ struct SyncOptions {
   ReadOptions read;
   std::filesystem::path out;
   std::chrono::milliseconds poll_interval{30000};
+  // Active Directory: how often the RootDSE's highestCommittedUSN is read to
+  // notice a change (the bound on how late a change reaches the file, plus one read).
+  std::chrono::milliseconds change_poll_interval{1000};
   bool force_polling = false;               // ignore syncrepl even if offered
   std::chrono::milliseconds min_backoff{250};
   std::chrono::milliseconds max_backoff{10000};

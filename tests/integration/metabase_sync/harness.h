@@ -1,7 +1,9 @@
-// Harness for metabase-sync integration tests: a private slapd with the sample
-// organization, a temp dir for the metabase and the password file, and helpers
-// to run the real metabase-sync binary (one-shot or following) against it.
-// Everything is per test: tests run in parallel without sharing state.
+// Harness for metabase-sync integration tests: a private directory (the one
+// under test: OpenLDAP or Samba AD, tests/integration/fixtures/directory.h)
+// with the sample organization, a temp dir for the metabase and the password
+// file, and helpers to run the real metabase-sync binary (one-shot or
+// following) against it. Everything is per test: tests run in parallel
+// without sharing state.
 #pragma once
 
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,19 +49,55 @@ inline std::optional<std::chrono::milliseconds> wait_for(const std::function<boo
   }
 }
 
+// DNs as the two directories spell them compare equal after this: slapd
+// writes attribute types in lower case (cn=BH1,cn=Servers), AD as stored
+// (CN=BH1,CN=Servers). Only RDN types after a start, blank, quote or comma
+// change; legacyExchangeDN's "/o=.../ou=..." does not.
+inline std::string lower_dn_types(const std::string& text) {
+  static const std::regex types(R"((^|[ ,"\n])(CN|OU|DC)=)", std::regex::icase);
+  std::string out;
+  std::sregex_iterator it(text.begin(), text.end(), types), end;
+  std::size_t last = 0;
+  for (; it != end; ++it) {
+    const auto& match = *it;
+    out.append(text, last, static_cast<std::size_t>(match.position(2)) - last);
+    std::string type = match.str(2);
+    for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += type;
+    last = static_cast<std::size_t>(match.position(2) + match.length(2));
+  }
+  out.append(text, last, std::string::npos);
+  return out;
+}
+
+// How quickly --follow must bring a change into the file: OpenLDAP pushes
+// changes (RFC 4533), AD is asked every second (highestCommittedUSN).
+inline std::chrono::milliseconds pick_up_limit(const gw::test::Directory& directory) {
+  return directory.is_ad() ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(2000);
+}
+
+// The point in the directory's history a followed read came from, as each
+// kind records it in the provenance: OpenLDAP the RFC 4533 cookie (csn=...)
+// and contextCSN, AD the DC's highestCommittedUSN.
+inline bool records_the_change_point(const gw::test::Directory& directory,
+                                     const gw::metabase::Provenance& provenance) {
+  if (directory.is_ad()) return provenance.sync_cookie().rfind("highestCommittedUSN=", 0) == 0;
+  return provenance.sync_cookie().find("csn=") != std::string::npos && !provenance.context_csn().empty();
+}
+
 class Harness {
  public:
   Harness() : dir_("msync-it") {
-    std::ofstream(password_file()) << slapd_.service_password() << "\n";
+    std::ofstream(password_file()) << directory_.service_password() << "\n";
   }
 
-  gw::test::Slapd& slapd() { return slapd_; }
+  gw::test::Directory& directory() { return directory_; }
   std::filesystem::path out() const { return dir_ / "metabase.pb"; }
   std::filesystem::path password_file() const { return dir_ / "ldap.secret"; }
   std::filesystem::path path(std::string_view name) const { return dir_ / name; }
 
   std::vector<std::string> argv(const std::vector<std::string>& mode, const std::string& server = "BH1") const {
-    std::vector<std::string> args{METABASE_SYNC_BIN, "--uri", slapd_.uri(), "--bind-dn", slapd_.service_dn(),
+    std::vector<std::string> args{METABASE_SYNC_BIN, "--uri", directory_.uri(), "--bind-dn", directory_.service_dn(),
                                   "--password-file", password_file().string(), "--server", server,
                                   "--out", out().string()};
     args.insert(args.end(), mode.begin(), mode.end());
@@ -96,7 +135,7 @@ class Harness {
   }
 
  private:
-  gw::test::Slapd slapd_;
+  gw::test::Directory directory_;
   gw::test::TempDir dir_;
 };
 

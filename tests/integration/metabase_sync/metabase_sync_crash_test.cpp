@@ -50,7 +50,7 @@ TEST(MetabaseSyncCrash, ReaderNeverSeesATornFileWhileTheWriterIsKilled) {
   int completed = 0;
   for (int round = 0; round < 30; ++round) {
     // Every round changes the content, so every surviving writer writes.
-    h.slapd().modify("dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchSmtpMaxHopCount\nmsExchSmtpMaxHopCount: " +
+    h.directory().modify("dn: " + kVs1 + "\nchangetype: modify\nreplace: msExchSmtpMaxHopCount\nmsExchSmtpMaxHopCount: " +
                      std::to_string(16 + round) + "\n");
     auto writer = gw::test::Process::spawn(h.argv({"--once"}));
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
