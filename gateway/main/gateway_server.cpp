@@ -45,16 +45,16 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
   // Categorized messages go on to delivery; reports the delivery stage queues go
   // through categorization like any other mail.
   auto categorize_options = options_.categorize;
-  categorize_options.on_categorized = [this](const QueueId& id) { delivery_stage_->submit(id); };
+  categorize_options.on_categorized = [this](const QueueId& id) { queue_manager_->submit(id); };
   categorize_stage_ =
       std::make_unique<qmgr::CategorizeStage>(*spool_, queues_, *directory_, std::move(categorize_options));
   auto delivery_options = options_.delivery;
   delivery_options.on_report_queued = [this](const QueueId& id) { categorize_stage_->submit(id); };
-  delivery_stage_ = std::make_unique<qmgr::DeliveryStage>(control(), *spool_, queues_, std::move(delivery_options));
+  queue_manager_ = std::make_unique<qmgr::QueueManager>(control(), *spool_, queues_, std::move(delivery_options));
   // gatewayctl's socket: the queues can be inspected while the loops run.
   const auto control_socket =
       options_.control_socket.empty() ? options_.spool_directory / "control.sock" : options_.control_socket;
-  control_server_ = std::make_unique<control::ControlServer>(*delivery_stage_, control_socket);
+  control_server_ = std::make_unique<control::ControlServer>(*queue_manager_, control_socket);
   control_server_->start();
   if (auto sasl = initialize_sasl_library(); !sasl) throw std::runtime_error("SASL: " + sasl.error().message());
   directory_passwords_ = std::make_unique<DirectoryServicePasswordVerifier>(*directory_);
@@ -78,7 +78,7 @@ GatewayServer::~GatewayServer() {
   for (auto& context : contexts_) context->stop();
   control_server_.reset();
   categorize_stage_.reset();
-  delivery_stage_.reset();
+  queue_manager_.reset();
   authenticator_.reset();
   auth_throttle_.reset();
   password_verifier_.reset();
@@ -104,11 +104,11 @@ asio::any_io_executor GatewayServer::next_worker() {
 
 void GatewayServer::run() {
   if (auto applied = apply(metabase_, true); !applied) throw std::runtime_error(applied.error().message());
-  delivery_stage_->configure(metabase_);
+  queue_manager_->configure(metabase_);
 
   for (auto& id : awaiting_categorization_) categorize_stage_->submit(std::move(id));
   awaiting_categorization_.clear();
-  for (auto& id : awaiting_delivery_) delivery_stage_->submit(std::move(id));
+  for (auto& id : awaiting_delivery_) queue_manager_->submit(std::move(id));
   awaiting_delivery_.clear();
   watcher_ = MetabaseWatcher::start(control(), options_.metabase_file, [this] { reload(); });
   asio::signal_set signals(*contexts_.front(), SIGTERM, SIGINT, SIGHUP);
@@ -147,7 +147,7 @@ void GatewayServer::stop() {
     stopping_ = true;
     if (watcher_) watcher_->stop();
     categorize_stage_->stop();
-    delivery_stage_->stop();
+    queue_manager_->stop();
     control_server_->stop();
     for (auto& [key, listener] : listeners_) listener->close();
     listeners_.clear();
@@ -190,7 +190,7 @@ void GatewayServer::reload() {
     log::error({"reload"}, "{}; keeping the running configuration", applied.error().message());
     return;
   }
-  delivery_stage_->configure(*loaded);
+  queue_manager_->configure(*loaded);
   log::info({"reload"}, "applied metabase serial {}", (*loaded)->provenance().serial());
 }
 
@@ -317,7 +317,7 @@ void GatewayServer::dispatch(asio::ip::tcp::socket socket, const std::string& se
                                                                         [stage = categorize_stage_.get()](const QueueId& id) {
                                                                           stage->submit(id);
                                                                         },
-                                                                        delivery_stage_.get()},
+                                                                        queue_manager_.get()},
                                                      session_id);
   connection->set_authenticator(authenticator_.get());
   if (implicit_tls) connection->use_implicit_tls();

@@ -14,8 +14,8 @@
 // calls on its own pool.
 //
 // Behind the listeners: the categorize stage (directory look-ups after
-// queuing), the delivery stage (routing, delivery, retries, DSNs; it is also
-// the QueueAdmin behind ETRN and gatewayctl's control socket). Recovered
+// queuing), the queue manager (routing, delivery, retries, DSNs; it is also
+// the QueueAdmin behind ETRN, ATRN and gatewayctl's control socket). Recovered
 // messages resume in the stage their envelope names.
 // Start-up: load and validate the metabase, Spool::recover() (before any
 // listener opens), open every running virtual server's sockets; any failure
@@ -51,7 +51,7 @@
 #include "gateway/common/asio.h"
 #include "gateway/control/control_server.h"
 #include "gateway/qmgr/categorize_stage.h"
-#include "gateway/qmgr/delivery_stage.h"
+#include "gateway/qmgr/queue_manager.h"
 #include "gateway/queue/named_queues.h"
 #include "gateway/queue/spool.h"
 #include "gateway/server/auth_throttle.h"
@@ -75,7 +75,7 @@ struct GatewayOptions {
   qmgr::CategorizeStageOptions categorize;
   categorizer::DirectoryServiceOptions directory;
   // Routing and delivery from the queue (retry times come from the metabase).
-  qmgr::DeliveryStageOptions delivery;
+  qmgr::QueueManagerOptions delivery;
   // gatewayctl's Unix socket; empty = <spool>/control.sock.
   std::filesystem::path control_socket;
   // AUTH failures per client address (slow-down and lockout).
@@ -126,7 +126,7 @@ class GatewayServer {
   std::unique_ptr<categorizer::DirectoryService> directory_;
   std::unique_ptr<server::DirectoryRecipientValidator> directory_validator_;
   std::unique_ptr<qmgr::CategorizeStage> categorize_stage_;
-  std::unique_ptr<qmgr::DeliveryStage> delivery_stage_;
+  std::unique_ptr<qmgr::QueueManager> queue_manager_;
   std::unique_ptr<control::ControlServer> control_server_;
   // AUTH: passwords are checked on the directory's loop; every worker loop
   // shares one throttle, so a client cannot escape it by reconnecting.

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 86400u));
   std::string control_socket;
   app.add_option("--control-socket", control_socket, "gatewayctl's Unix socket (default: <spool>/control.sock)");
-  app.add_option("--tls-ca-file", options.delivery.tls_ca_file,
+  app.add_option("--tls-ca-file", options.delivery.network.tls_ca_file,
                  "CA certificates (PEM) that verify peers of TLS-required connectors (default: system store)")
       ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);

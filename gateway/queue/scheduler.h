@@ -15,21 +15,14 @@
 #include <chrono>
 #include <cstdint>
 
+#include "gateway/common/clock.h"
+
 namespace gw::queue {
 
 using Seconds = std::chrono::seconds;
-using TimePoint = std::chrono::system_clock::time_point;
-
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual TimePoint now() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  TimePoint now() const override { return std::chrono::system_clock::now(); }
-};
+using TimePoint = WallTime;
+using gw::Clock;
+using gw::SystemClock;
 
 // Defaults are the Exchange 2000 virtual server defaults: 10, 10, 10 and 15
 // minutes; delay notification after 12 hours; expiry after 2 days.

@@ -369,17 +369,17 @@ std::optional<CategorizedRecipient> categorized_recipient(const gw::envelope::En
   return r;
 }
 
-std::string queue_name(const NextHop& hop) {
+QueuePlace queue_place(const NextHop& hop) {
   struct Visitor {
-    std::string operator()(const LocalDelivery& h) const {
-      return h.this_server ? "Local delivery" : "Remote delivery [" + h.server_fqdn + "]";
+    QueuePlace operator()(const LocalDelivery& h) const { return {gw::envelope::LOCAL_DELIVERY, h.server_fqdn}; }
+    QueuePlace operator()(const SmartHosts& h) const {
+      return {gw::envelope::REMOTE_DELIVERY, h.bridgehead.empty() ? h.connector : h.bridgehead};
     }
-    std::string operator()(const SmartHosts& h) const {
-      return "Remote delivery [" + (h.bridgehead.empty() ? h.connector : h.bridgehead) + "]";
+    QueuePlace operator()(const DnsMx& h) const { return {gw::envelope::REMOTE_DELIVERY, h.domain}; }
+    QueuePlace operator()(const Unreachable& h) const {
+      return {gw::envelope::FINAL_DESTINATION_UNREACHABLE, h.destination};
     }
-    std::string operator()(const DnsMx& h) const { return "Remote delivery [" + h.domain + "]"; }
-    std::string operator()(const Unreachable&) const { return "Final destination currently unreachable"; }
-    std::string operator()(const Fail&) const { return {}; }
+    QueuePlace operator()(const Fail&) const { return {}; }
   };
   return std::visit(Visitor{}, hop);
 }

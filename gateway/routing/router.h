@@ -149,11 +149,19 @@ NextHop route(const RoutingSnapshot& snapshot, const CategorizedRecipient& recip
 // envelope; the caller adds them to `message` when restrictions need them.
 std::optional<CategorizedRecipient> categorized_recipient(const gw::envelope::Envelope& envelope, int index);
 
-// The named queue the admin view shows for this hop: "Local delivery",
-// "Remote delivery [mbx1.example.com]", "Remote delivery [Military]",
-// "Remote delivery [partner.example]", "Final destination currently
-// unreachable"; empty for Fail (the recipient leaves the queues with an NDR).
-std::string queue_name(const NextHop& hop);
+// The named queue a hop's recipients wait in, and under which next hop: a
+// mailbox server is (LOCAL_DELIVERY, its FQDN), smart hosts are
+// (REMOTE_DELIVERY, the bridgehead or else the connector), DNS is
+// (REMOTE_DELIVERY, the domain), every connector down is
+// (FINAL_DESTINATION_UNREACHABLE, the destination); a failure waits nowhere
+// (QUEUE_UNSPECIFIED: the recipient leaves the queues with an NDR). The queue
+// library's display_name() makes "Local delivery [mbx1.example.com]" of it.
+struct QueuePlace {
+  gw::envelope::QueueName queue = gw::envelope::QUEUE_UNSPECIFIED;
+  std::string next_hop;
+  friend bool operator==(const QueuePlace&, const QueuePlace&) = default;
+};
+QueuePlace queue_place(const NextHop& hop);
 
 // One line for logs and golden files; never contains a password.
 std::string describe(const NextHop& hop);

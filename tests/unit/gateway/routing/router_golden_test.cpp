@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "gateway/dsn/status_table.h"
+#include "gateway/queue/named_queues.h"
 #include "gateway/routing/router.h"
 
 namespace gw::routing {
@@ -166,7 +167,7 @@ std::string run_golden(const fs::path& in_path) {
       if (const auto* failure = std::get_if<Fail>(&hop))
         output += "     ndr: " + dsn::reply_line(failure->kind) + "\n";
       else
-        output += "     queue: " + queue_name(hop) + "\n";
+        output += "     queue: " + gw::queue::display_name(gw::queue::QueueKey{queue_place(hop).queue, queue_place(hop).next_hop}) + "\n";
     } else {
       throw std::runtime_error("unexpected line: " + line);
     }

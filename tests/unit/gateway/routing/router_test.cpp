@@ -76,7 +76,7 @@ void expect_fail(const NextHop& hop, FailureKind kind, int reply, std::string_vi
   EXPECT_EQ(std::get<Fail>(hop).kind, kind) << describe(hop);
   EXPECT_EQ(dsn::status_of(kind).reply_code, reply);
   EXPECT_EQ(dsn::status_of(kind).status.str(), status);
-  EXPECT_EQ(queue_name(hop), "");
+  EXPECT_EQ(queue_place(hop), QueuePlace{});
 }
 
 template <typename T>
@@ -94,7 +94,7 @@ TEST(Router, MailboxUserGoesToTheServerOwningTheHomeStore) {
   EXPECT_EQ(hop.port, 24);
   EXPECT_EQ(hop.protocol, Protocol::Lmtp);
   EXPECT_FALSE(hop.this_server);
-  EXPECT_EQ(queue_name(hop), "Remote delivery [mbx1.example.com]");
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::LOCAL_DELIVERY, "mbx1.example.com"}));
 }
 
 TEST(Router, HomeStoreDnComparisonIgnoresCaseAndBlanksAfterCommas) {
@@ -116,7 +116,7 @@ TEST(Router, StoreOnThisServerIsLocalDelivery) {
   mb.mutable_mailbox_servers(0)->set_is_this_server(true);
   auto hop = route_in(mb, mailbox(kMbx1Store));
   EXPECT_TRUE(as<LocalDelivery>(hop).this_server);
-  EXPECT_EQ(queue_name(hop), "Local delivery");
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::LOCAL_DELIVERY, "mbx1.example.com"}));
 }
 
 TEST(Router, SmtpDeliveryDefaultsToPort25) {
@@ -162,7 +162,7 @@ TEST(Router, SubdomainWildcardBeatsStarAndKeepsTlsAndHostOrder) {
   ASSERT_EQ(sh.hosts.size(), 2u);
   EXPECT_EQ(sh.hosts[0].str(), "[192.0.2.10]:25");
   EXPECT_EQ(sh.hosts[1].str(), "relay.mil.example:25");
-  EXPECT_EQ(queue_name(hop), "Remote delivery [Military]");
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::REMOTE_DELIVERY, "Military"}));
 }
 
 TEST(Router, StarConnectorWithoutSmartHostUsesDns) {
@@ -171,7 +171,7 @@ TEST(Router, StarConnectorWithoutSmartHostUsesDns) {
   EXPECT_EQ(dns.connector, "Internet");
   EXPECT_EQ(dns.domain, "partner.example");
   EXPECT_EQ(dns.port, 25);
-  EXPECT_EQ(queue_name(hop), "Remote delivery [partner.example]");
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::REMOTE_DELIVERY, "partner.example"}));
 }
 
 TEST(Router, MoreSpecificWildcardWinsEvenAtHigherCost) {
@@ -235,7 +235,7 @@ TEST(Router, EveryMatchingConnectorDownIsUnreachableNotAFailure) {
   state.connectors_down = {"Military", "Internet"};
   auto hop = route_in(sample_org(), remote("x@army.mil"), state);
   EXPECT_EQ(as<Unreachable>(hop).destination, "army.mil");
-  EXPECT_EQ(queue_name(hop), "Final destination currently unreachable");
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::FINAL_DESTINATION_UNREACHABLE, "army.mil"}));
 }
 
 TEST(Router, ScheduleNeverCountsAsDown) {
@@ -274,7 +274,7 @@ TEST(Router, NonBridgeheadForwardsToTheConnectorsBridgehead) {
   EXPECT_EQ(sh.bridgehead, "bh2.example.com");
   ASSERT_EQ(sh.hosts.size(), 1u);
   EXPECT_EQ(sh.hosts[0].str(), "bh2.example.com:25");
-  EXPECT_EQ(queue_name(hop), "Remote delivery [bh2.example.com]");
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::REMOTE_DELIVERY, "bh2.example.com"}));
 }
 
 TEST(Router, BridgeheadInRetryYieldsToAnotherBridgehead) {
