@@ -44,10 +44,14 @@ void stamp_delivery(envelope::Recipient& r, const Delivery& d) {
     r.set_diagnostic("not in the directory; forwarded to the virtual server's unresolved-recipient host");
 }
 
+// A recipient the categorizer adds for `parent` (a group member, a forwarded copy). It keeps the
+// parent's NOTIFY, and its ORCPT names the address the client gave (RFC 3461 section 4.2: an
+// added ORCPT carries the RCPT TO address as received), so every report on it names the group.
 envelope::Recipient& append_like(envelope::Envelope& env, const envelope::Recipient& parent, std::string address) {
   auto* added = env.add_recipients();
   added->set_address(std::move(address));
   *added->mutable_notify() = parent.notify();
+  added->set_orcpt(!parent.orcpt().empty() ? parent.orcpt() : "rfc822;" + parent.address());
   return *added;
 }
 
@@ -199,7 +203,22 @@ asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
       }
     }
     *env.mutable_recipients(pending[k]) = updated;
-    if (outcome.failure) continue;
+    // Failed members are reported beside their group, also when the group itself failed because
+    // none of its members could receive the message.
+    auto append_member_failures = [&] {
+      for (const auto& mf : outcome.member_failures) {
+        auto& added = append_like(env, parent, mf.address);
+        added.mutable_resolution()->set_object_dn(mf.object_dn);
+        added.mutable_resolution()->set_expanded_from_dn(mf.expanded_from_dn);
+        stamp_failure(added, mf.failure);
+        gw::log::info(ctx, "to=<{}>, dsn={}, status=failed ({})", gw::log::printable(mf.address), added.status(),
+                      added.diagnostic());
+      }
+    };
+    if (outcome.failure) {
+      append_member_failures();
+      continue;
+    }
     if (updated.state() == envelope::RESOLVED)
       gw::log::info(ctx, "to=<{}>, status=resolved ({} {}{})", gw::log::printable(parent.address()),
                     envelope::Resolution::Kind_Name(updated.resolution().kind()),
@@ -214,12 +233,7 @@ asio::awaitable<Result<void>> Categorizer::categorize(envelope::Envelope& env) {
       auto& added = append_like(env, parent, d.address);
       stamp_delivery(added, d);
     }
-    for (const auto& mf : outcome.member_failures) {
-      auto& added = append_like(env, parent, mf.address);
-      added.mutable_resolution()->set_object_dn(mf.object_dn);
-      added.mutable_resolution()->set_expanded_from_dn(mf.expanded_from_dn);
-      stamp_failure(added, mf.failure);
-    }
+    append_member_failures();
   }
   ++messages_categorized_;
   co_return Result<void>{};

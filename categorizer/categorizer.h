@@ -9,8 +9,10 @@
 // then stamps them REMOTE (no object DN, no primary address) so the router sends them there.
 // categorize() resolves every PENDING recipient of a queued envelope and stamps the outcome into
 // it: resolution, state, enhanced status, reply code and text (from gateway/dsn's status table).
-// Groups become EXPANDED and their members are appended as new recipients; forwarded copies
-// (deliverAndRedirect) are appended too. On a directory error the envelope is left untouched and
+// Groups become EXPANDED and their members are appended as new recipients (ORCPT = the address
+// the client gave, so reports name the group); forwarded copies (deliverAndRedirect) are appended
+// too. A group that reaches nobody fails 5.2.4 (GroupWithoutRecipients) and its failed members are
+// appended beside it: a recipient never ends "expanded" into nothing. On a directory error the envelope is left untouched and
 // the error returned, so the message waits in "awaiting directory lookup": an outage never
 // bounces mail. Runs on the caller's executor (single-threaded), like the DirectoryClient.
 // Not responsible for: relay decisions (smtp::Session), routing, writing the envelope to disk.

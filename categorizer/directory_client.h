@@ -6,6 +6,10 @@
 // and was abandoned), SizeLimit (more entries than the request allows), Protocol (the server
 // rejected the request). Filters are ldap::Filter values, so every value in them has been
 // escaped by ldap::FilterBuilder; no code builds a filter by string concatenation.
+// read() is the one answer that may say "this entry does not exist": only the server's
+// noSuchObject result means absent; a read that brings back no entry and no noSuchObject is an
+// error, never an absent entry. kind() says which kind of server answers (its root DSE), so callers
+// can use what that kind supports (gateway/common/directory_kind.h).
 // Not responsible for: what the entries mean (Resolver), caching (DirectoryCache).
 #pragma once
 
@@ -20,6 +24,7 @@
 
 #include "categorizer/ldap/filter_builder.h"
 #include "gateway/common/asio.h"
+#include "gateway/common/directory_kind.h"
 #include "gateway/common/result.h"
 
 namespace gw::categorizer {
@@ -71,6 +76,11 @@ class DirectoryClient {
  public:
   virtual ~DirectoryClient() = default;
   virtual asio::awaitable<Result<std::vector<Entry>>> search(SearchRequest request) = 0;
+  // The entry named `dn` (a base-scope read; `attributes` empty = all user attributes). nullopt
+  // only when the server answers noSuchObject. No entry without noSuchObject is Protocol.
+  virtual asio::awaitable<Result<std::optional<Entry>>> read(std::string dn, std::vector<std::string> attributes) = 0;
+  // The kind of the server that answers (connecting first when needed). Errors: Unavailable.
+  virtual asio::awaitable<Result<DirectoryKind>> kind() = 0;
 };
 
 }  // namespace gw::categorizer

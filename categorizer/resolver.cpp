@@ -22,6 +22,22 @@ const std::vector<std::string> kAttributes = {
     "dLMemSubmitPerms", "dLMemRejectPerms", "msExchRequireAuthToSendTo", "delivContLength",
     "msExchRecipLimit", "msExchOwningServer", "networkAddress"};
 
+// Active Directory: `member` asked for in AD's default MaxValRange window. A Windows DC answers a
+// plain `member` with at most that many values anyway ("member;range=0-1499"); Samba answers it
+// whole. Asking for the window makes both answer alike, so the range continuation is the same code
+// on both (and a DC configured with a smaller MaxValRange answers a smaller window, which the
+// continuation handles too).
+const std::vector<std::string> kActiveDirectoryAttributes = [] {
+  auto attributes = kAttributes;
+  for (auto& a : attributes)
+    if (a == "member") a = "member;range=0-1499";
+  return attributes;
+}();
+
+// AD's computer class derives from user, so (objectClass=user) and the structural chain of a
+// computer look like a user's: a computer is never a recipient.
+bool is_computer(const Entry& e) { return e.is_a("computer"); }
+
 bool is_true(std::optional<std::string_view> v) { return v && iequals(*v, "TRUE"); }
 
 std::optional<std::uint64_t> to_number(std::optional<std::string_view> v) {
@@ -82,6 +98,19 @@ Resolver::Resolver(DirectoryClient& client, DomainClassifier domains, ResolverOp
   if (options_.batch_size == 0) options_.batch_size = 1;
 }
 
+asio::awaitable<Result<DirectoryKind>> Resolver::directory_kind() {
+  if (!kind_) {
+    auto kind = co_await client_.kind();
+    if (!kind) co_return std::unexpected(kind.error());
+    kind_ = *kind;
+  }
+  co_return *kind_;
+}
+
+const std::vector<std::string>& Resolver::attributes() const {
+  return kind_ == DirectoryKind::ActiveDirectory ? kActiveDirectoryAttributes : kAttributes;
+}
+
 asio::awaitable<Result<std::vector<Entry>>> Resolver::run_search(SearchRequest request, std::size_t batch_values) {
   ++stats_.searches;
   ++stats_.batches;
@@ -105,6 +134,7 @@ asio::awaitable<Result<void>> Resolver::complete_ranged_attributes(Entry& entry)
     if (entry.values(next.attribute).size() > options_.max_expanded_members) continue;
     SearchRequest request{entry.dn, SearchScope::Base, FilterBuilder::present("objectClass"), {next.request}, 0};
     ++stats_.searches;
+    ++stats_.range_continuations;
     auto more = co_await client_.search(std::move(request));
     if (!more) co_return std::unexpected(more.error());
     if (more->empty())
@@ -147,6 +177,9 @@ asio::awaitable<Result<std::unordered_map<std::string, std::vector<EntryPtr>>>> 
     found.emplace(a, std::vector<EntryPtr>{});
     misses.push_back(a);
   }
+  if (!misses.empty()) {
+    if (auto kind = co_await directory_kind(); !kind) co_return std::unexpected(kind.error());
+  }
   for (std::size_t start = 0; start < misses.size(); start += options_.batch_size) {
     const std::size_t end = std::min(misses.size(), start + options_.batch_size);
     std::vector<ldap::Filter> terms;
@@ -155,11 +188,12 @@ asio::awaitable<Result<std::unordered_map<std::string, std::vector<EntryPtr>>>> 
       terms.push_back(FilterBuilder::equals("mail", misses[i]));
     }
     SearchRequest request{options_.recipient_base_dn, SearchScope::Subtree, FilterBuilder::any_of(std::move(terms)),
-                          kAttributes, 0};
+                          attributes(), 0};
     auto entries = co_await run_search(std::move(request), end - start);
     if (!entries) co_return std::unexpected(entries.error());
     std::vector<EntryPtr> shared;
-    for (auto& e : *entries) shared.push_back(std::make_shared<const Entry>(std::move(e)));
+    for (auto& e : *entries)
+      if (!is_computer(e)) shared.push_back(std::make_shared<const Entry>(std::move(e)));
     for (std::size_t i = start; i < end; ++i) {
       auto& slot = found[misses[i]];
       // The filter may match more than the literal address (server-side matching rules); only
@@ -192,13 +226,18 @@ asio::awaitable<Result<Resolver::EntryMap>> Resolver::fetch_by_dn(const std::vec
     out.emplace(dn, nullptr);
     (!config_base.empty() && dn_is_within(dn, config_base) ? config_misses : recipient_misses).push_back(dn);
   }
+  if (recipient_misses.empty() && config_misses.empty()) co_return out;
+  auto kind = co_await directory_kind();
+  if (!kind) co_return std::unexpected(kind.error());
+  const std::string dn_attribute(dn_filter_attribute(*kind));
+  std::vector<std::string> unanswered;  // DNs a batch did not return
   for (auto* group : {&recipient_misses, &config_misses}) {
     const std::string& base = group == &config_misses ? options_.config_base_dn : options_.recipient_base_dn;
     for (std::size_t start = 0; start < group->size(); start += options_.batch_size) {
       const std::size_t end = std::min(group->size(), start + options_.batch_size);
       std::vector<ldap::Filter> terms;
-      for (std::size_t i = start; i < end; ++i) terms.push_back(FilterBuilder::equals(options_.dn_attribute, (*group)[i]));
-      SearchRequest request{base, SearchScope::Subtree, FilterBuilder::any_of(std::move(terms)), kAttributes, 0};
+      for (std::size_t i = start; i < end; ++i) terms.push_back(FilterBuilder::equals(dn_attribute, (*group)[i]));
+      SearchRequest request{base, SearchScope::Subtree, FilterBuilder::any_of(std::move(terms)), attributes(), 0};
       auto entries = co_await run_search(std::move(request), end - start);
       if (!entries) co_return std::unexpected(entries.error());
       for (auto& e : *entries) {
@@ -206,12 +245,32 @@ asio::awaitable<Result<Resolver::EntryMap>> Resolver::fetch_by_dn(const std::vec
         auto ptr = std::make_shared<const Entry>(std::move(e));
         if (auto it = out.find(dn); it != out.end()) it->second = ptr;
       }
-      if (cache_ != nullptr)
-        for (std::size_t i = start; i < end; ++i) {
-          const auto& entry = out[(*group)[i]];
-          cache_->put("d:" + (*group)[i], entry ? std::vector<EntryPtr>{entry} : std::vector<EntryPtr>{});
-        }
+      for (std::size_t i = start; i < end; ++i) {
+        const auto& entry = out[(*group)[i]];
+        if (!entry) unanswered.push_back((*group)[i]);
+        else if (cache_ != nullptr) cache_->put("d:" + (*group)[i], {entry});
+      }
     }
+  }
+  // A batch that leaves a DN out proves nothing: the entry may lie outside the search base, or the
+  // server may not evaluate the DN filter (AD has no entryDN and answers such a filter with zero
+  // entries and no error). Only a read of the DN itself that ends in noSuchObject makes it absent.
+  for (const auto& dn : unanswered) {
+    ++stats_.searches;
+    ++stats_.dn_reads;
+    std::vector<std::string> wanted = attributes();  // named: g++ 12 and temporaries in co_await
+    auto read = co_await client_.read(dn, std::move(wanted));
+    if (!read) co_return std::unexpected(read.error());
+    EntryPtr entry;
+    if (*read) {
+      Entry& e = **read;
+      auto completed = co_await complete_ranged_attributes(e);
+      if (!completed) co_return std::unexpected(completed.error());
+      entry = std::make_shared<const Entry>(std::move(e));
+      gw::log::debug(kLog, "{} found by reading it, not by ({}=...)", dn, dn_attribute);
+    }
+    out[dn] = entry;
+    if (cache_ != nullptr) cache_->put("d:" + dn, entry ? std::vector<EntryPtr>{entry} : std::vector<EntryPtr>{});
   }
   co_return out;
 }
@@ -324,7 +383,8 @@ struct Item {
 
 struct Request {  // an object to fetch by DN for the next round
   Item item;     // entry still empty
-  std::string dn;
+  std::string dn;             // normalized
+  std::string as_written;     // the value as the directory has it, for reports
 };
 
 struct StagedDelivery {
@@ -417,6 +477,10 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
 
   // 3. Walk objects one level at a time so every level's DN fetches share batches.
   std::unordered_set<std::string> visited;  // objects already delivered to or expanded
+  // Object -> the objects it leads to (members, alternate recipient), recorded also when the
+  // target was reached before: whether a recipient ends with nobody is decided on this graph.
+  std::unordered_map<std::string, std::vector<std::string>> leads_to;
+  std::vector<std::size_t> skipped_members(addresses.size(), 0);  // without mail attributes, computers
   std::vector<std::size_t> members_per_owner(addresses.size(), 0);
   std::vector<StagedDelivery> staged;
 
@@ -453,7 +517,10 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
       if (outcomes[item.owner].failure) continue;
       const Entry& e = *item.entry;
       const std::string dn = normalize_dn(e.dn);
-      if (!item.is_recipient && !mail_enabled(e)) continue;  // members without mail attributes receive nothing
+      if (!item.is_recipient && (!mail_enabled(e) || is_computer(e))) {  // not a recipient: receives nothing
+        ++skipped_members[item.owner];
+        continue;
+      }
       // Reached twice (two groups, a group and a direct recipient, two aliases of one mailbox):
       // one copy. Group cycles end here too.
       if (visited.contains(dn) && (!item.is_recipient || depth == Depth::Full)) continue;
@@ -470,8 +537,17 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
                            std::to_string(message_size) + " bytes over " + std::to_string(limit) + " KB of " + e.dn});
         continue;
       }
-      if (depth == Depth::Shallow) continue;
+      if (depth == Depth::Shallow) {
+        // The one expansion fact RCPT time can know cheaply: a group without members has nobody.
+        if (e.is_a("group") && !e.has("member"))
+          fail(item, Failure{FailureKind::GroupWithoutRecipients, e.dn + " has no members"});
+        continue;
+      }
 
+      if (is_computer(e)) {  // only an alternate recipient can name one: addresses never find computers
+        fail(item, Failure{FailureKind::CategorizerFailure, e.dn + " is a computer, not a recipient"});
+        continue;
+      }
       if (e.is_a("group")) {
         if (item.replaces_recipient) outcomes[item.owner].is_group = true;
         if (item.depth >= options_.max_expansion_depth) {
@@ -489,10 +565,13 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
                                                            " members exceeded at " + e.dn};
           continue;
         }
+        auto& edges = leads_to[dn];
         for (const auto& m : members) {
           std::string member_dn = normalize_dn(m);
+          edges.push_back(member_dn);
           if (visited.contains(member_dn)) continue;
-          requests.push_back(Request{Item{item.owner, nullptr, e.dn, item.depth + 1, false, false, {}}, std::move(member_dn)});
+          requests.push_back(Request{Item{item.owner, nullptr, e.dn, item.depth + 1, false, false, {}},
+                                     std::move(member_dn), m});
         }
         continue;
       }
@@ -508,9 +587,10 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
           continue;
         }
         deliver_here = is_true(e.first("deliverAndRedirect"));
+        leads_to[dn].push_back(alt);
         requests.push_back(Request{Item{item.owner, nullptr, e.dn, item.depth, item.replaces_recipient && !deliver_here,
                                         false, std::move(chain)},
-                                   alt});
+                                   alt, std::string(*alternate)});
       }
       if (!deliver_here) continue;
 
@@ -575,9 +655,17 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
           Entry ghost;
           ghost.dn = r.item.expanded_from_dn;
           r.item.entry = std::make_shared<const Entry>(std::move(ghost));
-          fail(r.item, Failure{FailureKind::CategorizerFailure, "altRecipient " + r.dn + " does not exist"});
+          fail(r.item, Failure{FailureKind::CategorizerFailure, "altRecipient " + r.as_written + " does not exist"});
+          continue;
         }
-        continue;  // dangling member DN: nothing to deliver
+        // A member the directory says does not exist (or that the service identity may not see):
+        // reported beside its group, never skipped in silence.
+        Entry ghost;
+        ghost.dn = r.as_written;
+        r.item.entry = std::make_shared<const Entry>(std::move(ghost));
+        fail(r.item, Failure{FailureKind::CategorizerFailure,
+                             "member " + r.as_written + " of " + r.item.expanded_from_dn + " does not exist"});
+        continue;
       }
       if (!r.item.replaces_recipient) ++stats_.expanded_members;
       r.item.entry = entry;
@@ -656,14 +744,45 @@ asio::awaitable<Result<std::vector<RecipientOutcome>>> Resolver::resolve(std::ve
     }
   }
 
+  std::unordered_set<std::string> delivered;  // objects that receive a copy, whoever brought them in
   for (auto& s : staged)
-    if (s.owner != SIZE_MAX) outcomes[s.owner].deliveries.push_back(std::move(s.delivery));
+    if (s.owner != SIZE_MAX) {
+      delivered.insert(normalize_dn(s.delivery.object_dn));
+      outcomes[s.owner].deliveries.push_back(std::move(s.delivery));
+    }
   for (auto& o : outcomes)
     if (o.failure) {
       o.deliveries.clear();
       o.member_failures.clear();
       o.is_group = false;
     }
+
+  // 5. A group (or a forward to one) that reaches no object receiving a copy -- in this recipient's
+  // expansion or through another recipient of the message -- is reported, never dropped.
+  if (depth == Depth::Full) {
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      auto& o = outcomes[i];
+      if (o.failure || !o.is_group || !o.deliveries.empty()) continue;
+      std::unordered_set<std::string> seen;
+      std::vector<std::string> stack{normalize_dn(o.object_dn)};
+      bool reaches_someone = false;
+      while (!stack.empty() && !reaches_someone) {
+        std::string dn = std::move(stack.back());
+        stack.pop_back();
+        if (!seen.insert(dn).second) continue;
+        reaches_someone = delivered.contains(dn);
+        if (auto it = leads_to.find(dn); it != leads_to.end())
+          stack.insert(stack.end(), it->second.begin(), it->second.end());
+      }
+      if (reaches_someone) continue;
+      std::string detail = "no member of " + o.object_dn + " can receive mail";
+      if (!o.member_failures.empty() || skipped_members[i] != 0)
+        detail += ": " + std::to_string(o.member_failures.size()) + " failed, " + std::to_string(skipped_members[i]) +
+                  " without mail attributes";
+      o.failure = Failure{FailureKind::GroupWithoutRecipients, std::move(detail)};
+      o.is_group = false;  // its failed members stay in member_failures, reported beside it
+    }
+  }
   co_return outcomes;
 }
 

@@ -5,19 +5,29 @@
 // - Batching: all addresses of a call are looked up together, in OR filters of up to
 //   `batch_size` values: (|(proxyAddresses=smtp:a)(mail=a)(proxyAddresses=smtp:b)(mail=b)...).
 //   Entries fetched by DN (group members, alternate recipients, stores, servers) are fetched the
-//   same way on the DN attribute (`entryDN` on OpenLDAP, `distinguishedName` on AD), one level of
-//   group nesting at a time, so a 10,000-member group costs about 10,000 / batch_size searches.
-//   Answers are cached in the optional DirectoryCache (positive and negative).
+//   same way on the DN attribute of the directory's kind (`entryDN` on OpenLDAP, `distinguishedName`
+//   on Active Directory, from DirectoryClient::kind()), one level of group nesting at a time, so a
+//   10,000-member group costs about 10,000 / batch_size searches. A DN the batch does not return is
+//   read on its own (base scope): only the server's noSuchObject makes it absent, so a filter the
+//   server does not understand can cost time but never members. Answers are cached in the optional
+//   DirectoryCache (positive and negative).
 // - Objects: mailbox user (homeMDB -> store -> msExchOwningServer, or three RDNs up -> server ->
 //   networkAddress "ncacn_ip_tcp:<fqdn>"); contact or mail-enabled user (targetAddress "SMTP:x");
 //   group (member, expanded recursively with a message-wide visited set: no loops, one copy per
-//   object); altRecipient with or without deliverAndRedirect. Delivery restrictions (authOrig,
+//   object); altRecipient with or without deliverAndRedirect. Computer objects (objectClass
+//   computer, which AD derives from user) are never recipients. Delivery restrictions (authOrig,
 //   unauthOrig, dLMemSubmitPerms, dLMemRejectPerms, msExchRequireAuthToSendTo) and delivContLength
 //   apply to every object reached, groups included.
 // - Failures are gw::FailureKind values (gateway/common/failure_kind.h); gateway/dsn's status table
 //   turns them into codes and text. A failure of an expanded member is reported beside the group,
 //   never instead of it; a failure of the recipient itself (or of its forward-only alternate)
-//   replaces its deliveries.
+//   replaces its deliveries. A member DN the directory says does not exist is such a member
+//   failure (CategorizerFailure), never skipped in silence.
+// - Nothing vanishes: a group (or forwarding chain) none of whose objects receives a copy -- no
+//   members, only members without mail attributes, only failed members -- fails the recipient
+//   with GroupWithoutRecipients (5.2.4, naming the group), its failed members still reported beside
+//   it. An object that receives its copy through another recipient of the message counts as
+//   receiving it. At Depth::Shallow (RCPT) a group without any member value fails the same way.
 // - Unknown addresses of an authoritative domain fail UnknownRecipient, or, with
 //   UnresolvedPolicy::Forward (the accepting virtual server forwards unresolved recipients), become
 //   a Remote delivery marked forwarded_unresolved for the router to send to that host.
@@ -56,7 +66,6 @@ struct KnownHomeServer {
 struct ResolverOptions {
   std::string recipient_base_dn;         // gwRecipientBaseDN (domain NC)
   std::string config_base_dn;            // configuration NC (stores, servers)
-  std::string dn_attribute = "entryDN";  // "distinguishedName" against Active Directory
   // Values per OR filter. 200 addresses make a filter of 400 terms, about 15 KB (200 DNs about
   // 25 KB): far below slapd's sockbuf_max_incoming_auth (4 MiB) and AD's MaxReceiveBuffer
   // (10 MB), answered from the equality indexes in one pass, and at most 200 entries, below a
@@ -146,6 +155,8 @@ struct ResolverStats {
   std::uint64_t batched_values = 0;  // values in them
   std::uint64_t largest_batch = 0;
   std::uint64_t expanded_members = 0;
+  std::uint64_t dn_reads = 0;        // base-scope reads of DNs a batch did not return
+  std::uint64_t range_continuations = 0;  // "member;range=N-*" searches (Active Directory)
 };
 
 class Resolver {
@@ -179,12 +190,16 @@ class Resolver {
   asio::awaitable<Result<std::vector<Entry>>> run_search(SearchRequest request, std::size_t batch_values);
   // AD range retrieval: asks for the rest of every "attr;range=a-b" value set of `entry`.
   asio::awaitable<Result<void>> complete_ranged_attributes(Entry& entry);
+  // The directory's kind, asked once; and what every fetch asks the directory for.
+  asio::awaitable<Result<DirectoryKind>> directory_kind();
+  const std::vector<std::string>& attributes() const;
 
   DirectoryClient& client_;
   DomainClassifier domains_;
   ResolverOptions options_;
   DirectoryCache* cache_;
   ResolverStats stats_;
+  std::optional<DirectoryKind> kind_;
 };
 
 }  // namespace gw::categorizer

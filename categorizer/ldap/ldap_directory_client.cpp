@@ -138,11 +138,13 @@ struct LdapDirectoryClient::Connection {
   std::optional<asio::posix::stream_descriptor> socket;
   std::unordered_map<int, std::shared_ptr<Waiter>> waiters;
   bool broken = false;
+  DirectoryKind kind = DirectoryKind::OpenLdap;
 };
 
 struct LdapDirectoryClient::PageResult {
   bool ok = false;
   bool lost = false;
+  bool no_such_object = false;  // the search base does not exist (ok is set too)
   gw::Error error;
   std::string cookie;
 };
@@ -359,12 +361,18 @@ asio::awaitable<Result<std::shared_ptr<LdapDirectoryClient::Connection>>> LdapDi
     for (const auto& uri : options_.uris) {
       auto opened = co_await open(uri, options_.bind_dn, options_.bind_password, true, nullptr);
       if (opened) {
+        (*opened)->kind = co_await read_kind(*opened);
+        if ((*opened)->broken) {  // lost while reading the root DSE
+          ++stats_.connect_failures;
+          last = directory_error(DirectoryErrc::Unavailable, uri + ": connection lost after the bind");
+          continue;
+        }
         current_ = *opened;
         ++stats_.connects;
         consecutive_timeouts_ = 0;
         backoff_ = std::chrono::milliseconds{0};
         next_attempt_ = {};
-        gw::log::info(kLog, "directory: connected to {}", uri);
+        gw::log::info(kLog, "directory: connected to {} ({})", uri, directory_kind_name(current_->kind));
         break;
       }
       ++stats_.connect_failures;
@@ -394,8 +402,10 @@ asio::awaitable<LdapDirectoryClient::PageResult> LdapDirectoryClient::search_pag
 
   LDAPControl* page_control = nullptr;
   berval cookie_value{static_cast<ber_len_t>(cookie.size()), const_cast<char*>(cookie.data())};
-  // Not critical: a server without RFC 2696 support answers with everything in one page.
-  if (ldap_create_page_control(ld, options_.page_size, cookie.empty() ? nullptr : &cookie_value, 0,
+  // Not critical: a server without RFC 2696 support answers with everything in one page. A base
+  // search returns one entry at most, and the root DSE is not in any database to page.
+  if (request.scope != SearchScope::Base &&
+      ldap_create_page_control(ld, options_.page_size, cookie.empty() ? nullptr : &cookie_value, 0,
                                &page_control) != LDAP_SUCCESS) {
     result.error = directory_error(DirectoryErrc::Protocol, "cannot encode paged results control");
     co_return result;
@@ -410,8 +420,8 @@ asio::awaitable<LdapDirectoryClient::PageResult> LdapDirectoryClient::search_pag
   const int rc = ldap_search_ext(ld, request.base.c_str(), to_ldap_scope(request.scope),
                                  request.filter.str().c_str(),
                                  request.attributes.empty() ? nullptr : attributes.data(), 0,
-                                 server_controls, nullptr, nullptr, 0, &msgid);
-  ldap_control_free(page_control);
+                                 page_control != nullptr ? server_controls : nullptr, nullptr, nullptr, 0, &msgid);
+  if (page_control != nullptr) ldap_control_free(page_control);
   ++stats_.requests;
   if (rc != LDAP_SUCCESS) {
     result.lost = rc == LDAP_SERVER_DOWN;
@@ -457,6 +467,7 @@ asio::awaitable<LdapDirectoryClient::PageResult> LdapDirectoryClient::search_pag
             case LDAP_SUCCESS:
             case LDAP_NO_SUCH_OBJECT:  // the base does not exist: nothing matches
               result.ok = true;
+              result.no_such_object = err == LDAP_NO_SUCH_OBJECT;
               if (LDAPControl* page = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, controls, nullptr)) {
                 ber_int_t estimate = 0;
                 berval next{0, nullptr};
@@ -486,7 +497,7 @@ asio::awaitable<LdapDirectoryClient::PageResult> LdapDirectoryClient::search_pag
           if (controls != nullptr) ldap_controls_free(controls);
           co_return result;
         }
-        default:  // search references: referrals are not chased
+        default:  // search references (continuations): never chased
           break;
       }
     }
@@ -514,6 +525,11 @@ asio::awaitable<LdapDirectoryClient::PageResult> LdapDirectoryClient::search_pag
 }
 
 asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::search(SearchRequest request) {
+  co_return co_await run(request, nullptr);
+}
+
+asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::run(const SearchRequest& request,
+                                                                     bool* no_such_object) {
   const std::size_t cap = request.max_entries != 0 ? request.max_entries : options_.max_entries;
   for (int attempt = 0;; ++attempt) {
     auto conn = co_await connection();
@@ -527,6 +543,7 @@ asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::search(SearchRe
     } while (page.ok && !cookie.empty());
     if (page.ok) {
       consecutive_timeouts_ = 0;
+      if (no_such_object != nullptr) *no_such_object = page.no_such_object;
       co_return entries;
     }
     if (page.lost) {
@@ -535,6 +552,40 @@ asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::search(SearchRe
     }
     co_return std::unexpected(page.error);
   }
+}
+
+asio::awaitable<Result<std::optional<Entry>>> LdapDirectoryClient::read(std::string dn,
+                                                                        std::vector<std::string> attributes) {
+  SearchRequest request{dn, SearchScope::Base, FilterBuilder::present("objectClass"), std::move(attributes), 1};
+  bool no_such_object = false;
+  auto entries = co_await run(request, &no_such_object);
+  if (!entries) co_return std::unexpected(entries.error());
+  if (!entries->empty()) co_return std::optional<Entry>(std::move(entries->front()));
+  if (no_such_object) co_return std::optional<Entry>();
+  // (objectClass=*) matches every entry: an empty answer that is not noSuchObject hides the entry.
+  co_return std::unexpected(directory_error(DirectoryErrc::Protocol, "reading " + dn + ": no entry and no noSuchObject"));
+}
+
+asio::awaitable<Result<DirectoryKind>> LdapDirectoryClient::kind() {
+  auto conn = co_await connection();
+  if (!conn) co_return std::unexpected(conn.error());
+  co_return (*conn)->kind;
+}
+
+asio::awaitable<DirectoryKind> LdapDirectoryClient::read_kind(std::shared_ptr<Connection> conn) {
+  const SearchRequest request{"", SearchScope::Base, FilterBuilder::present("objectClass"),
+                              {std::string(kRootDseCapabilitiesAttribute)}, 1};
+  std::vector<Entry> entries;
+  const std::string no_cookie;
+  const PageResult page = co_await search_page(conn, request, no_cookie, entries, 1);
+  if (!page.ok) {
+    gw::log::warn(kLog, "directory: cannot read the root DSE of {} ({}); treating it as an RFC directory", conn->uri,
+                  page.error.message());
+    co_return DirectoryKind::OpenLdap;
+  }
+  std::vector<std::string> capabilities;
+  if (!entries.empty()) capabilities = entries.front().values(kRootDseCapabilitiesAttribute);
+  co_return directory_kind_from_capabilities(capabilities);
 }
 
 asio::awaitable<Result<bool>> LdapDirectoryClient::simple_bind_check(std::string dn, std::string password) {

@@ -15,7 +15,13 @@
 // - Searches: paged (RFC 2696) so large result sets are never truncated by server limits, each
 //   page with a deadline; an expired request is abandoned (ldap_abandon_ext) and reported as
 //   Timeout. A lost connection is re-established and the search retried once. Repeated timeouts
-//   drop the connection, so a hung server is failed over like a dead one.
+//   drop the connection, so a hung server is failed over like a dead one. Base-scope searches
+//   (one entry at most) go without the paging control. Search references (continuations, such as
+//   AD's reference to CN=Configuration under the domain) and referrals are never chased.
+// - Kind: right after the bind, the root DSE's supportedCapabilities say whether the server is
+//   Active Directory (gateway/common/directory_kind.h); kind() answers from the connection. A
+//   root DSE that cannot be read counts as an RFC directory (logged): callers must not lose data
+//   when the kind is wrong, only speed.
 // - TLS: ldaps:// endpoints and StartTLS (`start_tls`, for ldap:// endpoints) verify the server
 //   certificate against `tls_ca_file` (or libldap's configured CAs) and the host name in the URI;
 //   a failed verification is a failed connect (Unavailable), so the next endpoint is tried.
@@ -80,6 +86,8 @@ class LdapDirectoryClient final : public DirectoryClient {
   LdapDirectoryClient& operator=(const LdapDirectoryClient&) = delete;
 
   asio::awaitable<Result<std::vector<Entry>>> search(SearchRequest request) override;
+  asio::awaitable<Result<std::optional<Entry>>> read(std::string dn, std::vector<std::string> attributes) override;
+  asio::awaitable<Result<DirectoryKind>> kind() override;
 
   // Verifies a password with a simple bind on a separate, short-lived connection to the first
   // endpoint that answers. true = valid, false = invalid credentials (an empty password is always
@@ -106,6 +114,8 @@ class LdapDirectoryClient final : public DirectoryClient {
   asio::awaitable<PageResult> search_page(std::shared_ptr<Connection> conn, const SearchRequest& request,
                                           const std::string& cookie, std::vector<Entry>& out,
                                           std::size_t cap);
+  asio::awaitable<Result<std::vector<Entry>>> run(const SearchRequest& request, bool* no_such_object);
+  asio::awaitable<DirectoryKind> read_kind(std::shared_ptr<Connection> conn);
   void drop(const std::shared_ptr<Connection>& conn);
 
   asio::any_io_executor executor_;

@@ -22,6 +22,7 @@ enum class FailureKind {
   MessageTooLargeForRecipient, // 5.2.3 recipient's delivContLength
   MessageTooLargeForConnector, // 5.2.3 connector's size restriction
   GroupExpansionLimit,         // 5.2.4 group nesting or member count over the categorizer's limit
+  GroupWithoutRecipients,      // 5.2.4 a group whose expansion reaches nobody who can receive mail
   LoopBackToSelf,              // 5.3.5 next hop is this server
   NoMailExchanger,             // 5.4.0 no MX/A record for the domain
   BadSmartHost,                // 5.4.0 smart host not resolvable or malformed
@@ -55,6 +56,7 @@ constexpr std::string_view failure_kind_name(FailureKind kind) noexcept {
     case FailureKind::MessageTooLargeForRecipient: return "MessageTooLargeForRecipient";
     case FailureKind::MessageTooLargeForConnector: return "MessageTooLargeForConnector";
     case FailureKind::GroupExpansionLimit: return "GroupExpansionLimit";
+    case FailureKind::GroupWithoutRecipients: return "GroupWithoutRecipients";
     case FailureKind::LoopBackToSelf: return "LoopBackToSelf";
     case FailureKind::NoMailExchanger: return "NoMailExchanger";
     case FailureKind::BadSmartHost: return "BadSmartHost";

@@ -28,6 +28,10 @@ constexpr std::array kRows = {
     // exceed the nesting depth or member count the categorizer allows.
     StatusRow{FailureKind::GroupExpansionLimit, 550, es(5, 2, 4),
               "Distribution group could not be expanded: expansion limit exceeded"},
+    // X.2.4 too: the group exists, but no member can receive the message (none, none with mail
+    // attributes, or every one failed), so the sender learns the list reached nobody.
+    StatusRow{FailureKind::GroupWithoutRecipients, 550, es(5, 2, 4),
+              "Distribution group has no member that can receive mail"},
     StatusRow{FailureKind::LoopBackToSelf, 554, es(5, 3, 5), "Mail for this destination loops back to myself"},
     StatusRow{FailureKind::NoMailExchanger, 554, es(5, 4, 0), "No mail exchanger or address found for the domain"},
     StatusRow{FailureKind::BadSmartHost, 554, es(5, 4, 0), "Smart host is invalid or cannot be resolved"},

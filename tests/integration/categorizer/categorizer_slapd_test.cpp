@@ -262,6 +262,63 @@ TEST_F(CategorizerSlapdTest, TenThousandMemberGroupExpandsCompletely) {
   EXPECT_LE(stats.searches, (kMembers + batch - 1) / batch + 10) << "searches " << stats.searches;
 }
 
+// --- Nothing vanishes ----------------------------------------------------------------------------
+
+constexpr const char* kQuietList =
+    "dn: CN=Printer Account,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: person\n"
+    "objectClass: organizationalPerson\nobjectClass: user\ncn: Printer Account\nsn: Account\n\n"
+    "dn: CN=Quiet List,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: Quiet List\n"
+    "groupType: 8\nmail: quiet-list@example.com\nproxyAddresses: SMTP:quiet-list@example.com\n"
+    "member: CN=Printer Account,CN=Users,DC=example,DC=com\n\n"
+    "dn: CN=Empty List,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: Empty List\n"
+    "groupType: 8\nmail: empty-list@example.com\nproxyAddresses: SMTP:empty-list@example.com\n\n"
+    "dn: CN=Ghost List,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: Ghost List\n"
+    "groupType: 8\nmail: ghost-list@example.com\nproxyAddresses: SMTP:ghost-list@example.com\n"
+    "member: CN=Alice Anderson,CN=Users,DC=example,DC=com\nmember: CN=Departed User,CN=Users,DC=example,DC=com\n";
+
+TEST_F(CategorizerSlapdTest, GroupWithoutMembersIsRefusedAtRcpt550524) {
+  slapd_.add(kQuietList);
+  auto v = run_to_completion(io_, categorizer_.check_recipient("empty-list@example.com", {}));
+  ASSERT_TRUE(std::holds_alternative<Reject>(v));
+  EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).status.str(), "5.2.4");
+  EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).reply_code, 550);
+}
+
+TEST_F(CategorizerSlapdTest, GroupWhoseMembersCannotReceiveMailFails524NotExpandedIntoNothing) {
+  slapd_.add(kQuietList);
+  auto env = message("carol@example.com", {"quiet-list@example.com", "bob@example.com"});
+  categorize(env);
+  ASSERT_EQ(env.recipients_size(), 2);
+  EXPECT_EQ(env.recipients(0).state(), envelope::FAILED);
+  EXPECT_EQ(env.recipients(0).status(), "5.2.4");
+  EXPECT_EQ(env.recipients(0).reply_code(), 550u);
+  EXPECT_NE(env.recipients(0).diagnostic().find("Quiet List"), std::string::npos) << env.recipients(0).diagnostic();
+  expect_mailbox(env.recipients(1), "bh1.example.com");
+}
+
+TEST_F(CategorizerSlapdTest, MemberThatDoesNotExistIsReported510BesideItsGroup) {
+  slapd_.add(kQuietList);
+  auto env = message("carol@example.com", {"ghost-list@example.com"});
+  categorize(env);
+  EXPECT_EQ(env.recipients(0).state(), envelope::EXPANDED);
+  ASSERT_EQ(env.recipients_size(), 3);
+  int delivered = 0, failed = 0;
+  for (int i = 1; i < env.recipients_size(); ++i) {
+    const auto& r = env.recipients(i);
+    EXPECT_EQ(r.orcpt(), "rfc822;ghost-list@example.com");
+    if (r.state() == envelope::RESOLVED) {
+      ++delivered;
+      EXPECT_EQ(r.address(), "alice@example.com");
+    } else {
+      ++failed;
+      EXPECT_EQ(r.status(), "5.1.0");
+      EXPECT_NE(r.diagnostic().find("does not exist"), std::string::npos) << r.diagnostic();
+    }
+  }
+  EXPECT_EQ(delivered, 1);
+  EXPECT_EQ(failed, 1);
+}
+
 // --- LDAP injection ------------------------------------------------------------------------------
 
 TEST_F(CategorizerSlapdTest, FilterMetacharactersNeverMatchMoreThanTheLiteralAddress) {

@@ -53,6 +53,28 @@ TEST_F(LdapDirectoryClientTest, ServiceAccountFindsASampleUser) {
   EXPECT_EQ(client.stats().connects, 1u);
 }
 
+TEST_F(LdapDirectoryClientTest, SlapdIsTakenForAnRfcDirectory) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto kind = run_to_completion(io_, client.kind());
+  ASSERT_TRUE(kind) << kind.error().message();
+  EXPECT_EQ(*kind, DirectoryKind::OpenLdap);
+}
+
+TEST_F(LdapDirectoryClientTest, ReadBringsTheEntryByItsDn) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto read = run_to_completion(io_, client.read("cn=alice anderson,cn=users,dc=example,dc=com", {"mail"}));
+  ASSERT_TRUE(read) << read.error().message();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->first("mail"), "alice@example.com");
+}
+
+TEST_F(LdapDirectoryClientTest, ReadOfAnEntryThatDoesNotExistIsNoSuchObject) {
+  LdapDirectoryClient client(io_.get_executor(), options());
+  auto read = run_to_completion(io_, client.read("CN=Departed User,CN=Users,DC=example,DC=com", {"mail"}));
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_FALSE(read->has_value());
+}
+
 TEST_F(LdapDirectoryClientTest, NoMatchIsAnEmptyResultNotAnError) {
   LdapDirectoryClient client(io_.get_executor(), options());
   auto entries = run_to_completion(io_, client.search(
@@ -73,7 +95,7 @@ TEST_F(LdapDirectoryClientTest, PagedSearchReturnsMoreEntriesThanTheServerSizeLi
   auto entries = run_to_completion(io_, client.search(users("OU=Many,DC=example,DC=com")));
   ASSERT_TRUE(entries) << entries.error().message();
   EXPECT_EQ(entries->size(), 1200u);  // slapd's soft limit for unpaged searches is 1000
-  EXPECT_EQ(client.stats().requests, 3u);
+  EXPECT_EQ(client.stats().requests, 4u);  // the root DSE at connect, then three pages
 }
 
 TEST_F(LdapDirectoryClientTest, ResultOverTheRequestCapIsSizeLimit) {
@@ -107,7 +129,7 @@ TEST_F(LdapDirectoryClientTest, ConcurrentSearchesShareOneConnection) {
   }
   EXPECT_EQ(found, static_cast<int>(names.size()));
   EXPECT_EQ(client.stats().connects, 1u);
-  EXPECT_EQ(client.stats().requests, names.size());
+  EXPECT_EQ(client.stats().requests, names.size() + 1);  // and the root DSE at connect
 }
 
 TEST_F(LdapDirectoryClientTest, WrongServicePasswordIsUnavailable) {

@@ -281,6 +281,66 @@ class PermanentFailureNdr(PipelineTestCase):
         self.assertIn("queue: BADMAIL", self.gateway.envelope(ids[0]))
 
 
+USERS = "CN=Users,DC=example,DC=com"
+
+
+class GroupsThatReachNobody(PipelineTestCase):
+    """Groups whose expansion delivers to nobody are reported to the sender,
+    never "expanded into nothing": a group whose only member has no mail
+    attributes, and a group whose member DN names no object."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.slapd.add(f"""dn: CN=Printer Account,{USERS}
+objectClass: top
+objectClass: person
+objectClass: organizationalPerson
+objectClass: user
+cn: Printer Account
+sn: Account
+
+dn: CN=Quiet List,{USERS}
+objectClass: top
+objectClass: group
+cn: Quiet List
+groupType: 8
+mail: quiet-list@example.com
+proxyAddresses: SMTP:quiet-list@example.com
+member: CN=Printer Account,{USERS}
+
+dn: CN=Ghost List,{USERS}
+objectClass: top
+objectClass: group
+cn: Ghost List
+groupType: 8
+mail: ghost-list@example.com
+proxyAddresses: SMTP:ghost-list@example.com
+member: CN=Alice Anderson,{USERS}
+member: CN=Departed User,{USERS}
+""")
+
+    def test_group_whose_members_cannot_receive_mail_is_returned_with_5_2_4(self):
+        before = self.dovecot.names("bob")
+        self.send("bob@example.com", ["quiet-list@example.com"], subject="to the quiet list")
+        _, recipients = delivery_status(parse(self.new_mail("bob", before)[0]))
+        self.assertEqual([(r["final-recipient"], r["action"], r["status"]) for r in recipients],
+                         [("rfc822; quiet-list@example.com", "failed", "5.2.4")])
+        self.assertIn("Quiet List", recipients[0]["diagnostic-code"])
+        wait_until(self.spool_empty, 20, "the message and its report to leave the spool")
+
+    def test_member_that_does_not_exist_is_reported_and_the_others_get_the_message(self):
+        before_alice, before_bob = self.dovecot.names("alice"), self.dovecot.names("bob")
+        self.send("bob@example.com", ["ghost-list@example.com"], subject="to the ghost list")
+        self.new_mail("alice", before_alice)
+        _, recipients = delivery_status(parse(self.new_mail("bob", before_bob)[0]))
+        self.assertEqual(len(recipients), 1, recipients)
+        self.assertEqual(recipients[0]["status"], "5.1.0")
+        self.assertIn("Departed User", recipients[0]["final-recipient"])
+        self.assertEqual(recipients[0]["original-recipient"], "rfc822; ghost-list@example.com")
+        wait_until(self.spool_empty, 20, "the message and its report to leave the spool")
+
+
 class ExpiryNdr(PipelineTestCase):
     expiration_seconds = 3
 

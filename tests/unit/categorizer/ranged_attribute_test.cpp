@@ -81,17 +81,22 @@ TEST(FoldRangedAttributes, PlainAttributesPassThroughUntouched) {
 }
 
 // A directory that answers like AD with MaxValRange = `max_values`: a `member` attribute with
-// more values comes back as "member;range=0-<max-1>", and a base search for
-// "member;range=N-*" returns the next chunk ("-*" on the last one).
+// more values (or asked for in a range) comes back as "member;range=0-<max-1>", and a base search
+// for "member;range=N-*" returns the next chunk ("-*" on the last one). Its kind is Active
+// Directory, so the resolver asks for "member;range=0-1499" in its first search of an entry.
+// requests() lists "search" for first searches, "member;range=N-*" for continuations.
 class RangedDirectory final : public DirectoryClient {
  public:
-  RangedDirectory(test::FakeDirectoryClient& inner, std::size_t max_values) : inner_(inner), max_(max_values) {}
+  RangedDirectory(test::FakeDirectoryClient& inner, std::size_t max_values) : inner_(inner), max_(max_values) {
+    inner_.set_kind(DirectoryKind::ActiveDirectory);
+  }
 
   asio::awaitable<Result<std::vector<Entry>>> search(SearchRequest request) override {
     std::optional<AttributeRange> asked;
     for (const auto& a : request.attributes)
       if (auto r = parse_range(a)) asked = r;
-    requests_.push_back(asked ? asked->attribute + ";range=" + std::to_string(asked->low) + "-*" : "search");
+    requests_.push_back(asked && asked->low != 0 ? asked->attribute + ";range=" + std::to_string(asked->low) + "-*"
+                                                 : "search");
     SearchRequest forwarded = request;
     auto entries = co_await inner_.search(std::move(forwarded));
     if (!entries) co_return std::move(entries);
@@ -109,6 +114,16 @@ class RangedDirectory final : public DirectoryClient {
     }
     co_return std::move(entries);
   }
+
+  asio::awaitable<Result<std::optional<Entry>>> read(std::string dn, std::vector<std::string> attributes) override {
+    SearchRequest request{dn, SearchScope::Base, ldap::FilterBuilder::present("objectClass"), std::move(attributes), 1};
+    auto found = co_await search(std::move(request));
+    if (!found) co_return std::unexpected(found.error());
+    if (found->empty()) co_return std::optional<Entry>();
+    co_return std::optional<Entry>(std::move(found->front()));
+  }
+
+  asio::awaitable<Result<DirectoryKind>> kind() override { co_return DirectoryKind::ActiveDirectory; }
 
   const std::vector<std::string>& requests() const { return requests_; }
 
@@ -150,7 +165,6 @@ class RangedResolverTest : public ::testing::Test {
   Resolver resolver(DirectoryClient& client, ResolverOptions options = {}) {
     options.recipient_base_dn = test::kRecipientBase;
     options.config_base_dn = test::kConfigBase;
-    options.dn_attribute = "distinguishedName";
     return Resolver(client, DomainClassifier(test::sample_metabase()), options);
   }
 

@@ -517,6 +517,175 @@ TEST_F(ResolverTest, FailureDuringGroupExpansionIsReturnedAsAnError) {
   EXPECT_EQ(out.error().code, make_error_code(DirectoryErrc::Unavailable));
 }
 
+// --- Nothing vanishes: every group ends delivered to someone or reported -------------------------
+
+TEST_F(ResolverTest, GroupWithoutMembersFailsNamingTheGroup) {
+  fake_.add(group("Nobody", "nobody-list@example.com", {}));
+  auto o = resolve_one("nobody-list@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::GroupWithoutRecipients);
+  EXPECT_NE(o.failure->detail.find(dn_of("Nobody")), std::string::npos) << o.failure->detail;
+  EXPECT_TRUE(o.deliveries.empty());
+}
+
+TEST_F(ResolverTest, GroupOfMembersWithoutMailAttributesFails) {
+  fake_.add(make(dn_of("Plain"), {{"objectClass", "user"}}));
+  fake_.add(group("Quiet", "quiet@example.com", {"Plain"}));
+  auto o = resolve_one("quiet@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::GroupWithoutRecipients);
+  EXPECT_NE(o.failure->detail.find("1 without mail attributes"), std::string::npos) << o.failure->detail;
+}
+
+TEST_F(ResolverTest, GroupWhoseEveryMemberFailsIsReportedWithItsMembers) {
+  fake_.add(user("Locked", "locked@example.com", {{"msExchRequireAuthToSendTo", "TRUE"}}));
+  fake_.add(group("Guarded", "guarded@example.com", {"Locked"}));
+  auto o = resolve_one("guarded@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::GroupWithoutRecipients);
+  ASSERT_EQ(o.member_failures.size(), 1u);
+  EXPECT_EQ(o.member_failures[0].address, "locked@example.com");
+  EXPECT_EQ(o.member_failures[0].failure.kind, FailureKind::SenderRestricted);
+}
+
+TEST_F(ResolverTest, GroupWhoseMembersReceiveThroughAnotherRecipientIsNoFailure) {
+  fake_.add(group("Pair", "pair@example.com", {"Alice", "Bob"}));
+  auto r = resolver();
+  auto out = run_to_completion(r.resolve({"alice@example.com", "bob@example.com", "pair@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  EXPECT_FALSE((*out)[2].failure);
+  EXPECT_TRUE((*out)[2].is_group);
+  EXPECT_TRUE((*out)[2].deliveries.empty());  // both copies go with the direct recipients
+}
+
+TEST_F(ResolverTest, GroupWhoseOnlyMemberIsAFailedDirectRecipientFails) {
+  fake_.add(user("Locked", "locked@example.com", {{"msExchRequireAuthToSendTo", "TRUE"}}));
+  fake_.add(group("Guarded", "guarded@example.com", {"Locked"}));
+  auto r = resolver();
+  auto out = run_to_completion(r.resolve({"locked@example.com", "guarded@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  ASSERT_TRUE((*out)[0].failure);
+  ASSERT_TRUE((*out)[1].failure);
+  EXPECT_EQ((*out)[1].failure->kind, FailureKind::GroupWithoutRecipients);
+}
+
+TEST_F(ResolverTest, GroupContainingOnlyAnEmptyGroupFails) {
+  fake_.add(group("Hollow", "hollow@example.com", {}));
+  fake_.add(group("Shell", "shell@example.com", {"Hollow"}));
+  auto o = resolve_one("shell@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::GroupWithoutRecipients);
+}
+
+TEST_F(ResolverTest, EmptyNestedGroupBesideARealMemberIsNoFailure) {
+  fake_.add(group("Hollow", "hollow@example.com", {}));
+  fake_.add(group("Mixed", "mixed@example.com", {"Hollow", "Alice"}));
+  auto o = resolve_one("mixed@example.com");
+  ASSERT_FALSE(o.failure);
+  ASSERT_EQ(o.deliveries.size(), 1u);
+  EXPECT_EQ(o.deliveries[0].primary_address, "alice@example.com");
+}
+
+TEST_F(ResolverTest, ForwardToAGroupWithoutMembersFails) {
+  fake_.add(group("Hollow", "hollow@example.com", {}));
+  fake_.add(user("Ivan", "ivan@example.com", {{"altRecipient", dn_of("Hollow")}, {"deliverAndRedirect", "FALSE"}}));
+  auto o = resolve_one("ivan@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::GroupWithoutRecipients);
+}
+
+TEST_F(ResolverTest, MemberTheDirectoryDoesNotKnowIsReportedBesideItsGroup) {
+  Entry team = group("Team", "team@example.com", {"Alice"});
+  team.attributes["member"].push_back(dn_of("Ghost"));
+  fake_.add(team);
+  auto o = resolve_one("team@example.com");
+  ASSERT_FALSE(o.failure);
+  ASSERT_EQ(o.deliveries.size(), 1u);
+  ASSERT_EQ(o.member_failures.size(), 1u);
+  EXPECT_EQ(o.member_failures[0].failure.kind, FailureKind::CategorizerFailure);
+  EXPECT_EQ(normalize_dn(o.member_failures[0].object_dn), normalize_dn(dn_of("Ghost")));
+  EXPECT_NE(o.member_failures[0].failure.detail.find("does not exist"), std::string::npos);
+}
+
+TEST_F(ResolverTest, GroupOfOnlyUnknownMembersFailsAndReportsThem) {
+  fake_.add(make(dn_of("Phantoms"), {{"objectClass", "group"}, {"mail", "phantoms@example.com"},
+                                     {"member", dn_of("Ghost1")}}));
+  auto o = resolve_one("phantoms@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::GroupWithoutRecipients);
+  EXPECT_EQ(o.member_failures.size(), 1u);
+}
+
+TEST_F(ResolverTest, MembersADnFilterMissesAreReadOneByOne) {
+  // Active Directory answers a filter on entryDN with zero entries and no error.
+  fake_.ignore_attribute("entryDN");
+  fake_.add(group("Team", "team@example.com", {"Alice", "Bob", "Carol"}));
+  auto r = resolver();
+  auto out = run_to_completion(r.resolve({"team@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out) << out.error().message();
+  ASSERT_FALSE(out->front().failure);
+  EXPECT_EQ(out->front().deliveries.size(), 3u);
+  EXPECT_EQ(r.stats().dn_reads, 5u);  // three members, the store and its server
+}
+
+TEST_F(ResolverTest, MemberThatCannotBeReadIsADirectoryErrorNotAnEmptyGroup) {
+  fake_.add(group("Team", "team@example.com", {"Alice"}));
+  fake_.hide(dn_of("Alice"));  // searches skip it, a read brings neither the entry nor noSuchObject
+  auto r = resolver();
+  auto out = run_to_completion(r.resolve({"team@example.com"}, {}, 0, Depth::Full));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, make_error_code(DirectoryErrc::Protocol));
+}
+
+TEST_F(ResolverTest, FailedMemberReadIsADirectoryError) {
+  fake_.ignore_attribute("entryDN");
+  fake_.add(group("Team", "team@example.com", {"Alice"}));
+  fake_.fail_search(2, DirectoryErrc::Timeout);  // address, member batch, then the read of Alice
+  auto r = resolver();
+  auto out = run_to_completion(r.resolve({"team@example.com"}, {}, 0, Depth::Full));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, make_error_code(DirectoryErrc::Timeout));
+}
+
+TEST_F(ResolverTest, ActiveDirectoryFetchesByDistinguishedNameWithoutReads) {
+  fake_.set_kind(DirectoryKind::ActiveDirectory);
+  fake_.ignore_attribute("entryDN");
+  fake_.add(group("Team", "team@example.com", {"Alice", "Bob"}));
+  auto r = resolver();
+  auto out = run_to_completion(r.resolve({"team@example.com"}, {}, 0, Depth::Full));
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->front().deliveries.size(), 2u);
+  EXPECT_EQ(r.stats().dn_reads, 0u);
+  EXPECT_NE(fake_.filters()[1].find("(distinguishedName="), std::string::npos) << fake_.filters()[1];
+}
+
+TEST_F(ResolverTest, ComputerIsNeverFoundByAddress) {
+  fake_.add(make("CN=WS1,CN=Computers,DC=example,DC=com",
+                 {{"objectClass", "user"}, {"objectClass", "computer"}, {"mail", "ws1@example.com"}}));
+  auto o = resolve_one("ws1@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::UnknownRecipient);
+}
+
+TEST_F(ResolverTest, ComputerMemberReceivesNothingAndLeavesTheGroupEmpty) {
+  Entry ws = make("CN=WS1,CN=Computers,DC=example,DC=com",
+                  {{"objectClass", "user"}, {"objectClass", "computer"}, {"mail", "ws1@example.com"}, {"homeMDB", kStore}});
+  fake_.add(ws);
+  fake_.add(make(dn_of("Machines"), {{"objectClass", "group"}, {"mail", "machines@example.com"}, {"member", ws.dn}}));
+  auto o = resolve_one("machines@example.com");
+  ASSERT_TRUE(o.failure);
+  EXPECT_EQ(o.failure->kind, FailureKind::GroupWithoutRecipients);
+}
+
+TEST_F(ResolverTest, GroupWithoutMembersIsRefusedAtRcptTime) {
+  fake_.add(group("Nobody", "nobody-list@example.com", {}));
+  auto r = resolver();
+  auto out = run_to_completion(r.resolve({"nobody-list@example.com"}, {}, 0, Depth::Shallow));
+  ASSERT_TRUE(out);
+  ASSERT_TRUE(out->front().failure);
+  EXPECT_EQ(out->front().failure->kind, FailureKind::GroupWithoutRecipients);
+}
+
 // --- Categorizer: RCPT verdicts and envelope stamping -------------------------------------------
 
 class CategorizerTest : public ResolverTest {
@@ -720,6 +889,49 @@ TEST_F(CategorizerTest, CategorizeStampsAnOverLargeGroup550524) {
   EXPECT_NE(env.recipients(0).diagnostic().find("expansion limit of 2 members exceeded"), std::string::npos)
       << env.recipients(0).diagnostic();
   EXPECT_EQ(env.recipients(1).state(), envelope::RESOLVED);
+}
+
+TEST_F(CategorizerTest, CategorizeFailsAGroupThatReachesNobody550524) {
+  fake_.add(user("Locked", "locked@example.com", {{"msExchRequireAuthToSendTo", "TRUE"}}));
+  fake_.add(group("Guarded", "guarded@example.com", {"Locked"}));
+  auto c = categorizer();
+  envelope::Envelope env;
+  env.set_sender("someone@elsewhere.example");
+  env.add_recipients()->set_address("guarded@example.com");
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
+  ASSERT_EQ(env.recipients_size(), 2);
+  EXPECT_EQ(env.recipients(0).state(), envelope::FAILED);
+  EXPECT_EQ(env.recipients(0).status(), "5.2.4");
+  EXPECT_EQ(env.recipients(0).reply_code(), 550u);
+  EXPECT_NE(env.recipients(0).diagnostic().find(dn_of("Guarded")), std::string::npos) << env.recipients(0).diagnostic();
+  // The member's own failure is reported beside it, and names the group as its original recipient.
+  EXPECT_EQ(env.recipients(1).address(), "locked@example.com");
+  EXPECT_EQ(env.recipients(1).state(), envelope::FAILED);
+  EXPECT_EQ(env.recipients(1).status(), "5.7.1");
+  EXPECT_EQ(env.recipients(1).orcpt(), "rfc822;guarded@example.com");
+}
+
+TEST_F(CategorizerTest, ExpandedMembersCarryTheGroupAsOriginalRecipient) {
+  fake_.add(group("Team", "team@example.com", {"Alice"}));
+  auto c = categorizer();
+  envelope::Envelope env;
+  auto* r = env.add_recipients();
+  r->set_address("team@example.com");
+  r->mutable_notify()->set_failure(true);
+  ASSERT_TRUE(run_to_completion(c.categorize(env)));
+  ASSERT_EQ(env.recipients_size(), 2);
+  EXPECT_EQ(env.recipients(1).orcpt(), "rfc822;team@example.com");
+  EXPECT_TRUE(env.recipients(1).notify().failure());
+}
+
+TEST_F(CategorizerTest, RcptForAGroupWithoutMembersIsRejected550524) {
+  fake_.add(group("Nobody", "nobody-list@example.com", {}));
+  auto c = categorizer();
+  auto v = run_to_completion(c.check_recipient("nobody-list@example.com", {}));
+  ASSERT_TRUE(std::holds_alternative<Reject>(v));
+  const auto& row = dsn::status_of(std::get<Reject>(v).kind);
+  EXPECT_EQ(row.reply_code, 550);
+  EXPECT_EQ(row.status.str(), "5.2.4");
 }
 
 TEST_F(CategorizerTest, SenderAndRecipientsOfAMessageShareOneAddressSearch) {

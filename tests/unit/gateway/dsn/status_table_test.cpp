@@ -47,6 +47,7 @@ TEST(StatusTable, DesignNdrCodes) {
       {FailureKind::MessageTooLargeForRecipient, 552, "5.2.3"},
       {FailureKind::MessageTooLargeForConnector, 552, "5.2.3"},
       {FailureKind::GroupExpansionLimit, 550, "5.2.4"},
+      {FailureKind::GroupWithoutRecipients, 550, "5.2.4"},
       {FailureKind::LoopBackToSelf, 554, "5.3.5"},
       {FailureKind::NoMailExchanger, 554, "5.4.0"},
       {FailureKind::BadSmartHost, 554, "5.4.0"},

@@ -19,6 +19,10 @@ class FakeDirectoryClient final : public cat::DirectoryClient {
     requests.push_back(request);
     co_return result;
   }
+  asio::awaitable<Result<std::optional<cat::Entry>>> read(std::string, std::vector<std::string>) override {
+    co_return std::optional<cat::Entry>();
+  }
+  asio::awaitable<Result<DirectoryKind>> kind() override { co_return DirectoryKind::OpenLdap; }
   Result<std::vector<cat::Entry>> result = std::vector<cat::Entry>{};
   std::vector<cat::SearchRequest> requests;
 };
