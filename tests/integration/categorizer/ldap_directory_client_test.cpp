@@ -1,6 +1,7 @@
-// LdapDirectoryClient against a real slapd: the async connect and socket handling (the descriptor
-// comes from LDAP_OPT_DESC), paging past the server's size limit, multiplexing, limits and
-// simple_bind_check.
+// LdapDirectoryClient against a real directory, OpenLDAP and a Samba AD DC
+// (gw_discover_directory_tests): the async connect and socket handling (the descriptor comes from
+// LDAP_OPT_DESC), the kind from the root DSE, reads by DN, paging past the server's size limit,
+// continuation references, multiplexing, limits and simple_bind_check.
 #include "categorizer/ldap/ldap_directory_client.h"
 
 #include <gtest/gtest.h>
@@ -24,9 +25,9 @@ class LdapDirectoryClientTest : public ::testing::Test {
  protected:
   LdapClientOptions options() {
     LdapClientOptions o;
-    o.uris = {slapd_.uri()};
-    o.bind_dn = slapd_.service_dn();
-    o.bind_password = slapd_.service_password();
+    o.uris = {directory_.uri()};
+    o.bind_dn = directory_.service_dn();
+    o.bind_password = directory_.service_password();
     o.connect_timeout = 3000ms;
     o.search_timeout = 5000ms;
     return o;
@@ -37,7 +38,7 @@ class LdapDirectoryClientTest : public ::testing::Test {
                          {"mail"}, 0};
   }
 
-  gw::test::Slapd slapd_;
+  gw::test::Directory directory_;
   asio::io_context io_;
 };
 
@@ -53,11 +54,22 @@ TEST_F(LdapDirectoryClientTest, ServiceAccountFindsASampleUser) {
   EXPECT_EQ(client.stats().connects, 1u);
 }
 
-TEST_F(LdapDirectoryClientTest, SlapdIsTakenForAnRfcDirectory) {
+TEST_F(LdapDirectoryClientTest, KindComesFromTheRootDse) {
   LdapDirectoryClient client(io_.get_executor(), options());
   auto kind = run_to_completion(io_, client.kind());
   ASSERT_TRUE(kind) << kind.error().message();
-  EXPECT_EQ(*kind, DirectoryKind::OpenLdap);
+  EXPECT_EQ(*kind, directory_.kind());
+}
+
+TEST_F(LdapDirectoryClientTest, SubtreeSearchAtTheDomainRootSkipsContinuationReferences) {
+  // AD answers with the entry and references to CN=Configuration (and more); none is chased.
+  LdapDirectoryClient client(io_.get_executor(), options());
+  SearchRequest request{directory_.base_dn(), SearchScope::Subtree, FilterBuilder::equals("mail", "alice@example.com"),
+                        {"mail"}, 0};
+  auto entries = run_to_completion(io_, client.search(request));
+  ASSERT_TRUE(entries) << entries.error().message();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ(client.stats().connects, 1u);
 }
 
 TEST_F(LdapDirectoryClientTest, ReadBringsTheEntryByItsDn) {
@@ -84,17 +96,20 @@ TEST_F(LdapDirectoryClientTest, NoMatchIsAnEmptyResultNotAnError) {
 }
 
 TEST_F(LdapDirectoryClientTest, PagedSearchReturnsMoreEntriesThanTheServerSizeLimit) {
+  // Contacts: the cheapest entries for a DC to create.
   std::string ldif = "dn: OU=Many,DC=example,DC=com\nobjectClass: top\nobjectClass: organizationalUnit\nou: Many\n\n";
   for (int i = 0; i < 1200; ++i)
     ldif += "dn: CN=m" + std::to_string(i) + ",OU=Many,DC=example,DC=com\nobjectClass: top\nobjectClass: person\n"
-            "objectClass: organizationalPerson\nobjectClass: user\ncn: m" + std::to_string(i) + "\nsn: m\n\n";
-  slapd_.add(ldif);
+            "objectClass: organizationalPerson\nobjectClass: contact\ncn: m" + std::to_string(i) + "\nsn: m\n\n";
+  directory_.add(ldif);
   auto o = options();
   o.page_size = 500;
   LdapDirectoryClient client(io_.get_executor(), o);
-  auto entries = run_to_completion(io_, client.search(users("OU=Many,DC=example,DC=com")));
+  SearchRequest request{"OU=Many,DC=example,DC=com", SearchScope::Subtree, FilterBuilder::equals("objectClass", "contact"),
+                        {"cn"}, 0};
+  auto entries = run_to_completion(io_, client.search(request));
   ASSERT_TRUE(entries) << entries.error().message();
-  EXPECT_EQ(entries->size(), 1200u);  // slapd's soft limit for unpaged searches is 1000
+  EXPECT_EQ(entries->size(), 1200u);  // unpaged, slapd (soft limit) and AD (MaxPageSize) stop at 1000
   EXPECT_EQ(client.stats().requests, 4u);  // the root DSE at connect, then three pages
 }
 
@@ -143,7 +158,7 @@ TEST_F(LdapDirectoryClientTest, WrongServicePasswordIsUnavailable) {
 
 TEST_F(LdapDirectoryClientTest, NothingListeningIsUnavailable) {
   auto o = options();
-  slapd_.stop();
+  directory_.stop();
   LdapDirectoryClient client(io_.get_executor(), o);
   auto entries = run_to_completion(io_, client.search(users()));
   ASSERT_FALSE(entries);
@@ -155,10 +170,10 @@ TEST_F(LdapDirectoryClientTest, HungServerSearchIsAbandonedAtItsDeadline) {
   o.search_timeout = 1500ms;
   LdapDirectoryClient client(io_.get_executor(), o);
   ASSERT_TRUE(run_to_completion(io_, client.search(users())));
-  slapd_.pause();
-  ASSERT_TRUE(gw::categorizer::test::wait_until_stopped(slapd_.pid()));
+  directory_.pause();
+  ASSERT_TRUE(gw::categorizer::test::wait_until_stopped(directory_.pid()));
   auto entries = run_to_completion(io_, client.search(users()));
-  slapd_.resume();
+  directory_.resume();
   ASSERT_FALSE(entries);
   EXPECT_EQ(entries.error().code, make_error_code(DirectoryErrc::Timeout));
   EXPECT_EQ(client.stats().timeouts, 1u);

@@ -1,5 +1,7 @@
-// The categorizer against a real slapd with the sample organization (directory-schema/sample):
-// one case per NDR code, group expansion, LDAP injection, batching, outage and failover.
+// The categorizer against a real directory with the sample organization (directory-schema/sample),
+// run once against OpenLDAP and once against a Samba AD DC (gw_discover_directory_tests): one
+// case per NDR code, group expansion (ranged on AD), nothing vanishing, computers, LDAP injection,
+// batching, outage and failover.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -25,12 +27,12 @@ using namespace std::chrono_literals;
 
 // Generous deadlines by default (a loaded CI machine must not turn into a false TryLater); the
 // outage tests shorten the search deadline so the hung-server path is quick.
-ldap::LdapClientOptions client_options(const std::vector<std::string>& uris, const gw::test::Slapd& slapd,
+ldap::LdapClientOptions client_options(const std::vector<std::string>& uris, const gw::test::Directory& directory,
                                        std::chrono::milliseconds search_timeout = 5000ms) {
   ldap::LdapClientOptions o;
   o.uris = uris;
-  o.bind_dn = slapd.service_dn();
-  o.bind_password = slapd.service_password();
+  o.bind_dn = directory.service_dn();
+  o.bind_password = directory.service_password();
   o.connect_timeout = 3000ms;
   o.search_timeout = search_timeout;
   o.backoff_initial = 50ms;
@@ -44,9 +46,8 @@ CategorizerOptions categorizer_options(bool cache) {
   return options;
 }
 
-// LDIF for `count` mailbox users below OU=<ou>, addresses <prefix><i>@example.com. Without proxy
-// addresses (mail only) an entry is cheaper for slapd to index, which matters for 10,000 of them.
-std::string users_ldif(const std::string& ou, const std::string& prefix, int count, bool proxy = true) {
+// LDIF for `count` mailbox users below OU=<ou>, addresses <prefix><i>@example.com.
+std::string users_ldif(const std::string& ou, const std::string& prefix, int count) {
   const std::string store =
       "CN=Mailbox Store (MBX1),CN=First Storage Group,CN=InformationStore,CN=MBX1," + std::string(test::kServers);
   std::string ldif = "dn: OU=" + ou + ",DC=example,DC=com\nobjectClass: top\nobjectClass: organizationalUnit\nou: " + ou + "\n\n";
@@ -54,16 +55,30 @@ std::string users_ldif(const std::string& ou, const std::string& prefix, int cou
     const std::string name = prefix + std::to_string(i);
     ldif += "dn: CN=" + name + ",OU=" + ou + ",DC=example,DC=com\n"
             "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: user\n"
-            "cn: " + name + "\nsn: " + name + "\nmail: " + name + "@example.com\n" +
-            (proxy ? "proxyAddresses: SMTP:" + name + "@example.com\n" : std::string()) + "homeMDB: " + store + "\n\n";
+            "cn: " + name + "\nsn: " + name + "\nmail: " + name + "@example.com\nproxyAddresses: SMTP:" + name +
+            "@example.com\nhomeMDB: " + store + "\n\n";
   }
   return ldif;
 }
 
-class CategorizerSlapdTest : public ::testing::Test {
+// LDIF for `count` contacts below OU=<ou>, addresses <prefix><i>@example.com, each forwarding to
+// <prefix><i>@partner.example. A contact is the cheapest mail-enabled object for a DC to create.
+std::string contacts_ldif(const std::string& ou, const std::string& prefix, int count) {
+  std::string ldif = "dn: OU=" + ou + ",DC=example,DC=com\nobjectClass: top\nobjectClass: organizationalUnit\nou: " + ou + "\n\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string name = prefix + std::to_string(i);
+    ldif += "dn: CN=" + name + ",OU=" + ou + ",DC=example,DC=com\n"
+            "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: contact\n"
+            "cn: " + name + "\nsn: " + name + "\nmail: " + name + "@example.com\ntargetAddress: SMTP:" + name +
+            "@partner.example\n\n";
+  }
+  return ldif;
+}
+
+class CategorizerDirectoryTest : public ::testing::Test {
  protected:
-  CategorizerSlapdTest()
-      : client_(io_.get_executor(), client_options({slapd_.uri()}, slapd_)),
+  CategorizerDirectoryTest()
+      : client_(io_.get_executor(), client_options({directory_.uri()}, directory_)),
         categorizer_(client_, test::sample_metabase(), categorizer_options(true)) {}
 
   envelope::Envelope message(const std::string& sender, const std::vector<std::string>& rcpts, bool auth = false,
@@ -88,7 +103,7 @@ class CategorizerSlapdTest : public ::testing::Test {
     EXPECT_EQ(r.resolution().home_server_fqdn(), fqdn) << r.address();
   }
 
-  gw::test::Slapd slapd_;
+  gw::test::Directory directory_;
   asio::io_context io_;
   ldap::LdapDirectoryClient client_;
   Categorizer categorizer_;
@@ -106,7 +121,7 @@ struct NdrCase {
   unsigned want_code;
 };
 
-class NdrTableTest : public CategorizerSlapdTest, public ::testing::WithParamInterface<NdrCase> {};
+class NdrTableTest : public CategorizerDirectoryTest, public ::testing::WithParamInterface<NdrCase> {};
 
 TEST_P(NdrTableTest, FailsOnlyTheBrokenRecipientWithItsExactCode) {
   const NdrCase& c = GetParam();
@@ -136,14 +151,14 @@ INSTANTIATE_TEST_SUITE_P(
         NdrCase{"RestrictedGroupUnlistedSender", "executives@example.com", "erin@example.com", true, 100, "5.7.1", 550}),
     [](const ::testing::TestParamInfo<NdrCase>& info) { return std::string(info.param.name); });
 
-TEST_F(CategorizerSlapdTest, RestrictedGroupAdmitsAMemberOfItsSubmitGroup) {
+TEST_F(CategorizerDirectoryTest, RestrictedGroupAdmitsAMemberOfItsSubmitGroup) {
   // Executives: dLMemSubmitPerms Engineering; Carol is in Engineering (directly and via Platform).
   auto env = message("carol@example.com", {"executives@example.com"}, true);
   categorize(env);
   EXPECT_EQ(env.recipients(0).state(), envelope::EXPANDED) << env.recipients(0).diagnostic();
 }
 
-TEST_F(CategorizerSlapdTest, SenderWithoutMailAttributeFailsEveryRecipient517) {
+TEST_F(CategorizerDirectoryTest, SenderWithoutMailAttributeFailsEveryRecipient517) {
   auto env = message("nomail@example.com", {"alice@example.com", "bob@example.com"});
   categorize(env);
   for (const auto& r : env.recipients()) {
@@ -152,13 +167,13 @@ TEST_F(CategorizerSlapdTest, SenderWithoutMailAttributeFailsEveryRecipient517) {
   }
 }
 
-TEST_F(CategorizerSlapdTest, SenderWithMalformedMailAttributeFailsEveryRecipient517) {
+TEST_F(CategorizerDirectoryTest, SenderWithMalformedMailAttributeFailsEveryRecipient517) {
   auto env = message("badmail@example.com", {"alice@example.com"});
   categorize(env);
   EXPECT_EQ(env.recipients(0).status(), "5.1.7");
 }
 
-TEST_F(CategorizerSlapdTest, SenderOverItsRecipientLimitFailsTheMessage553) {
+TEST_F(CategorizerDirectoryTest, SenderOverItsRecipientLimitFailsTheMessage553) {
   auto env = message("limited@example.com", {"alice@example.com", "bob@example.com", "carol@example.com"});
   categorize(env);
   for (const auto& r : env.recipients()) {
@@ -167,7 +182,7 @@ TEST_F(CategorizerSlapdTest, SenderOverItsRecipientLimitFailsTheMessage553) {
   }
 }
 
-TEST_F(CategorizerSlapdTest, SenderAtItsRecipientLimitIsFine) {
+TEST_F(CategorizerDirectoryTest, SenderAtItsRecipientLimitIsFine) {
   auto env = message("limited@example.com", {"alice@example.com", "bob@example.com"});
   categorize(env);
   expect_mailbox(env.recipients(0), "mbx1.example.com");
@@ -176,7 +191,7 @@ TEST_F(CategorizerSlapdTest, SenderAtItsRecipientLimitIsFine) {
 
 // --- Resolution of the sample objects -----------------------------------------------------------
 
-TEST_F(CategorizerSlapdTest, ContactResolvesToItsTargetAddress) {
+TEST_F(CategorizerDirectoryTest, ContactResolvesToItsTargetAddress) {
   auto env = message("carol@example.com", {"pat.partner@example.com"});
   categorize(env);
   const auto& r = env.recipients(0);
@@ -184,7 +199,7 @@ TEST_F(CategorizerSlapdTest, ContactResolvesToItsTargetAddress) {
   EXPECT_EQ(r.resolution().target_address(), "pat@partner.example");
 }
 
-TEST_F(CategorizerSlapdTest, DeliverAndRedirectAddsTheAlternateRecipient) {
+TEST_F(CategorizerDirectoryTest, DeliverAndRedirectAddsTheAlternateRecipient) {
   auto env = message("carol@example.com", {"grace@example.com"});
   categorize(env);
   ASSERT_EQ(env.recipients_size(), 2);
@@ -193,7 +208,7 @@ TEST_F(CategorizerSlapdTest, DeliverAndRedirectAddsTheAlternateRecipient) {
   EXPECT_EQ(env.recipients(1).resolution().primary_address(), "alice@example.com");
 }
 
-TEST_F(CategorizerSlapdTest, ForwardOnlyAlternateReplacesTheRecipient) {
+TEST_F(CategorizerDirectoryTest, ForwardOnlyAlternateReplacesTheRecipient) {
   auto env = message("carol@example.com", {"henry@example.com"});
   categorize(env);
   ASSERT_EQ(env.recipients_size(), 1);
@@ -202,7 +217,7 @@ TEST_F(CategorizerSlapdTest, ForwardOnlyAlternateReplacesTheRecipient) {
   EXPECT_EQ(env.recipients(0).resolution().primary_address(), "bob@example.com");
 }
 
-TEST_F(CategorizerSlapdTest, UnknownInNonAuthoritativeDomainIsRoutedOnward) {
+TEST_F(CategorizerDirectoryTest, UnknownInNonAuthoritativeDomainIsRoutedOnward) {
   auto env = message("carol@example.com", {"stranger@shared.example.org", "sam@shared.example.org"});
   categorize(env);
   EXPECT_EQ(env.recipients(0).resolution().kind(), envelope::Resolution::NON_AUTHORITATIVE);
@@ -218,7 +233,7 @@ std::multiset<std::string> expanded_addresses(const envelope::Envelope& env) {
   return out;
 }
 
-TEST_F(CategorizerSlapdTest, ThreeLevelNestedGroupExpandsEveryMemberOnce) {
+TEST_F(CategorizerDirectoryTest, ThreeLevelNestedGroupExpandsEveryMemberOnce) {
   auto env = message("carol@example.com", {"allstaff@example.com"});
   categorize(env);
   EXPECT_EQ(env.recipients(0).state(), envelope::EXPANDED);
@@ -227,13 +242,13 @@ TEST_F(CategorizerSlapdTest, ThreeLevelNestedGroupExpandsEveryMemberOnce) {
                                         "frank@example.com", "pat@partner.example"}));
 }
 
-TEST_F(CategorizerSlapdTest, GroupCycleEndsWithoutDuplicates) {
+TEST_F(CategorizerDirectoryTest, GroupCycleEndsWithoutDuplicates) {
   auto env = message("carol@example.com", {"loop-a@example.com"});
   categorize(env);
   EXPECT_EQ(expanded_addresses(env), (std::multiset<std::string>{"alice@example.com"}));
 }
 
-TEST_F(CategorizerSlapdTest, UserInTwoGroupsOfOneMessageGetsOneCopy) {
+TEST_F(CategorizerDirectoryTest, UserInTwoGroupsOfOneMessageGetsOneCopy) {
   auto env = message("carol@example.com", {"engineering@example.com", "platform@example.com"});
   categorize(env);
   const auto got = expanded_addresses(env);
@@ -241,25 +256,68 @@ TEST_F(CategorizerSlapdTest, UserInTwoGroupsOfOneMessageGetsOneCopy) {
   EXPECT_EQ(got.count("frank@example.com"), 1u);
 }
 
-TEST_F(CategorizerSlapdTest, TenThousandMemberGroupExpandsCompletely) {
-  constexpr int kMembers = 10000;
-  std::string ldif = users_ldif("Big", "big", kMembers, false);
+// A group larger than AD's MaxValRange (1500): on AD its members come in ranges
+// ("member;range=0-1499", then "member;range=1500-*"), on OpenLDAP in one attribute. Samba
+// creates about 25 contacts a second on a busy machine, so the AD group has 3,000 members, enough
+// for two ranges; OpenLDAP's has 10,000.
+TEST_F(CategorizerDirectoryTest, LargeGroupExpandsCompletely) {
+  const int members = directory_.is_ad() ? 3000 : 10000;
+  std::string ldif = contacts_ldif("Big", "big", members);
   ldif += "dn: CN=Everyone Big,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\n"
           "cn: Everyone Big\ngroupType: 8\nmail: everyone-big@example.com\nproxyAddresses: SMTP:everyone-big@example.com\n";
-  for (int i = 0; i < kMembers; ++i) ldif += "member: CN=big" + std::to_string(i) + ",OU=Big,DC=example,DC=com\n";
-  slapd_.add(ldif);
+  for (int i = 0; i < members; ++i) ldif += "member: CN=big" + std::to_string(i) + ",OU=Big,DC=example,DC=com\n";
+  directory_.add(ldif);
 
   auto env = message("carol@example.com", {"everyone-big@example.com"});
   categorize(env);
   const auto got = expanded_addresses(env);
-  EXPECT_EQ(got.size(), static_cast<std::size_t>(kMembers));
-  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), static_cast<std::size_t>(kMembers));
-  EXPECT_TRUE(got.contains("big0@example.com"));
-  EXPECT_TRUE(got.contains("big9999@example.com"));
+  EXPECT_EQ(got.size(), static_cast<std::size_t>(members));
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), static_cast<std::size_t>(members));
+  EXPECT_TRUE(got.contains("big0@partner.example"));
+  EXPECT_TRUE(got.contains("big" + std::to_string(members - 1) + "@partner.example"));
   const auto stats = categorizer_.stats().resolver;
   const std::size_t batch = categorizer_options(true).resolver.batch_size;
-  // member batches + the group's address + store + server + the sender (address, group levels)
-  EXPECT_LE(stats.searches, (kMembers + batch - 1) / batch + 10) << "searches " << stats.searches;
+  // member batches + the group's address + its ranges + the sender (address, group levels)
+  EXPECT_LE(stats.searches, (members + batch - 1) / batch + 10) << "searches " << stats.searches;
+  EXPECT_EQ(stats.dn_reads, 0u);  // every member came back from a batch on the kind's DN attribute
+  if (directory_.is_ad())
+    EXPECT_EQ(stats.range_continuations, 1u);  // 0-1499 with the group, then 1500-*
+  else
+    EXPECT_EQ(stats.range_continuations, 0u);
+}
+
+TEST_F(CategorizerDirectoryTest, DirectoryKindComesFromTheRootDse) {
+  auto kind = run_to_completion(io_, client_.kind());
+  ASSERT_TRUE(kind) << kind.error().message();
+  EXPECT_EQ(*kind, directory_.kind());
+}
+
+TEST_F(CategorizerDirectoryTest, NestedGroupsAreFetchedByTheKindsDnAttributeWithoutSingleReads) {
+  auto env = message("carol@example.com", {"allstaff@example.com"});
+  categorize(env);
+  EXPECT_EQ(expanded_addresses(env).size(), 5u);
+  EXPECT_EQ(categorizer_.stats().resolver.dn_reads, 0u);
+}
+
+// --- Computers (AD derives computer from user) ----------------------------------------------------
+
+constexpr const char* kWorkstation =
+    "dn: CN=WS1,CN=Computers,DC=example,DC=com\nobjectClass: top\nobjectClass: person\n"
+    "objectClass: organizationalPerson\nobjectClass: user\nobjectClass: computer\ncn: WS1\n"
+    "sAMAccountName: WS1$\nmail: ws1@example.com\n\n"
+    "dn: CN=Machines,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: Machines\n"
+    "groupType: 8\nmail: machines@example.com\nproxyAddresses: SMTP:machines@example.com\n"
+    "member: CN=WS1,CN=Computers,DC=example,DC=com\nmember: CN=Alice Anderson,CN=Users,DC=example,DC=com\n";
+
+TEST_F(CategorizerDirectoryTest, ComputerWithAMailAddressIsNoRecipient) {
+  if (!directory_.is_ad()) GTEST_SKIP() << "computer is an Active Directory class; the OpenLDAP schema has none";
+  directory_.add(kWorkstation);
+  auto v = run_to_completion(io_, categorizer_.check_recipient("ws1@example.com", {}));
+  ASSERT_TRUE(std::holds_alternative<Reject>(v));
+  EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).status.str(), "5.1.1");
+  auto env = message("carol@example.com", {"machines@example.com"});
+  categorize(env);
+  EXPECT_EQ(expanded_addresses(env), (std::multiset<std::string>{"alice@example.com"}));
 }
 
 // --- Nothing vanishes ----------------------------------------------------------------------------
@@ -271,21 +329,25 @@ constexpr const char* kQuietList =
     "groupType: 8\nmail: quiet-list@example.com\nproxyAddresses: SMTP:quiet-list@example.com\n"
     "member: CN=Printer Account,CN=Users,DC=example,DC=com\n\n"
     "dn: CN=Empty List,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: Empty List\n"
-    "groupType: 8\nmail: empty-list@example.com\nproxyAddresses: SMTP:empty-list@example.com\n\n"
+    "groupType: 8\nmail: empty-list@example.com\nproxyAddresses: SMTP:empty-list@example.com\n";
+
+// A member DN that names no object: OpenLDAP stores it (memberof's dangling "ignore"); AD refuses
+// such a value and drops the member when its object is deleted.
+constexpr const char* kGhostList =
     "dn: CN=Ghost List,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: group\ncn: Ghost List\n"
     "groupType: 8\nmail: ghost-list@example.com\nproxyAddresses: SMTP:ghost-list@example.com\n"
     "member: CN=Alice Anderson,CN=Users,DC=example,DC=com\nmember: CN=Departed User,CN=Users,DC=example,DC=com\n";
 
-TEST_F(CategorizerSlapdTest, GroupWithoutMembersIsRefusedAtRcpt550524) {
-  slapd_.add(kQuietList);
+TEST_F(CategorizerDirectoryTest, GroupWithoutMembersIsRefusedAtRcpt550524) {
+  directory_.add(kQuietList);
   auto v = run_to_completion(io_, categorizer_.check_recipient("empty-list@example.com", {}));
   ASSERT_TRUE(std::holds_alternative<Reject>(v));
   EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).status.str(), "5.2.4");
   EXPECT_EQ(dsn::status_of(std::get<Reject>(v).kind).reply_code, 550);
 }
 
-TEST_F(CategorizerSlapdTest, GroupWhoseMembersCannotReceiveMailFails524NotExpandedIntoNothing) {
-  slapd_.add(kQuietList);
+TEST_F(CategorizerDirectoryTest, GroupWhoseMembersCannotReceiveMailFails524NotExpandedIntoNothing) {
+  directory_.add(kQuietList);
   auto env = message("carol@example.com", {"quiet-list@example.com", "bob@example.com"});
   categorize(env);
   ASSERT_EQ(env.recipients_size(), 2);
@@ -296,8 +358,9 @@ TEST_F(CategorizerSlapdTest, GroupWhoseMembersCannotReceiveMailFails524NotExpand
   expect_mailbox(env.recipients(1), "bh1.example.com");
 }
 
-TEST_F(CategorizerSlapdTest, MemberThatDoesNotExistIsReported510BesideItsGroup) {
-  slapd_.add(kQuietList);
+TEST_F(CategorizerDirectoryTest, MemberThatDoesNotExistIsReported510BesideItsGroup) {
+  if (directory_.is_ad()) GTEST_SKIP() << "AD keeps no member value that names no object";
+  directory_.add(kGhostList);
   auto env = message("carol@example.com", {"ghost-list@example.com"});
   categorize(env);
   EXPECT_EQ(env.recipients(0).state(), envelope::EXPANDED);
@@ -321,8 +384,8 @@ TEST_F(CategorizerSlapdTest, MemberThatDoesNotExistIsReported510BesideItsGroup) 
 
 // --- LDAP injection ------------------------------------------------------------------------------
 
-TEST_F(CategorizerSlapdTest, FilterMetacharactersNeverMatchMoreThanTheLiteralAddress) {
-  slapd_.add(
+TEST_F(CategorizerDirectoryTest, FilterMetacharactersNeverMatchMoreThanTheLiteralAddress) {
+  directory_.add(
       "dn: CN=Odd Name,CN=Users,DC=example,DC=com\nobjectClass: top\nobjectClass: person\n"
       "objectClass: organizationalPerson\nobjectClass: user\ncn: Odd Name\nsn: Name\n"
       "mail: \"odd*(x)\\\\y\"@example.com\nproxyAddresses: SMTP:\"odd*(x)\\\\y\"@example.com\n"
@@ -340,7 +403,7 @@ TEST_F(CategorizerSlapdTest, FilterMetacharactersNeverMatchMoreThanTheLiteralAdd
   EXPECT_TRUE(std::holds_alternative<Accept>(literal));
 }
 
-TEST_F(CategorizerSlapdTest, NulInAQuotedLocalPartIsBadSyntaxNotASearch) {
+TEST_F(CategorizerDirectoryTest, NulInAQuotedLocalPartIsBadSyntaxNotASearch) {
   const auto before = categorizer_.stats().resolver.searches;
   auto v = run_to_completion(io_, categorizer_.check_recipient(std::string("\"alice\0\"@example.com", 20), {}));
   ASSERT_TRUE(std::holds_alternative<Reject>(v));
@@ -350,8 +413,8 @@ TEST_F(CategorizerSlapdTest, NulInAQuotedLocalPartIsBadSyntaxNotASearch) {
 
 // --- Batching ------------------------------------------------------------------------------------
 
-TEST_F(CategorizerSlapdTest, HundredRecipientBatchNeedsFewSearches) {
-  slapd_.add(users_ldif("Batch", "batch", 100));
+TEST_F(CategorizerDirectoryTest, HundredRecipientBatchNeedsFewSearches) {
+  directory_.add(users_ldif("Batch", "batch", 100));
   std::vector<std::string> rcpts;
   for (int i = 0; i < 100; ++i) rcpts.push_back("batch" + std::to_string(i) + "@example.com");
   auto env = message("", rcpts);
@@ -367,7 +430,7 @@ TEST_F(CategorizerSlapdTest, HundredRecipientBatchNeedsFewSearches) {
 class OutageTest : public ::testing::Test {
  protected:
   OutageTest()
-      : client_(io_.get_executor(), client_options({slapd_.uri()}, slapd_, 1500ms)),
+      : client_(io_.get_executor(), client_options({directory_.uri()}, directory_, 1500ms)),
         categorizer_(client_, test::sample_metabase(), categorizer_options(false)) {}
 
   RecipientVerdict check(const std::string& address) {
@@ -383,7 +446,7 @@ class OutageTest : public ::testing::Test {
     return false;
   }
 
-  gw::test::Slapd slapd_;
+  gw::test::Directory directory_;
   asio::io_context io_;
   ldap::LdapDirectoryClient client_;
   Categorizer categorizer_;
@@ -391,19 +454,19 @@ class OutageTest : public ::testing::Test {
 
 TEST_F(OutageTest, HungServerGivesTryLaterThenAcceptsAfterResume) {
   ASSERT_TRUE(std::holds_alternative<Accept>(check("alice@example.com")));
-  slapd_.pause();
-  ASSERT_TRUE(gw::categorizer::test::wait_until_stopped(slapd_.pid()));
+  directory_.pause();
+  ASSERT_TRUE(gw::categorizer::test::wait_until_stopped(directory_.pid()));
   EXPECT_TRUE(std::holds_alternative<TryLater>(check("alice@example.com")));
   EXPECT_GE(client_.stats().timeouts, 1u);
-  slapd_.resume();
+  directory_.resume();
   EXPECT_TRUE(eventually_accepts("alice@example.com"));
 }
 
 TEST_F(OutageTest, KilledServerGivesTryLaterThenAcceptsAfterRestart) {
   ASSERT_TRUE(std::holds_alternative<Accept>(check("alice@example.com")));
-  slapd_.kill();
+  directory_.kill();
   EXPECT_TRUE(std::holds_alternative<TryLater>(check("alice@example.com")));
-  slapd_.restart();
+  directory_.restart();
   EXPECT_TRUE(eventually_accepts("alice@example.com"));
   EXPECT_GE(client_.stats().connects, 2u);
 }
@@ -419,7 +482,7 @@ TEST_F(OutageTest, CategorizeDuringOutageLeavesTheMessageWaiting) {
   env.set_sender("carol@example.com");
   env.add_recipients()->set_address("alice@example.com");
   const std::string before = env.SerializeAsString();
-  slapd_.kill();
+  directory_.kill();
   auto done = run_to_completion(io_, categorizer_.categorize(env));
   ASSERT_FALSE(done);
   EXPECT_EQ(done.error().code, make_error_code(DirectoryErrc::Unavailable));
@@ -427,8 +490,8 @@ TEST_F(OutageTest, CategorizeDuringOutageLeavesTheMessageWaiting) {
 }
 
 TEST(FailoverTest, LookupsContinueOnTheSecondServerWhenTheFirstDies) {
-  gw::test::Slapd first;
-  gw::test::Slapd second;
+  gw::test::Directory first;
+  gw::test::Directory second;
   asio::io_context io;
   ldap::LdapDirectoryClient client(io.get_executor(), client_options({first.uri(), second.uri()}, first));
   Categorizer categorizer(client, test::sample_metabase(), categorizer_options(false));
