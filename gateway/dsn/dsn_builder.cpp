@@ -341,10 +341,15 @@ ReportContent report_from_envelope(const gw::envelope::Envelope& envelope, const
   r.smtputf8 = envelope.smtputf8();
   r.original_8bit = envelope.body_type() == gw::envelope::BODY_8BITMIME;
 
-  switch (envelope.ret()) {
-    case gw::envelope::RET_FULL: r.ret = ReturnContent::Full; break;
-    case gw::envelope::RET_HDRS: r.ret = ReturnContent::Headers; break;
-    default: r.ret = planned.type == ReportType::Failure ? ReturnContent::Full : ReturnContent::Headers; break;
+  // RFC 3461 4.3: RET asks for the content of failure reports. Delay and
+  // success ("delivered", "relayed", "expanded") reports carry the header
+  // section only, whatever RET says, so nobody can have the gateway reflect a
+  // large message to a third party by naming it as the sender with
+  // NOTIFY=SUCCESS RET=FULL.
+  if (planned.type != ReportType::Failure) {
+    r.ret = ReturnContent::Headers;
+  } else {
+    r.ret = envelope.ret() == gw::envelope::RET_HDRS ? ReturnContent::Headers : ReturnContent::Full;
   }
   // Binary MIME cannot be embedded in a non-binary report (RFC 3030); size caps the rest.
   if (r.ret == ReturnContent::Full && envelope.body_type() == gw::envelope::BODY_BINARYMIME)

@@ -126,7 +126,9 @@ struct ReportSettings {
 
 // Maps a planned report and the envelope's per-recipient state to the
 // builder's input (RET, ENVID, ORCPT, Status, Remote-MTA, Diagnostic-Code).
-// RET absent: the whole message for failures, headers for delay and success.
+// Failure reports: the whole message unless RET=HDRS (headers too for BINARYMIME
+// and above max_full_return_size). Delay and success reports: headers only,
+// whatever RET says (RFC 3461 4.3: RET is about failure reports).
 ReportContent report_from_envelope(const gw::envelope::Envelope& envelope, const PlannedReport& planned,
                                    const ReportSettings& settings);
 

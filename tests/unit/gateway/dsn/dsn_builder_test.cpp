@@ -332,6 +332,33 @@ TEST(DsnBuilder, UnspecifiedRetReturnsFullMessageOnFailureAndHeadersOnDelay) {
   EXPECT_EQ(report_from_envelope(e, {ReportType::Delay, {0}, {}}, settings).ret, ReturnContent::Headers);
 }
 
+TEST(DsnBuilder, SuccessAndDelayReportsCarryHeadersOnlyEvenWithRetFull) {
+  gw::envelope::Envelope e;
+  e.set_sender("alice@example.com");
+  e.set_ret(gw::envelope::RET_FULL);
+  auto* delivered = e.add_recipients();
+  delivered->set_address("bob@example.com");
+  delivered->set_state(gw::envelope::DELIVERED);
+  auto* relayed = e.add_recipients();
+  relayed->set_address("carol@partner.example");
+  relayed->set_state(gw::envelope::RELAYED);
+  auto* waiting = e.add_recipients();
+  waiting->set_address("dave@partner.example");
+  waiting->set_state(gw::envelope::RETRY);
+  const ReportContent success = report_from_envelope(e, {ReportType::Success, {0, 1}, {}}, {});
+  EXPECT_EQ(success.ret, ReturnContent::Headers);
+  EXPECT_EQ(report_from_envelope(e, {ReportType::Delay, {2}, {}}, {}).ret, ReturnContent::Headers);
+
+  ReportContent report = success;
+  report.boundary = make_boundary("Q1", 1'800'000'000);
+  StringSource source("Subject: big\r\n\r\n" + std::string(100000, 'x') + "\r\n");
+  StringSink sink;
+  ASSERT_TRUE(write_report(report, source, sink));
+  EXPECT_NE(sink.text.find("text/rfc822-headers"), std::string::npos);
+  EXPECT_NE(sink.text.find("Subject: big"), std::string::npos);
+  EXPECT_EQ(sink.text.find("xxxxxxxxxx"), std::string::npos);
+}
+
 TEST(DsnBuilder, BinaryMimeOriginalIsReturnedAsHeadersOnly) {
   gw::envelope::Envelope e;
   e.set_sender("alice@example.com");
