@@ -74,6 +74,12 @@ class Fields {
     return static_cast<std::uint32_t>(uint(attribute, fallback, UINT32_MAX));
   }
 
+  // For settings whose default is the gateway's: nullopt when absent.
+  std::optional<std::uint32_t> optional_uint32(std::string_view attribute) const {
+    if (!single(attribute)) return std::nullopt;
+    return uint32(attribute, 0);
+  }
+
   std::int32_t int32(std::string_view attribute, std::int32_t fallback) const {
     auto value = single(attribute);
     return value ? take(entry_, attribute, parse_int32(trim(*value))) : fallback;
@@ -267,6 +273,13 @@ mb::VirtualServer virtual_server(const DirectoryEntry& entry, const std::string&
   limits->set_connection_timeout(
       f.uint32("msExchIncomingConnectionTimeout", defaults::kIncomingConnectionTimeoutSeconds));
   limits->set_max_hop_count(f.uint32("msExchSmtpMaxHopCount", defaults::kMaxHopCount));
+  // Misbehaving clients: written only when the directory sets them, so the
+  // gateway's defaults (gateway/smtp/README.md, "Limits") apply otherwise.
+  if (const auto v = f.optional_uint32("gwSmtpHardErrorLimit")) limits->set_hard_error_limit(*v);
+  if (const auto v = f.optional_uint32("gwSmtpJunkCommandLimit")) limits->set_junk_command_limit(*v);
+  if (const auto v = f.optional_uint32("gwSmtpMinDataRate")) limits->set_min_data_rate(*v);
+  limits->set_greeting_delay_ms(f.uint32("gwSmtpGreetingDelay", 0));
+  limits->set_allow_unsynchronized_clients(f.boolean("gwSmtpAllowUnsynchronizedClients", false));
   if (limits->max_recipients_per_message() == 0)
     invalid(entry, "msExchSmtpMaxRecipients", "\"0\" would refuse every message");
   if (limits->max_hop_count() == 0) invalid(entry, "msExchSmtpMaxHopCount", "\"0\" would refuse every message");

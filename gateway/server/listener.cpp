@@ -1,10 +1,47 @@
 #include "gateway/server/listener.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string_view>
+
 #include "gateway/common/log.h"
 #include "gateway/server/ip_network.h"
 
 namespace gw::server {
 namespace {
+
+// One spare descriptor for the whole process (listeners live on the control
+// loop only). When accept() fails for want of descriptors, it is given up for
+// a moment to take the waiting connection, answer 421 and close it, so the
+// client is told to come back instead of waiting for a greeting that never
+// comes (the libev/nginx technique).
+class SpareDescriptor {
+ public:
+  void acquire() noexcept {
+    if (fd_ < 0) fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  bool release() noexcept {
+    if (fd_ < 0) return false;
+    ::close(fd_);
+    fd_ = -1;
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+SpareDescriptor& spare_descriptor() {
+  static SpareDescriptor spare;
+  return spare;
+}
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE;
+}
 
 Result<void> bind_and_listen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
                              bool dual_stack) {
@@ -41,6 +78,7 @@ Result<std::shared_ptr<Listener>> Listener::open(asio::any_io_executor control, 
     bound = bind_and_listen(listener->acceptor_, {p.address, p.port}, false);
   }
   if (!bound) return std::unexpected(bound.error());
+  spare_descriptor().acquire();
   asio::co_spawn(listener->acceptor_.get_executor(), [listener]() { return listener->accept_loop(); },
                  asio::detached);
   return listener;
@@ -57,6 +95,32 @@ asio::ip::tcp::endpoint Listener::local_endpoint() const {
   return acceptor_.local_endpoint(ec);
 }
 
+bool Listener::refuse_for_want_of_descriptors() {
+  if (!spare_descriptor().release()) return false;
+  boost::system::error_code ec;
+  asio::ip::tcp::socket socket(acceptor_.get_executor());
+  acceptor_.non_blocking(true, ec);
+  if (!ec) acceptor_.accept(socket, ec);
+  const bool refused = !ec;
+  if (refused) {
+    // A new socket's send buffer takes one line at once; nothing waits on the peer.
+    static constexpr std::string_view kReply = "421 4.3.2 Too many open files, try again later\r\n";
+    boost::system::error_code send_ec;
+    socket.non_blocking(true, send_ec);
+    socket.send(asio::buffer(kReply.data(), kReply.size()), 0, send_ec);
+    socket.close(send_ec);
+    ++refused_for_descriptors_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_descriptor_warning_ >= std::chrono::seconds(10)) {
+      log::warn({"listener"}, "accept on {}: out of file descriptors; {} connection(s) refused with 421 4.3.2 so far",
+                plan_.key(), refused_for_descriptors_);
+      last_descriptor_warning_ = now;
+    }
+  }
+  spare_descriptor().acquire();
+  return refused;
+}
+
 asio::awaitable<void> Listener::accept_loop() {
   auto self = shared_from_this();
   asio::steady_timer backoff(acceptor_.get_executor());
@@ -66,6 +130,7 @@ asio::awaitable<void> Listener::accept_loop() {
     if (closed_) break;
     if (ec) {
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) break;
+      if (out_of_descriptors(ec) && refuse_for_want_of_descriptors()) continue;
       log::warn({"listener"}, "accept on {}: {}", plan_.key(), ec.message());
       // Out of descriptors or buffers: give sessions time to finish instead of spinning.
       backoff.expires_after(std::chrono::milliseconds(100));

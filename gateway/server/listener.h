@@ -11,10 +11,17 @@
 // before the greeting).
 // update() swaps the dispatch table of a socket that stays open across a reload;
 // close() stops accepting (sessions already handed on are not affected).
-// Transient accept errors (EMFILE, ENFILE, ENOBUFS) pause the loop briefly
-// instead of spinning. Control executor only, not thread-safe.
+// Out of file descriptors (EMFILE, ENFILE): the process keeps one spare
+// descriptor, frees it to accept the waiting connection, writes
+// "421 4.3.2 Too many open files, try again later", closes it and takes the
+// spare back, so no client waits without a greeting (a warning is logged at
+// most every 10 s with the count). Other transient accept errors (ENOBUFS,
+// or no spare) pause the loop briefly instead of spinning. Control executor
+// only, not thread-safe.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,12 +48,16 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   Listener(asio::any_io_executor control, SocketPlan plan, WorkerPicker pick_worker, Dispatch dispatch);
   asio::awaitable<void> accept_loop();
+  // True when one waiting connection was accepted, told 421 4.3.2 and closed.
+  bool refuse_for_want_of_descriptors();
 
   asio::ip::tcp::acceptor acceptor_;
   SocketPlan plan_;
   WorkerPicker pick_worker_;
   Dispatch dispatch_;
   bool closed_ = false;
+  std::uint64_t refused_for_descriptors_ = 0;
+  std::chrono::steady_clock::time_point last_descriptor_warning_{};
 };
 
 }  // namespace gw::server

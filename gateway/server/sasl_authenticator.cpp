@@ -36,9 +36,13 @@ asio::awaitable<AuthOutcome> SaslAuthenticator::authenticate(const smtp::Authent
   SaslStep step = exchange.start(request.mechanism, initial);
   while (auto* challenge = std::get_if<SaslChallenge>(&step)) {
     if (!co_await channel.send_challenge(challenge->base64)) co_return AuthOutcome{AuthOutcome::Kind::ConnectionLost};
-    std::optional<std::string> line = co_await channel.read_response();
-    if (!line) co_return AuthOutcome{AuthOutcome::Kind::ConnectionLost};
-    step = exchange.step(*line);
+    std::optional<AuthResponse> response = co_await channel.read_response();
+    if (!response) co_return AuthOutcome{AuthOutcome::Kind::ConnectionLost};
+    if (response->too_long) {
+      const std::string reason = "response line too long";
+      co_return co_await fail(settings, no_user, reason, smtp::AuthFailure::LineTooLong, false);
+    }
+    step = exchange.step(response->line);
   }
   if (auto* failure = std::get_if<SaslFailure>(&step)) {
     // A cancel or a garbled response is not a password guess; a refused

@@ -35,13 +35,20 @@
 namespace gw::server {
 
 // The connection's side of an AUTH exchange.
+struct AuthResponse {
+  std::string line;
+  bool too_long = false;
+};
+
 class AuthChannel {
  public:
   virtual ~AuthChannel() = default;
   // Writes "334 <base64>\r\n" and flushes; false when the connection failed.
   virtual asio::awaitable<bool> send_challenge(std::string_view base64) = 0;
   // The client's next line without CRLF; nullopt on EOF, error or timeout.
-  virtual asio::awaitable<std::optional<std::string>> read_response() = 0;
+  // A line over the channel's limit is read to its end and comes back with
+  // too_long set (and no text).
+  virtual asio::awaitable<std::optional<AuthResponse>> read_response() = 0;
 };
 
 struct AuthOutcome {

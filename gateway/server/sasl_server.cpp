@@ -212,6 +212,13 @@ SaslStep SaslServerExchange::start(std::string_view mechanism, std::optional<std
       }
     }
   }
+  mechanism_ = name;
+  if (decoded && name == "PLAIN") {
+    if (auto refused = refuse_plain(*decoded)) {
+      OPENSSL_cleanse(decoded->data(), decoded->size());
+      return std::move(*refused);
+    }
+  }
   const char* out = nullptr;
   unsigned out_length = 0;
   const int rc = sasl_server_start(conn_, name.c_str(), decoded ? decoded->data() : nullptr,
@@ -231,11 +238,32 @@ SaslStep SaslServerExchange::step(std::string_view line) {
     done_ = true;
     return SaslFailure{smtp::AuthFailure::Malformed, "response is not base64"};
   }
+  if (mechanism_ == "PLAIN") {
+    if (auto refused = refuse_plain(*decoded)) {
+      OPENSSL_cleanse(decoded->data(), decoded->size());
+      return std::move(*refused);
+    }
+  }
   const char* out = nullptr;
   unsigned out_length = 0;
   const int rc = sasl_server_step(conn_, decoded->data(), static_cast<unsigned>(decoded->size()), &out, &out_length);
   OPENSSL_cleanse(decoded->data(), decoded->size());
   return outcome(rc, out, out_length);
+}
+
+std::optional<SaslFailure> SaslServerExchange::refuse_plain(std::string_view message) {
+  // RFC 4616 2: message = [authzid] UTF8NUL authcid UTF8NUL passwd.
+  const std::size_t first = message.find('\0');
+  const std::size_t second = first == std::string_view::npos ? first : message.find('\0', first + 1);
+  if (second == std::string_view::npos || message.find('\0', second + 1) != std::string_view::npos) {
+    done_ = true;
+    return SaslFailure{smtp::AuthFailure::Malformed, "PLAIN response is not authzid NUL authcid NUL password"};
+  }
+  if (second == first + 1 || second + 1 == message.size()) {
+    done_ = true;
+    return SaslFailure{smtp::AuthFailure::InvalidCredentials, "PLAIN response with an empty user or password"};
+  }
+  return std::nullopt;
 }
 
 SaslStep SaslServerExchange::outcome(int rc, const char* out, unsigned out_length) {

@@ -85,7 +85,11 @@ class SaslServerExchange {
   SaslServerExchange& operator=(const SaslServerExchange&) = delete;
 
   // AUTH <mechanism> [initial-response]; the response is base64 as sent ("=" is
-  // an empty response, RFC 4954 4).
+  // an empty response, RFC 4954 4). A PLAIN message (RFC 4616) is checked
+  // before libsasl2 sees it, so the reply does not depend on its version: not
+  // exactly "[authzid] NUL authcid NUL passwd" -> Malformed (501 5.5.2, the
+  // response cannot be decoded into credentials); an empty authcid or
+  // password -> InvalidCredentials (535 5.7.8, decodable but never valid).
   SaslStep start(std::string_view mechanism, std::optional<std::string_view> initial_response);
   // The client's answer to a challenge, one line without CRLF. "*" cancels.
   SaslStep step(std::string_view line);
@@ -93,6 +97,8 @@ class SaslServerExchange {
  private:
   SaslServerExchange() = default;
   SaslStep outcome(int rc, const char* out, unsigned out_length);
+  // The checks above for a decoded PLAIN message; nullopt when it may go on.
+  std::optional<SaslFailure> refuse_plain(std::string_view message);
   static int capture_password(sasl_conn_t* conn, void* context, const char* user, const char* pass,
                               unsigned pass_length, propctx* properties);
   static int get_option(void* context, const char* plugin, const char* option, const char** result,
@@ -102,6 +108,7 @@ class SaslServerExchange {
   sasl_conn_t* conn_ = nullptr;
   std::string mech_list_;
   std::string client_ip_;
+  std::string mechanism_;  // upper case, once started
   bool done_ = false;
   std::optional<SaslCredentials> captured_;
   std::vector<sasl_callback_t> callbacks_;

@@ -1,6 +1,7 @@
 #include "gateway/server/smtp_connection.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "gateway/common/byte_stream.h"
@@ -92,7 +93,11 @@ asio::awaitable<void> SmtpConnection::refuse(asio::ip::tcp::socket socket, Refus
   const std::string peer = ec ? "unknown" : endpoint_text(remote);
   log::info({"smtp", session_id, peer}, "refused: {} {} {}", refusal.code, refusal.status.str(), refusal.text);
   const smtp::Reply reply(refusal.code, refusal.status, fqdn + " " + refusal.text);
-  const std::string wire = reply.wire();
+  std::string wire = reply.wire();
+  // RFC 5321 3.8: the server closes only after a 421. A 554 in place of the
+  // greeting (3.1) would oblige it to wait for QUIT; the 421 ends it here.
+  if (refusal.code != 421)
+    wire += smtp::Reply(421, smtp::status(4, 7, 0), fqdn + " Closing connection").wire();
   // The peer may never read (or never finish a handshake); do not let it hold the socket open.
   asio::steady_timer guard(transport.socket().get_executor());
   guard.expires_after(std::chrono::seconds(10));
@@ -126,7 +131,11 @@ asio::awaitable<void> SmtpConnection::run() {
     log::info(log_context(), "disconnect messages=0");
     co_return;
   }
-  smtp::Action action = session_.on_connect();
+  // On an implicit-TLS binding the client speaks first by design (the
+  // handshake); early talking is judged on plaintext bindings only.
+  const bool spoke_first = !implicit_tls_ && co_await client_spoke_first();
+  if (spoke_first) log::info(log_context(), "client talked before the greeting");
+  smtp::Action action = session_.on_connect(spoke_first);
   for (;;) {
     if (co_await perform(std::move(action)) == Next::Close) break;
     smtp::Command command;
@@ -151,11 +160,33 @@ asio::awaitable<void> SmtpConnection::run() {
   if (!out_.empty()) co_await flush();
   // Borrowed ATRN mail goes back even when the session ended unexpectedly.
   if (!turn_.messages.empty()) co_await return_turn();
+  writer_.reset();  // an uncommitted message is abandoned: its files are removed
+  co_await linger();
   closed_ = true;
   deadline_.cancel();
-  writer_.reset();  // an uncommitted message is abandoned: its files are removed
   transport_.close();
   log::info(log_context(), "disconnect messages={}", messages_);
+}
+
+asio::awaitable<void> SmtpConnection::linger() {
+  // Closing a socket that still holds unread input makes the kernel send a
+  // reset, which can destroy the last reply (a 421 to a client that pipelined
+  // or talked early) before the client reads it. So: half-close, read and
+  // drop what the client still sends until it closes, for a bounded time.
+  boost::system::error_code ec;
+  transport_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  std::array<char, 4096> scratch;
+  std::size_t drained = 0;
+  deadline_.expires_after(kLinger);
+  while (drained < kMaxLingerOctets) {
+    const std::size_t n = co_await transport_.socket().async_read_some(
+        asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    drained += n;
+  }
+  deadline_.expires_at(asio::steady_timer::time_point::max());
+  timed_out_ = false;
 }
 
 void SmtpConnection::note_command(const smtp::Command& command) {
@@ -224,7 +255,26 @@ asio::awaitable<bool> SmtpConnection::flush() {
   co_return !ec;
 }
 
-asio::awaitable<bool> SmtpConnection::read_more(std::chrono::seconds timeout) {
+asio::awaitable<bool> SmtpConnection::client_spoke_first() {
+  auto& socket = transport_.socket();
+  boost::system::error_code ec;
+  if (settings_->greeting_delay.count() > 0 && socket.available(ec) == 0 && !ec) {
+    // Wait for the socket to turn readable, or for the delay to pass.
+    auto waiting = std::make_shared<bool>(true);
+    asio::steady_timer pause(socket.get_executor());
+    pause.expires_after(settings_->greeting_delay);
+    pause.async_wait([waiting, &socket](boost::system::error_code wait_ec) {
+      if (!wait_ec && *waiting) socket.cancel();
+    });
+    co_await socket.async_wait(asio::ip::tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    *waiting = false;
+    pause.cancel();
+  }
+  const std::size_t waiting_octets = socket.available(ec);
+  co_return !ec && waiting_octets > 0;
+}
+
+asio::awaitable<bool> SmtpConnection::read_more(Clock::time_point deadline) {
   if (in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
@@ -238,7 +288,7 @@ asio::awaitable<bool> SmtpConnection::read_more(std::chrono::seconds timeout) {
   const std::size_t old_size = in_.size();
   const std::size_t chunk = last_read_filled_ ? kReadChunk : kCommandReadChunk;
   in_.resize(old_size + chunk);
-  arm_deadline(timeout);
+  deadline_.expires_at(deadline);
   boost::system::error_code ec;
   const std::size_t n = co_await transport_.read_some(asio::buffer(in_.data() + old_size, chunk), ec);
   deadline_.expires_at(asio::steady_timer::time_point::max());
@@ -261,6 +311,8 @@ void SmtpConnection::shut_down() {
 }
 
 asio::awaitable<bool> SmtpConnection::next_command(smtp::Command& command) {
+  // One deadline for the whole line, however it trickles in.
+  const auto deadline = Clock::now() + settings_->timeouts.command;
   for (;;) {
     if (shutting_down_ && !session_.in_transaction()) co_return false;
     if (in_pos_ < in_.size()) {
@@ -269,11 +321,15 @@ asio::awaitable<bool> SmtpConnection::next_command(smtp::Command& command) {
       command_bytes_ += used;
       if (parser_.ready()) {
         command = parser_.take();
+        // Replies are written before every read, so an unwritten reply means
+        // the client sent this command without waiting for it (RFC 2920).
+        command.pipelined = !out_.empty();
+        command.input_follows = in_pos_ < in_.size();
         co_return true;
       }
     }
     awaiting_command_ = true;
-    const bool more = co_await read_more(settings_->timeouts.command);
+    const bool more = co_await read_more(deadline);
     awaiting_command_ = false;
     if (!more) co_return false;
   }
@@ -283,6 +339,7 @@ asio::awaitable<SmtpConnection::Next> SmtpConnection::perform(smtp::Action actio
   for (;;) {
     if (auto* send = std::get_if<smtp::SendReply>(&action)) {
       queue_reply(send->reply);
+      if (send->farewell) queue_reply(*send->farewell);
       if (send->discard_message) {
         writer_.reset();
         body_parser_.reset();
@@ -370,21 +427,23 @@ class ConnectionAuthChannel final : public AuthChannel {
     co_return co_await connection_.flush();
   }
 
-  asio::awaitable<std::optional<std::string>> read_response() override {
+  asio::awaitable<std::optional<AuthResponse>> read_response() override {
+    const auto deadline = SmtpConnection::Clock::now() + connection_.settings_->timeouts.command;
     for (;;) {
       const std::string_view pending = std::string_view(connection_.in_).substr(connection_.in_pos_);
       const std::size_t end = pending.find("\r\n");
-      if (end != std::string_view::npos) {
-        std::string line(pending.substr(0, end));
+      if (end != std::string_view::npos && end <= SmtpConnection::kMaxAuthLine) {
+        AuthResponse response{std::string(pending.substr(0, end))};
         connection_.in_pos_ += end + 2;
-        if (line.size() > SmtpConnection::kMaxAuthLine) co_return std::nullopt;
-        co_return line;
+        co_return response;
       }
-      if (pending.size() > SmtpConnection::kMaxAuthLine) {
-        log::info(connection_.log_context(), "AUTH response line too long, closing");
-        co_return std::nullopt;
+      if (end != std::string_view::npos || pending.size() > SmtpConnection::kMaxAuthLine) {
+        // RFC 4954 4: 500 5.5.6 and the session goes on, once the line is read to its end.
+        log::info(connection_.log_context(), "AUTH response line too long");
+        if (!co_await connection_.skip_line(deadline)) co_return std::nullopt;
+        co_return AuthResponse{{}, true};
       }
-      if (!co_await connection_.read_more(connection_.settings_->timeouts.command)) co_return std::nullopt;
+      if (!co_await connection_.read_more(deadline)) co_return std::nullopt;
     }
   }
 
@@ -652,17 +711,20 @@ asio::awaitable<std::optional<smtp::Action>> SmtpConnection::receive_body(const 
 
   std::string pending;
   bool first_read = request.mode == smtp::BodyMode::Data;
+  const auto start = Clock::now();
+  std::uint64_t received = 0;
   while (!body_parser_->done()) {
     if (in_pos_ < in_.size()) {
       const std::size_t used = body_parser_->put(std::string_view(in_).substr(in_pos_), pending);
       in_pos_ += used;
       command_bytes_ += used;
+      received += used;
       if (pending.size() >= kSpoolChunk) co_await write_to_spool(pending);
       continue;
     }
-    const auto timeout = first_read ? settings_->timeouts.data_init : settings_->timeouts.data_block;
+    const auto idle = first_read ? settings_->timeouts.data_init : settings_->timeouts.data_block;
     first_read = false;
-    if (!co_await read_more(timeout)) {
+    if (!co_await read_more(transfer_deadline(start, received, idle))) {
       if (!timed_out_) co_return std::nullopt;
       timed_out_ = false;
       log::info(log_context(), "timeout while receiving the message body");
@@ -674,17 +736,46 @@ asio::awaitable<std::optional<smtp::Action>> SmtpConnection::receive_body(const 
 }
 
 asio::awaitable<bool> SmtpConnection::discard_body(std::uint64_t octets) {
+  const auto start = Clock::now();
+  std::uint64_t received = 0;
   while (octets > 0) {
     if (in_pos_ < in_.size()) {
       const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(octets, in_.size() - in_pos_));
       in_pos_ += take;
       command_bytes_ += take;
       octets -= take;
+      received += take;
       continue;
     }
-    if (!co_await read_more(settings_->timeouts.data_block)) co_return false;
+    if (!co_await read_more(transfer_deadline(start, received, settings_->timeouts.data_block))) co_return false;
   }
   co_return true;
+}
+
+SmtpConnection::Clock::time_point SmtpConnection::transfer_deadline(Clock::time_point start, std::uint64_t received,
+                                                                    std::chrono::seconds idle) const {
+  const auto& timeouts = settings_->timeouts;
+  auto deadline = Clock::now() + idle;
+  if (timeouts.min_data_rate != 0) {
+    // The transfer as a whole must keep up the minimum average rate.
+    const auto credit = std::chrono::milliseconds(received * 1000 / timeouts.min_data_rate);
+    deadline = std::min(deadline, start + timeouts.data_block + credit);
+  }
+  return deadline;
+}
+
+asio::awaitable<bool> SmtpConnection::skip_line(Clock::time_point deadline) {
+  for (;;) {
+    const std::size_t lf = in_.find('\n', in_pos_);
+    if (lf != std::string::npos) {
+      command_bytes_ += lf + 1 - in_pos_;
+      in_pos_ = lf + 1;
+      co_return true;
+    }
+    command_bytes_ += in_.size() - in_pos_;
+    in_pos_ = in_.size();
+    if (!co_await read_more(deadline)) co_return false;
+  }
 }
 
 asio::awaitable<smtp::Action> SmtpConnection::commit(const smtp::CommitMessage& request) {

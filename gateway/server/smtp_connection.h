@@ -10,9 +10,17 @@
 // close, so replies go out in command order and batched. The body is written to
 // the spool in chunks of at most kSpoolChunk octets, prefixed by the Received
 // header; "250 2.6.0" is sent only after Spool::commit() returned (DESIGN
-// contract 1). Deadlines (RFC 5321 4.5.3.2, Timeouts in virtual_server.h) are
-// armed before every read and write; on expiry the Session's on_timeout()
-// reply is sent and the connection closed.
+// contract 1). Deadlines (Timeouts in virtual_server.h) are totals: one per
+// command line from the moment the wait for it starts, one per DATA/BDAT
+// transfer that grows with the octets received at the minimum data rate, one
+// per write; on expiry the Session's on_timeout() reply (421 4.4.2) is sent
+// and the connection closed. The driver tells the Session what only it can
+// see: octets that arrived before the greeting (after waiting up to the
+// greeting delay), and for each command whether it was pipelined behind an
+// unwritten reply and whether input already follows it (RFC 2920). Closing:
+// after the last reply the connection is half-closed and whatever the client
+// still sends is read and dropped (at most kLinger / kMaxLingerOctets), so a
+// closing 421 is not destroyed by a reset caused by unread input.
 //
 // Logs: one application log line at connect, per queued message and at
 // disconnect, all prefixed "smtp: session=<id> peer=<ip:port>" and the queue id
@@ -23,7 +31,8 @@
 // executor of its socket. Not responsible for admission (ConnectionGate, done
 // before) or the SASL mechanics: AUTH (RFC 4954) is run by the SaslAuthenticator
 // set with set_authenticator(), through this connection's 334 challenges and raw
-// response lines (at most kMaxAuthLine octets); without one, or when the
+// response lines (at most kMaxAuthLine octets; a longer one is read to its end
+// and answered 500 5.5.6, RFC 4954 4); without one, or when the
 // metabase names no directory to check passwords against, AUTH is answered
 // 454 4.7.0.
 // Implicit TLS (RFC 8314, use_implicit_tls()): the TLS server handshake runs
@@ -85,6 +94,10 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   static constexpr std::size_t kMaxAuthLine = 12288;
   // Messages one ATRN session takes; the client says ATRN again for more.
   static constexpr std::size_t kMaxTurnMessages = 1000;
+  // After the last reply: how long, and how much, the client's remaining
+  // input is read and dropped before the close (see linger()).
+  static constexpr std::chrono::seconds kLinger{2};
+  static constexpr std::size_t kMaxLingerOctets = 256 * 1024;
 
   SmtpConnection(asio::ip::tcp::socket socket, std::shared_ptr<VirtualServer> server,
                  ConnectionGate::Ticket ticket, ConnectionServices services, std::uint64_t session_id);
@@ -113,10 +126,23 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
 
   asio::awaitable<Next> perform(smtp::Action action);
   asio::awaitable<bool> next_command(smtp::Command& command);
-  asio::awaitable<bool> read_more(std::chrono::seconds timeout);
+  using Clock = std::chrono::steady_clock;
+  // Reads what the peer sent next; false on EOF, error or when `deadline` passed (timed_out_).
+  asio::awaitable<bool> read_more(Clock::time_point deadline);
+  // True when the client sent octets before the greeting (waiting up to the
+  // virtual server's greeting delay for them).
+  asio::awaitable<bool> client_spoke_first();
+  // Reads and drops the rest of an over-long line up to its LF; false when the
+  // connection failed or the deadline passed first.
+  asio::awaitable<bool> skip_line(Clock::time_point deadline);
   asio::awaitable<bool> flush();
   asio::awaitable<std::optional<smtp::Action>> receive_body(const smtp::ReceiveBody& request);
   asio::awaitable<bool> discard_body(std::uint64_t octets);
+  // The deadline of the next read of a DATA/BDAT transfer begun at `start`
+  // with `received` octets so far: `idle` from now, and no later than the
+  // minimum data rate allows (Timeouts).
+  Clock::time_point transfer_deadline(Clock::time_point start, std::uint64_t received,
+                                      std::chrono::seconds idle) const;
   asio::awaitable<bool> start_tls(const smtp::StartTls& request);
   asio::awaitable<bool> handshake();
   asio::awaitable<smtp::Action> release_queue(const smtp::ReleaseQueue& request);
@@ -130,6 +156,7 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   asio::awaitable<void> begin_message();
   asio::awaitable<void> write_to_spool(std::string& pending);
   asio::awaitable<void> watchdog();
+  asio::awaitable<void> linger();
 
   void queue_reply(const smtp::Reply& reply);
   void arm_deadline(std::chrono::seconds timeout);

@@ -42,7 +42,11 @@ Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const met
   policy.max_session_size = limits.max_session_size();
   policy.max_messages_per_connection = limits.max_messages_per_connection();
   policy.max_recipients = limits.max_recipients_per_message();
-  policy.max_hop_count = limits.max_hop_count() != 0 ? limits.max_hop_count() : 15;
+  if (limits.max_hop_count() != 0) policy.max_hop_count = limits.max_hop_count();
+  // Absent fields keep the defaults of ListenerPolicy and Timeouts.
+  if (limits.has_hard_error_limit()) policy.hard_error_limit = limits.hard_error_limit();
+  if (limits.has_junk_command_limit()) policy.junk_command_limit = limits.junk_command_limit();
+  policy.allow_unsynchronized_clients = limits.allow_unsynchronized_clients();
   policy.enable_vrfy = server.enable_vrfy();
   policy.require_tls = server.authentication().require_tls();
   policy.require_auth = !server.authentication().anonymous();
@@ -124,6 +128,8 @@ Result<SettingsPtr> build_settings(const metabase::Metabase& metabase, const met
     settings->timeouts.data_init = std::chrono::seconds(limits.connection_timeout());
     settings->timeouts.data_block = std::chrono::seconds(limits.connection_timeout());
   }
+  if (limits.has_min_data_rate()) settings->timeouts.min_data_rate = limits.min_data_rate();
+  settings->greeting_delay = std::chrono::milliseconds(limits.greeting_delay_ms());
   settings->protocol_logging = server.protocol_logging() && !server.protocol_log_directory().empty();
   settings->protocol_log_directory = server.protocol_log_directory();
   return SettingsPtr(std::move(settings));

@@ -29,13 +29,25 @@
 
 namespace gw::server {
 
-// RFC 5321 4.5.3.2 timeouts, applied to each read from the client. The
-// termination timeout (4.5.3.2.6, 10 min) is the client's wait for our reply
-// after the final "."; the commit answers within it, so it has no timer here.
+// Deadlines of a session (RFC 5321 4.5.3.2 values; gateway/smtp/README.md,
+// "Limits"). They are totals, not idle timers re-armed by every octet, so a
+// client that trickles one octet at a time cannot hold a session:
+//  - a command line (and an AUTH response line, a TLS handshake) must be
+//    complete within `command` of the moment the gateway starts waiting for it;
+//  - a DATA content or BDAT chunk transfer must be complete by
+//    start + data_block + octets received / min_data_rate (the minimum average
+//    rate; 0 = no total, the idle limits below only), and no single wait may
+//    last longer than data_init (for the first content octet after 354) or
+//    data_block (any further one).
+// The termination timeout (4.5.3.2.6, 10 min) is the client's wait for our
+// reply after the final "."; the commit answers within it, so it has no timer
+// here. Each default is here and only here; msExchIncomingConnectionTimeout
+// replaces the three times, gwSmtpMinDataRate the rate.
 struct Timeouts {
   std::chrono::seconds command{300};     // 4.5.3.2.1/2/3/7: greeting, MAIL, RCPT, next command
   std::chrono::seconds data_init{120};   // 4.5.3.2.4: first block after the 354
   std::chrono::seconds data_block{180};  // 4.5.3.2.5: each further block of DATA or BDAT
+  std::uint32_t min_data_rate = 500;     // octets per second over a whole transfer (Postfix's smtpd_min_data_rate)
 };
 
 struct VirtualServerSettings {
@@ -59,6 +71,10 @@ struct VirtualServerSettings {
   bool auth_directory_configured = false;
   // gwSmtpEtrnHosts: clients that may ETRN; empty = any client.
   IpNetworkList etrn_hosts;
+  // gwSmtpGreetingDelay: how long the greeting waits for a client that talks
+  // first (an early talker, refused unless policy.allow_unsynchronized_clients);
+  // 0 = greet at once, catching only octets that are already there.
+  std::chrono::milliseconds greeting_delay{0};
 };
 
 using SettingsPtr = std::shared_ptr<const VirtualServerSettings>;

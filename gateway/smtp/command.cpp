@@ -544,7 +544,12 @@ std::optional<std::string> decode_xtext(std::string_view text) {
       const int high = hex(text[i + 1]);
       const int low = hex(text[i + 2]);
       if (high < 0 || low < 0) return std::nullopt;
-      out += static_cast<char>(high * 16 + low);
+      // ENVID, ORCPT and AUTH= carry printable text (RFC 3461 4.2, 4.4; RFC
+      // 4954 5): an escape that decodes to a control character (CR, LF, NUL
+      // ...) could inject lines into a DSN or a header, so it is refused.
+      const int octet = high * 16 + low;
+      if (octet < 0x20 || octet == 0x7f) return std::nullopt;
+      out += static_cast<char>(octet);
       i += 2;
     } else if (c >= 33 && c <= 126 && c != '=') {
       out += static_cast<char>(c);

@@ -104,6 +104,13 @@ struct Command {
   EtrnRequest etrn;
   // ATRN: the requested domains, normalized; empty = every domain the account may take.
   std::vector<std::string> atrn_domains;
+
+  // Set by the driver, which alone knows the timing (RFC 2920): `pipelined`
+  // when the command arrived before the reply to the previous command (or the
+  // greeting) was written; `input_follows` when octets after this line had
+  // already arrived when it was taken.
+  bool pipelined = false;
+  bool input_follows = false;
 };
 
 class CommandParser {
@@ -135,7 +142,8 @@ class CommandParser {
   Command command_;
 };
 
-// RFC 3461 4 xtext decoding ("+2B" -> "+"); nullopt when malformed.
+// RFC 3461 4 xtext decoding ("+2B" -> "+"); nullopt when malformed or when an
+// escape decodes to a control character (CR, LF, NUL, ...: "501 5.5.4").
 std::optional<std::string> decode_xtext(std::string_view text);
 // xtext encoding for values written back into parameters (outbound ORCPT/ENVID).
 std::string encode_xtext(std::string_view text);

@@ -55,7 +55,21 @@ struct ListenerPolicy {
   std::uint32_t max_messages_per_connection = 0;  // then 421 4.7.0 and close
   std::uint32_t max_recipients = 0;       // per message; 452 4.5.3 beyond
   std::uint32_t max_hop_count = 15;       // Received headers; 554 5.4.6 when reached
-  std::uint32_t max_errors = 20;          // bad commands before 421 4.7.0 and close (0 = unlimited)
+
+  // Misbehaving clients (gateway/smtp/README.md, "Limits"). Each default is
+  // here and only here; the metabase overrides it per virtual server.
+  // gwSmtpHardErrorLimit: refused commands (syntax, sequence, unknown, improper
+  // pipelining) and refused recipients; the one that reaches the limit is
+  // answered, then 421 4.7.0 follows and the connection closes (0 = unlimited).
+  std::uint32_t hard_error_limit = 20;
+  // gwSmtpJunkCommandLimit: NOOP, RSET, VRFY, HELP, unknown commands and
+  // BDAT 0 without LAST; the one that reaches the limit is answered 421 4.7.0
+  // and the connection closes. Each accepted message starts the count anew
+  // (0 = unlimited).
+  std::uint32_t junk_command_limit = 100;
+  // gwSmtpAllowUnsynchronizedClients: accept clients that talk before the
+  // greeting or pipeline where RFC 2920 forbids it (default: refuse them).
+  bool allow_unsynchronized_clients = false;
 
   bool enable_vrfy = false;               // false: 252 2.5.2
   bool require_tls = false;               // 530 5.7.0 for MAIL/RCPT/DATA/BDAT before STARTTLS

@@ -33,6 +33,41 @@ std::string comment_text(std::string_view text, std::size_t max_len = 128) {
 
 Reply sequence(std::string text) { return Reply(503, status(5, 5, 1), std::move(text)); }
 
+// A command that must be the last of a pipelined group (RFC 2920 3.1, RFC 1985,
+// RFC 2645): the client waits for its reply before sending anything else.
+bool ends_group(Verb verb) {
+  switch (verb) {
+    case Verb::Helo:
+    case Verb::Ehlo:
+    case Verb::Vrfy:
+    case Verb::Expn:
+    case Verb::Noop:
+    case Verb::Etrn:
+    case Verb::Atrn:
+    case Verb::Turn:
+    case Verb::Quit:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// An HTTP request or proxy handshake sent to the SMTP port (a browser, a proxy
+// probe, a cross-protocol attack): the request line's method, or a header
+// field ("Host: ...", "User-Agent: ...").
+bool http_request(const Command& command) {
+  const std::string_view line = command.line;
+  const std::string_view word = line.substr(0, line.find(' '));
+  static constexpr std::string_view kMethods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
+                                                  "CONNECT", "TRACE", "PATCH"};
+  for (const std::string_view method : kMethods)
+    if (iequals(word, method)) return true;
+  return word.size() > 1 && word.back() == ':' &&
+         std::all_of(word.begin(), word.end() - 1, [](char c) {
+           return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
 }  // namespace
 
 Session::Session(ListenerPolicy policy, PeerInfo peer) : policy_(std::move(policy)), peer_(std::move(peer)) {}
@@ -48,11 +83,34 @@ Action Session::closing(Reply reply) {
   return SendReply{std::move(reply), true, discard};
 }
 
+Action Session::closing_after(Reply reply, std::string farewell_text) {
+  const bool discard = reset_transaction();
+  phase_ = Phase::Closing;
+  return SendReply{std::move(reply), true, discard, Reply(421, status(4, 7, 0), policy_.fqdn + " " + farewell_text)};
+}
+
 Action Session::error_reply(Reply reply) {
   ++errors_;
-  if (policy_.max_errors != 0 && errors_ >= policy_.max_errors)
-    return closing(Reply(421, status(4, 7, 0), policy_.fqdn + " Too many errors, closing connection"));
+  // Answered, then closed (as Postfix's hard error limit does): the client
+  // learns why its last command failed and why the session ends.
+  if (policy_.hard_error_limit != 0 && errors_ >= policy_.hard_error_limit)
+    return closing_after(std::move(reply), "Error: too many errors, closing connection");
   return send(std::move(reply));
+}
+
+std::optional<Action> Session::count_junk() {
+  ++junk_;
+  if (policy_.junk_command_limit != 0 && junk_ >= policy_.junk_command_limit)
+    return closing(Reply(421, status(4, 7, 0), policy_.fqdn + " Error: too many junk commands, closing connection"));
+  return std::nullopt;
+}
+
+bool Session::unsynchronized(const Command& command) const {
+  // RFC 2920: pipelining only after EHLO advertised it, and never behind a
+  // command that ends a group. QUIT is let through: refusing it would only keep
+  // the client longer (".<CRLF>QUIT" in one write is common).
+  return command.pipelined && command.verb != Verb::Quit && !policy_.allow_unsynchronized_clients &&
+         (must_wait_ || !envelope_.esmtp);
 }
 
 bool Session::in_transaction() const {
@@ -151,8 +209,16 @@ std::vector<std::string> Session::ehlo_lines() const {
   return lines;
 }
 
-Action Session::on_connect() {
+Action Session::on_connect(bool client_spoke_first) {
   phase_ = Phase::Greeting;
+  if (client_spoke_first && !policy_.allow_unsynchronized_clients) {
+    // RFC 5321 3.1 allows 554 in place of the 220; the 421 that follows
+    // closes the session (3.8) instead of waiting for a QUIT from a client
+    // that does not wait for replies.
+    phase_ = Phase::Closing;
+    return SendReply{Reply(554, status(5, 5, 0), policy_.fqdn + " Error: SMTP protocol synchronization"), true,
+                     false, Reply(421, status(4, 7, 0), policy_.fqdn + " Closing connection")};
+  }
   // RFC 2034 3: no enhanced status in the greeting.
   return send(Reply(220, std::nullopt, policy_.fqdn + " ESMTP"));
 }
@@ -162,7 +228,28 @@ Action Session::on_command(const Command& command) {
   if (awaiting_check_ || awaiting_commit_ || awaiting_release_ || awaiting_trn_check_ || receiving_ ||
       phase_ == Phase::TlsHandshake || phase_ == Phase::Auth)
     return send(sequence("Command out of sequence"));
-  if (command.line_error) return error_reply(*command.error);
+  if (http_request(command))
+    return closing(Reply(421, status(4, 7, 0), policy_.fqdn + " Error: not an SMTP client, closing connection"));
+  const bool out_of_step = unsynchronized(command);
+  // A group ends where the client waited for our reply.
+  must_wait_ = (must_wait_ && command.pipelined) || ends_group(command.verb);
+  if (out_of_step) return error_reply(Reply(503, status(5, 5, 0), "Improper use of SMTP command pipelining"));
+  if (command.line_error) {
+    if (command.verb == Verb::Unknown)
+      if (auto junk = count_junk()) return std::move(*junk);
+    return error_reply(*command.error);
+  }
+  switch (command.verb) {
+    case Verb::Noop:
+    case Verb::Rset:
+    case Verb::Vrfy:
+    case Verb::Help:
+    case Verb::Unknown:
+      if (auto junk = count_junk()) return std::move(*junk);
+      break;
+    default:
+      break;
+  }
 
   switch (command.verb) {
     case Verb::Helo: return handle_helo(command, false);
@@ -245,7 +332,9 @@ Action Session::handle_mail(const Command& command) {
   if (policy_.require_sender_is_own_address && !auth_identity_.empty() && !command.path.null &&
       std::find(own_addresses_.begin(), own_addresses_.end(), ascii_lower(command.path.mailbox.str())) ==
           own_addresses_.end())
-    return send(Reply(550, status(5, 7, 1), "Not authorized to send as this sender"));
+    // 553: "mailbox name not allowed" (RFC 5321 4.2.2), as Postfix's
+    // reject_sender_login_mismatch answers.
+    return send(Reply(553, status(5, 7, 1), "Sender address not owned by the authenticated user"));
 
   envelope_.sender = command.path;
   envelope_.sender.source_route.clear();  // RFC 5321 4.1.1.3: ignored
@@ -267,7 +356,11 @@ Action Session::handle_rcpt(const Command& command) {
   if (command.has_parameters && !envelope_.esmtp)
     return error_reply(Reply(555, status(5, 5, 4), "ESMTP parameters require EHLO"));
   if (!command.path.mailbox.is_ascii() && !envelope_.mail.smtputf8)
-    return send(Reply(553, status(5, 6, 7), "Non-ASCII addresses require SMTPUTF8"));
+    return error_reply(Reply(553, status(5, 6, 7), "Non-ASCII addresses require SMTPUTF8"));
+  // A bounce goes to one sender: a null reverse-path with several recipients
+  // is mail that no MTA generates (Postfix's reject_multi_recipient_bounce).
+  if (envelope_.sender.null && !envelope_.recipients.empty())
+    return error_reply(Reply(550, status(5, 5, 3), "Multi-recipient bounce: a null sender takes one recipient"));
   if (policy_.max_recipients != 0 && envelope_.recipients.size() >= policy_.max_recipients)
     return send(Reply(452, status(4, 5, 3), "Too many recipients"));
 
@@ -284,9 +377,9 @@ Action Session::handle_rcpt(const Command& command) {
   const DomainClass domain_class = policy_.domains.classify(recipient.domain());
   const bool relay_ok = may_relay();
   if (domain_class == DomainClass::Remote && !relay_ok)
-    return send(Reply(550, status(5, 7, 1), "Unable to relay"));
+    return error_reply(Reply(550, status(5, 7, 1), "Unable to relay"));
   if (local_part_routing(recipient) != LocalPartRouting::None && !relay_ok)
-    return send(Reply(550, status(5, 7, 1), "Unable to relay: routing in the local part is not accepted"));
+    return error_reply(Reply(550, status(5, 7, 1), "Unable to relay: routing in the local part is not accepted"));
 
   AcceptedRecipient accepted;
   accepted.address = std::move(recipient);
@@ -313,10 +406,13 @@ Action Session::on_recipient_checked(const RecipientVerdict& verdict) {
     pending_vrfy_ = false;
     if (verdict.kind == RecipientVerdict::Kind::Accept)
       return send(Reply(250, status(2, 1, 5), "<" + pending_vrfy_address_.str() + ">"));
+    if (verdict.kind == RecipientVerdict::Kind::Reject) return error_reply(std::move(refusal));
     return send(std::move(refusal));
   }
   AcceptedRecipient accepted = std::move(*pending_recipient_);
   pending_recipient_.reset();
+  // Refused recipients count as errors (a dictionary attack is one refusal after another).
+  if (verdict.kind == RecipientVerdict::Kind::Reject) return error_reply(std::move(refusal));
   if (verdict.kind != RecipientVerdict::Kind::Accept) return send(std::move(refusal));
   const bool duplicate = std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
                                      [&](const AcceptedRecipient& r) { return r.address == accepted.address; });
@@ -336,6 +432,11 @@ Action Session::handle_data(const Command& command) {
   // RFC 3030 3: BINARYMIME content can only be sent with BDAT.
   if (envelope_.mail.body == BodyType::BinaryMime)
     return error_reply(sequence("BODY=BINARYMIME requires BDAT"));
+  // Content sent before the 354 (RFC 2920 3.1: DATA ends a group). Refusing
+  // DATA would leave the content to be read as commands, so the session ends.
+  if (command.input_follows && !policy_.allow_unsynchronized_clients)
+    return closing_after(Reply(554, status(5, 5, 0), "Error: SMTP protocol synchronization (content before 354)"),
+                         "Closing connection");
   phase_ = Phase::Data;
   receiving_ = true;
   receiving_last_ = true;
@@ -353,8 +454,13 @@ Action Session::handle_data(const Command& command) {
 Action Session::handle_bdat(const Command& command) {
   // Without a valid chunk size the octets that follow cannot be told apart from
   // commands: the stream is lost, so the connection is closed.
-  if (command.error) return closing(*command.error);
+  if (command.error)
+    return closing(Reply(421, status(4, 5, 4), policy_.fqdn + " " + command.error->lines.front() +
+                                                   "; the chunk cannot be told from commands, closing connection"));
   const std::uint64_t octets = command.chunk_size;
+  // An empty chunk that does not end the message moves nothing forward.
+  if (octets == 0 && !command.last_chunk)
+    if (auto junk = count_junk()) return std::move(*junk);
   if (phase_ == Phase::Greeting) return DiscardBody{octets, sequence("Send HELO/EHLO first"), false};
   if (phase_ == Phase::Ready) return DiscardBody{octets, sequence("Need MAIL command"), false};
   if (policy_.require_tls && !tls_active_)
@@ -416,6 +522,7 @@ Action Session::on_committed(std::string_view queue_id) {
   awaiting_commit_ = false;
   body_started_ = false;
   ++messages_accepted_;
+  junk_ = 0;  // a client that delivers mail is not wasting the session
   // session_octets_ is the volume the session size limit applies to.
   reset_transaction();
   return send(Reply(250, status(2, 6, 0), "<" + std::string(queue_id) + "> queued"));
@@ -531,6 +638,8 @@ Action Session::on_auth_failed(AuthFailure failure) {
       return send(Reply(454, status(4, 7, 0), "Temporary authentication failure"));
     case AuthFailure::WeakMechanism:
       return send(Reply(534, status(5, 7, 9), "Authentication mechanism is too weak"));
+    case AuthFailure::LineTooLong:
+      return error_reply(Reply(500, status(5, 5, 6), "Authentication Exchange line is too long"));
   }
   return error_reply(Reply(535, status(5, 7, 8), "Authentication credentials invalid"));
 }

@@ -8,7 +8,9 @@
 // them are unit-tested here, without sockets.
 //
 // Driver contract, per Action:
-//  - SendReply: write reply.wire(); when close_after, flush and close. When
+//  - SendReply: write reply.wire() (then farewell, if any); when close_after,
+//    flush and close. Every closing reply is a 221 or 421, or has a 421
+//    farewell (RFC 5321 3.8). When
 //    discard_message, drop the spool file of the current transaction if one was
 //    begun. With PIPELINING (RFC 2920) the driver may keep feeding buffered
 //    commands before flushing; replies come out in command order.
@@ -78,6 +80,10 @@ struct SendReply {
   Reply reply;
   bool close_after = false;
   bool discard_message = false;
+  // Written right after `reply`, before the close (RFC 5321 3.8: the server
+  // closes only after 221 or 421; a 5xx that ends the session is followed by
+  // this 421).
+  std::optional<Reply> farewell;
 };
 struct StartTls {
   Reply reply;  // 220 2.0.0 Ready to start TLS
@@ -159,6 +165,7 @@ enum class AuthFailure {
   Malformed,           // bad base64 / protocol: 501 5.5.2
   Temporary,           // SASL back end down: 454 4.7.0
   WeakMechanism,       // mechanism not allowed for this account: 534 5.7.9
+  LineTooLong,         // a response line over the driver's limit: 500 5.5.6 (RFC 4954 4)
 };
 
 struct AcceptedRecipient {
@@ -185,7 +192,9 @@ class Session {
  public:
   Session(ListenerPolicy policy, PeerInfo peer);
 
-  Action on_connect();
+  // `client_spoke_first`: octets had arrived before the greeting was written
+  // (an early talker, RFC 5321 3.1/4.3.1: the client waits for the greeting).
+  Action on_connect(bool client_spoke_first = false);
   Action on_command(const Command& command);
   Action on_recipient_checked(const RecipientVerdict& verdict);
   Action on_body_complete(const BodySummary& body);
@@ -231,8 +240,14 @@ class Session {
   Action handle_atrn(const Command& command);
   bool trn_account_authorized(const TrnConnector& connector) const;
   bool atrn_offered() const;
-  // A refused command that counts towards max_errors (syntax, sequence, unknown).
+  // A refused command or recipient that counts towards hard_error_limit.
   Action error_reply(Reply reply);
+  // A junk command (NOOP, RSET, VRFY, HELP, unknown, BDAT 0) that counts
+  // towards junk_command_limit; nullopt while under the limit.
+  std::optional<Action> count_junk();
+  // `reply`, then 421 4.7.0 and close (RFC 5321 3.8).
+  Action closing_after(Reply reply, std::string farewell_text);
+  bool unsynchronized(const Command& command) const;
   Action send(Reply reply, bool close_after = false);
   Action closing(Reply reply);
   std::vector<std::string> ehlo_lines() const;
@@ -266,6 +281,10 @@ class Session {
   bool awaiting_trn_check_ = false;  // ATRN: CheckTrnQueue returned
   std::uint32_t messages_accepted_ = 0;
   std::uint32_t errors_ = 0;
+  std::uint32_t junk_ = 0;
+  // The last command must be the last of its group (RFC 2920 3.1): the next
+  // one may not be pipelined behind it.
+  bool must_wait_ = false;
   std::uint64_t session_octets_ = 0;
 };
 

@@ -146,6 +146,50 @@ class StartTlsInjection(AuthGatewayTestCase):
         self.assertTrue(lines[0].startswith("221 2.0.0"), received)
 
 
+class AuthAbuse(AuthGatewayTestCase):
+    """Malformed and oversized AUTH exchanges get the RFC 4954 replies, and the
+    session goes on (gateway/smtp/README.md)."""
+
+    def metabase(self):
+        return super().metabase().replace("basic: true require_tls: true",
+                                          "basic: true require_tls: true require_sender_is_own_address: true")
+
+    def secured(self, server="127.0.0.1"):
+        smtp = smtplib.SMTP(server, self.port, timeout=20)
+        smtp.ehlo("client.example.net")
+        smtp.starttls(context=self.client_context())
+        smtp.ehlo("client.example.net")
+        return smtp
+
+    def test_overlong_response_line_is_500_5_5_6_and_the_session_goes_on(self):
+        with self.secured() as smtp:
+            self.assertEqual(smtp.docmd("AUTH", "LOGIN")[0], 334)
+            smtp.send(b"A" * 20000 + b"\r\n")
+            self.assertEqual(smtp.getreply(), (500, b"5.5.6 Authentication Exchange line is too long"))
+            self.assertEqual(smtp.docmd("NOOP")[0], 250)
+            self.assertEqual(smtp.login(USER, PASSWORD)[0], 235)
+
+    def test_plain_response_with_the_wrong_number_of_fields_is_501_5_5_2(self):
+        with self.secured() as smtp:
+            for message in (b"alice@example.com", b"alice@example.com\0" + PASSWORD.encode(),
+                            b"\0alice@example.com\0" + PASSWORD.encode() + b"\0more"):
+                code, text = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(message).decode())
+                self.assertEqual((code, text[:5]), (501, b"5.5.2"), message)
+            self.assertEqual(smtp.docmd("AUTH", "PLAIN =")[0], 501)
+
+    def test_plain_response_with_an_empty_password_is_535_5_7_8(self):
+        with self.secured() as smtp:
+            empty = base64.b64encode(f"\0{USER}\0".encode()).decode()
+            code, text = smtp.docmd("AUTH", "PLAIN " + empty)
+            self.assertEqual((code, text[:5]), (535, b"5.7.8"))
+
+    def test_submission_sender_the_user_does_not_own_is_553_5_7_1(self):
+        with self.secured("127.0.0.2") as smtp:
+            smtp.login(USER, PASSWORD)
+            code, text = smtp.docmd("MAIL", "FROM:<bob@example.com>")
+            self.assertEqual((code, text[:5]), (553, b"5.7.1"))
+
+
 class RelayMatrix(AuthGatewayTestCase):
     def test_anonymous_relay_to_a_remote_domain_is_550_5_7_1(self):
         out = swaks(self.port, "--from", "x@example.net", "--to", REMOTE, "--quit-after", "RCPT")

@@ -5,6 +5,7 @@ sockets. Environment (set by CMake): GATEWAYD, PROTO_DIR."""
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import struct
@@ -132,13 +133,14 @@ def make_pki(directory):
 class Gateway:
     """A private gatewayd in a temporary directory."""
 
-    def __init__(self, metabase, threads=2, args=()):
+    def __init__(self, metabase, threads=2, args=(), max_open_files=None):
         self.dir = tempfile.mkdtemp(prefix="gatewayd-test-")
         self.metabase_path = os.path.join(self.dir, "metabase.pb")
         self.spool = os.path.join(self.dir, "spool")
         self.log_path = os.path.join(self.dir, "gatewayd.log")
         self.threads = threads
         self.args = list(args)  # further gatewayd options
+        self.max_open_files = max_open_files  # RLIMIT_NOFILE of the gatewayd process; None = inherited
         self.proc = None
         write_metabase(self.metabase_path, metabase)
 
@@ -148,7 +150,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [GATEWAYD, "--metabase", self.metabase_path, "--spool", self.spool, "--threads", str(self.threads),
              "--log-level", "debug", *self.args],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self._limit_open_files)
         for host, port in wait:
             wait_for_port(host, port, proc=self.proc)
         if wait:
@@ -157,6 +159,10 @@ class Gateway:
             probes = self.log_text()[since:].count("connect to virtual server")
             wait_until(lambda: self.log_text()[since:].count("disconnect") >= probes, 10, "probe sessions to end")
         return self
+
+    def _limit_open_files(self):
+        if self.max_open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_open_files, self.max_open_files))
 
     def rewrite(self, metabase):
         write_metabase(self.metabase_path, metabase)
@@ -208,10 +214,12 @@ class GatewayTestCase(unittest.TestCase):
 
     threads = 2
     gateway_args = ()  # further gatewayd options
+    max_open_files = None  # RLIMIT_NOFILE for gatewayd
 
     def setUp(self):
         self.port = free_port()
-        self.gateway = Gateway(self.metabase(), threads=self.threads, args=self.gateway_args)
+        self.gateway = Gateway(self.metabase(), threads=self.threads, args=self.gateway_args,
+                               max_open_files=self.max_open_files)
         self.gateway.start(wait=[("127.0.0.1", self.port)])
 
     def tearDown(self):

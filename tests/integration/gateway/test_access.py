@@ -30,9 +30,11 @@ class TwoServersOnOnePort(unittest.TestCase):
     def tearDown(self):
         self.gateway.stop()
 
-    def test_denied_peer_gets_554_5_7_1_and_close(self):
+    def test_denied_peer_gets_554_5_7_1_then_421_and_close(self):
         client = connect_from("127.0.0.1", "127.0.0.2", self.port)
         self.assertEqual(client.reply(), (554, "5.7.1 vs2.example.com Access denied for 127.0.0.1"))
+        # RFC 5321 3.8: the server closes only after a 421.
+        self.assertEqual(client.reply(), (421, "4.7.0 vs2.example.com Closing connection"))
         self.assertTrue(client.closed())
 
     def test_peer_not_in_the_deny_list_is_greeted_by_its_own_server(self):

@@ -69,6 +69,33 @@ TEST(BuildMetabase, AppliesExchangeDefaultsToAbsentAttributes) {
   EXPECT_EQ(vs.fqdn(), "bh1.example.com");
 }
 
+TEST(BuildMetabase, LeavesAbsentAbuseLimitsToTheGateway) {
+  const auto metabase = built(sample_snapshot());
+  const auto& limits = metabase.virtual_servers(1).limits();
+  EXPECT_FALSE(limits.has_hard_error_limit());
+  EXPECT_FALSE(limits.has_junk_command_limit());
+  EXPECT_FALSE(limits.has_min_data_rate());
+  EXPECT_EQ(limits.greeting_delay_ms(), 0u);
+  EXPECT_FALSE(limits.allow_unsynchronized_clients());
+}
+
+TEST(BuildMetabase, ReadsAbuseLimitsZeroIncluded) {
+  auto s = sample_snapshot();
+  s.virtual_servers[0].add("gwSmtpHardErrorLimit", "0");
+  s.virtual_servers[0].add("gwSmtpJunkCommandLimit", "30");
+  s.virtual_servers[0].add("gwSmtpMinDataRate", "2000");
+  s.virtual_servers[0].add("gwSmtpGreetingDelay", "3000");
+  s.virtual_servers[0].add("gwSmtpAllowUnsynchronizedClients", "TRUE");
+  const auto metabase = built(s);
+  const auto& limits = metabase.virtual_servers(0).limits();
+  ASSERT_TRUE(limits.has_hard_error_limit());
+  EXPECT_EQ(limits.hard_error_limit(), 0u);
+  EXPECT_EQ(limits.junk_command_limit(), 30u);
+  EXPECT_EQ(limits.min_data_rate(), 2000u);
+  EXPECT_EQ(limits.greeting_delay_ms(), 3000u);
+  EXPECT_TRUE(limits.allow_unsynchronized_clients());
+}
+
 TEST(BuildMetabase, ConvertsQueueTimersFromMinutes) {
   auto s = sample_snapshot();
   s.virtual_servers[0].add("msExchSmtpLocalQueueExpirationTimeout", "60");

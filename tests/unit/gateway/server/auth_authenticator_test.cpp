@@ -19,12 +19,14 @@ class ScriptedChannel final : public AuthChannel {
     challenges.emplace_back(base64);
     co_return true;
   }
-  asio::awaitable<std::optional<std::string>> read_response() override {
+  asio::awaitable<std::optional<AuthResponse>> read_response() override {
     if (responses.empty()) co_return std::nullopt;
-    std::string line = responses.front();
+    AuthResponse response{responses.front(), responses.front() == kTooLong};
+    if (response.too_long) response.line.clear();
     responses.pop_front();
-    co_return line;
+    co_return response;
   }
+  static constexpr const char* kTooLong = "<too long>";
   std::deque<std::string> responses;
   std::vector<std::string> challenges;
 };
@@ -122,6 +124,15 @@ TEST_F(SaslAuthenticatorTest, CancelIsReportedAndNotCountedAsAGuess) {
 TEST_F(SaslAuthenticatorTest, GarbledResponseIsMalformed) {
   channel_.responses = {"%%%"};
   EXPECT_EQ(run(auth("LOGIN")).failure, smtp::AuthFailure::Malformed);
+}
+
+TEST_F(SaslAuthenticatorTest, OverlongResponseLineFailsAsLineTooLongAndIsNotAGuess) {
+  channel_.responses = {ScriptedChannel::kTooLong};
+  const AuthOutcome outcome = run(auth("LOGIN"));
+  EXPECT_EQ(outcome.kind, Kind::Failed);
+  EXPECT_EQ(outcome.failure, smtp::AuthFailure::LineTooLong);
+  EXPECT_EQ(throttle_.counters().failures, 0u);
+  EXPECT_THAT(verifier_.calls, IsEmpty());
 }
 
 TEST_F(SaslAuthenticatorTest, ConnectionLostDuringTheExchangeEndsWithoutAVerdict) {

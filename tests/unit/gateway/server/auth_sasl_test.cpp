@@ -118,6 +118,35 @@ TEST(SaslExchange, PlainWithoutSeparatorsIsRefusedWithoutCredentials) {
   ASSERT_TRUE(std::holds_alternative<SaslFailure>(step));
 }
 
+TEST(SaslExchange, PlainWithTheWrongNumberOfFieldsIsMalformed) {
+  // 501 5.5.2: the response cannot be decoded into credentials.
+  for (const std::string& message : {std::string(), std::string("alice"), std::string("alice\0secret", 12),
+                                    std::string("\0alice\0secret\0extra", 20)}) {
+    auto sasl = exchange();
+    const SaslStep step = sasl->start("PLAIN", message.empty() ? std::string("=") : encode_base64(message));
+    ASSERT_TRUE(std::holds_alternative<SaslFailure>(step)) << message.size();
+    EXPECT_EQ(std::get<SaslFailure>(step).kind, smtp::AuthFailure::Malformed) << message.size();
+  }
+}
+
+TEST(SaslExchange, PlainWithAnEmptyUserOrPasswordIsInvalidCredentials) {
+  // 535 5.7.8: well formed, never valid; nothing reaches the directory.
+  for (const auto& [user, password] : {std::pair{"", "secret"}, std::pair{"alice", ""}}) {
+    auto sasl = exchange();
+    const SaslStep step = sasl->start("PLAIN", plain("", user, password));
+    ASSERT_TRUE(std::holds_alternative<SaslFailure>(step)) << user;
+    EXPECT_EQ(std::get<SaslFailure>(step).kind, smtp::AuthFailure::InvalidCredentials) << user;
+  }
+}
+
+TEST(SaslExchange, PlainResponseToTheEmptyChallengeIsCheckedTheSameWay) {
+  auto sasl = exchange();
+  ASSERT_TRUE(std::holds_alternative<SaslChallenge>(sasl->start("PLAIN", std::nullopt)));
+  const SaslStep step = sasl->step(encode_base64("alice"));
+  ASSERT_TRUE(std::holds_alternative<SaslFailure>(step));
+  EXPECT_EQ(std::get<SaslFailure>(step).kind, smtp::AuthFailure::Malformed);
+}
+
 TEST(SaslExchange, AuthorizationIdentityOtherThanTheUserIsRefused) {
   auto sasl = exchange();
   SaslStep step = sasl->start("PLAIN", plain("admin@example.com", "alice@example.com", "Passw0rd!"));

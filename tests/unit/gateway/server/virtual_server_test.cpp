@@ -105,6 +105,27 @@ TEST(BuildSettings, ConnectionTimeoutReplacesTheRfcDefaults) {
   EXPECT_EQ(configured->timeouts.data_block, std::chrono::seconds(45));
 }
 
+TEST(BuildSettings, AbuseLimitsKeepTheGatewayDefaultsWhenAbsent) {
+  const auto defaults = build(R"(id: "1")");
+  const smtp::ListenerPolicy policy;
+  EXPECT_EQ(defaults->policy.hard_error_limit, policy.hard_error_limit);
+  EXPECT_EQ(defaults->policy.junk_command_limit, policy.junk_command_limit);
+  EXPECT_FALSE(defaults->policy.allow_unsynchronized_clients);
+  EXPECT_EQ(defaults->timeouts.min_data_rate, Timeouts{}.min_data_rate);
+  EXPECT_EQ(defaults->greeting_delay, std::chrono::milliseconds(0));
+}
+
+TEST(BuildSettings, AbuseLimitsComeFromTheMetabaseZeroIncluded) {
+  const auto configured = build(
+      R"(id: "1" limits { hard_error_limit: 0 junk_command_limit: 7 min_data_rate: 0 greeting_delay_ms: 1500
+                          allow_unsynchronized_clients: true })");
+  EXPECT_EQ(configured->policy.hard_error_limit, 0u);
+  EXPECT_EQ(configured->policy.junk_command_limit, 7u);
+  EXPECT_TRUE(configured->policy.allow_unsynchronized_clients);
+  EXPECT_EQ(configured->timeouts.min_data_rate, 0u);
+  EXPECT_EQ(configured->greeting_delay, std::chrono::milliseconds(1500));
+}
+
 TEST(BuildSettings, UnlimitedIncomingConnectionsMeansNoLimit) {
   EXPECT_EQ(build(R"(id: "1" limits { max_connections: 2000000000 })")->connection_rules.max_connections, 0u);
   EXPECT_EQ(build(R"(id: "1" limits { max_connections: 50 max_connections_per_ip: 4 })")

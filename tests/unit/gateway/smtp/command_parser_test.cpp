@@ -372,6 +372,25 @@ TEST(Xtext, RefusesLowerCaseHexAndTruncatedEscapes) {
   EXPECT_FALSE(decode_xtext("a=b").has_value());
 }
 
+TEST(Xtext, RefusesEscapesThatDecodeToControlCharacters) {
+  for (const char* text : {"a+0Db", "a+0Ab", "a+00b", "a+09b", "a+1Fb", "a+7Fb"})
+    EXPECT_FALSE(decode_xtext(text).has_value()) << text;
+  EXPECT_EQ(decode_xtext("a+20b"), "a b");
+}
+
+TEST(CommandParser, EnvidOrOrcptThatDecodesToCrLfOrNulIs501_5_5_4) {
+  for (const char* line : {"MAIL FROM:<a@example.com> ENVID=abc+0D+0AInjected:+20x\r\n",
+                           "MAIL FROM:<a@example.com> ENVID=abc+00\r\n",
+                           "RCPT TO:<b@example.com> ORCPT=rfc822;b+0A@example.com\r\n",
+                           "RCPT TO:<b@example.com> ORCPT=rfc822;b+00@example.com\r\n",
+                           "MAIL FROM:<a@example.com> AUTH=a+0D@example.com\r\n"}) {
+    const Command command = one(line);
+    ASSERT_TRUE(command.error) << line;
+    EXPECT_EQ(command.error->code, 501) << line;
+    EXPECT_EQ(command.error->status, status(5, 5, 4)) << line;
+  }
+}
+
 TEST(Xtext, EncodeRoundTrips) {
   const std::string text = "user+tag=x y@example.com";
   EXPECT_EQ(encode_xtext(text), "user+2Btag+3Dx+20y@example.com");
