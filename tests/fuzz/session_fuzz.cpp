@@ -1,7 +1,9 @@
 // libFuzzer target: the whole receive path (CommandParser -> Session ->
-// DataParser) driven like gateway/server drives it. Checks the session's own
-// promises: a 250 2.6.0 only ever follows a CommitMessage, and once a closing
-// reply was sent no further reply is produced.
+// DataParser) driven like gateway/server drives it, including the timing facts
+// the driver reports (early talker, pipelined commands, input after DATA).
+// Checks the session's own promises: a 250 2.6.0 only ever follows a
+// CommitMessage, once a closing reply was sent no further reply is produced,
+// and the session closes only after a 221 or a 421 (RFC 5321 3.8).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,7 +20,10 @@ using namespace gw::smtp;
 
 class Driver {
  public:
-  explicit Driver(std::uint8_t flags) : session_(policy(flags), peer(flags)) { perform(session_.on_connect()); }
+  explicit Driver(std::uint8_t flags, bool spoke_first)
+      : session_(policy(flags), peer(flags)) {
+    perform(session_.on_connect(spoke_first));
+  }
 
   void feed(std::string_view input) {
     while (!input.empty() && !closed_) {
@@ -34,7 +39,14 @@ class Driver {
         }
       } else {
         used = parser_.put(input);
-        if (parser_.ready()) perform(session_.on_command(parser_.take()));
+        if (parser_.ready()) {
+          Command command = parser_.take();
+          // Octets after the line already here: the next command is pipelined.
+          command.pipelined = pipelined_;
+          command.input_follows = used < input.size();
+          pipelined_ = command.input_follows;
+          perform(session_.on_command(command));
+        }
       }
       input.remove_prefix(used);
     }
@@ -57,6 +69,9 @@ class Driver {
     p.domains.non_authoritative = {"shared.example.org"};
     p.domains.relay_connector = {"*.relay.example"};
     p.sender_filter = {"@bad.example", "<>"};
+    p.hard_error_limit = 5;
+    p.junk_command_limit = 7;
+    p.allow_unsynchronized_clients = flags & 128;
     return p;
   }
   static PeerInfo peer(std::uint8_t flags) {
@@ -73,6 +88,9 @@ class Driver {
         std::abort();
       committing_ = false;
       closed_ = send->close_after;
+      if (send->farewell && (!send->close_after || send->farewell->code != 421)) std::abort();
+      const int last = send->farewell ? send->farewell->code : send->reply.code;
+      if (send->close_after && last != 221 && last != 421) std::abort();
     } else if (const auto* check = std::get_if<CheckRecipient>(&action)) {
       const auto verdict = check->recipient.local_part().size() % 3 == 0   ? RecipientVerdict::accept()
                            : check->recipient.local_part().size() % 3 == 1 ? RecipientVerdict::try_later()
@@ -102,8 +120,10 @@ class Driver {
       parser_.reset();
       session_.on_tls_established("TLSv1.3");
     } else if (std::holds_alternative<Authenticate>(action)) {
-      perform(++auths_ % 2 ? session_.on_authenticated("user@example.com")
-                           : session_.on_auth_failed(AuthFailure::InvalidCredentials));
+      ++auths_;
+      perform(auths_ % 3 == 1   ? session_.on_authenticated("user@example.com", {"user@example.com"})
+              : auths_ % 3 == 2 ? session_.on_auth_failed(AuthFailure::InvalidCredentials)
+                                : session_.on_auth_failed(AuthFailure::LineTooLong));
     }
   }
 
@@ -114,6 +134,7 @@ class Driver {
   bool receiving_ = false;
   bool committing_ = false;
   bool closed_ = false;
+  bool pipelined_ = false;
   std::uint64_t discard_ = 0;
   unsigned commits_ = 0;
   unsigned auths_ = 0;
@@ -123,7 +144,8 @@ class Driver {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  Driver driver(data[0]);
+  // Octets before the greeting: the driver would see them waiting at connect.
+  Driver driver(data[0], size > 1 && data[1] == 'X');
   driver.feed(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1));
   return 0;
 }
