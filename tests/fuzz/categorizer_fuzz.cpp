@@ -71,7 +71,8 @@ class Input {
 
 class ScriptedDirectory final : public DirectoryClient {
  public:
-  explicit ScriptedDirectory(Input& input) : input_(input) {}
+  // The server kind is fixed per input so one run sees one directory.
+  ScriptedDirectory(Input& input, gw::DirectoryKind kind) : input_(input), kind_(kind) {}
 
   asio::awaitable<gw::Result<std::vector<Entry>>> search(SearchRequest) override {
     if (++searches_ > 2000) co_return gw::make_error(make_error_code(DirectoryErrc::Timeout), "too many");
@@ -93,8 +94,30 @@ class ScriptedDirectory final : public DirectoryClient {
     co_return entries;
   }
 
+  // A base-scope read answers with the named entry carrying scripted attributes, noSuchObject
+  // (nullopt) or an error, as the script says.
+  asio::awaitable<gw::Result<std::optional<Entry>>> read(std::string dn, std::vector<std::string>) override {
+    if (++searches_ > 2000) co_return gw::make_error(make_error_code(DirectoryErrc::Timeout), "too many");
+    if (input_.empty()) co_return std::optional<Entry>{};
+    const std::uint8_t b = input_.byte();
+    if (b % 16 == 15) co_return gw::make_error(make_error_code(static_cast<DirectoryErrc>(1 + (b >> 4) % 4)), "scripted");
+    if (b % 4 == 0) co_return std::optional<Entry>{};
+    Entry entry;
+    entry.dn = std::move(dn);
+    const unsigned attributes = input_.byte() % 6;
+    for (unsigned a = 0; a < attributes; ++a) {
+      auto& values = entry.attributes[input_.word(kNames, std::size(kNames))];
+      const unsigned count = input_.byte() % 3 + 1;
+      for (unsigned v = 0; v < count; ++v) values.push_back(input_.word(kValues, std::size(kValues)));
+    }
+    co_return std::optional<Entry>{std::move(entry)};
+  }
+
+  asio::awaitable<gw::Result<gw::DirectoryKind>> kind() override { co_return kind_; }
+
  private:
   Input& input_;
+  gw::DirectoryKind kind_ = gw::DirectoryKind::OpenLdap;
   unsigned searches_ = 0;
 };
 
@@ -133,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::uint8_t flags = data[0];
   Input input(data + 1, size - 1);
-  ScriptedDirectory directory(input);
+  ScriptedDirectory directory(input, (flags & 16) != 0 ? gw::DirectoryKind::ActiveDirectory : gw::DirectoryKind::OpenLdap);
   static const gw::metabase::Metabase metabase = organization();
   CategorizerOptions options = CategorizerOptions::from_metabase(metabase);
   options.use_cache = (flags & 1) != 0;
