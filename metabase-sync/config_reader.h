@@ -1,7 +1,7 @@
 // read_snapshot(): reads this server's configuration from the directory into a
 // ConfigSnapshot, with a handful of bounded searches on one LdapSession.
 //
-// Where things are found (SCHEMA.md section 7): the configuration NC comes from
+// Where things are found: the configuration NC comes from
 // --config-nc, else the RootDSE's configurationNamingContext, else
 // "CN=Configuration,<first namingContext>"; the organization is the one
 // msExchOrganizationContainer below CN=Microsoft Exchange,CN=Services,<config NC>;

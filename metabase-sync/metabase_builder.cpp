@@ -115,7 +115,7 @@ std::string cn_of(const DirectoryEntry& entry) {
   return rdns.empty() ? std::string() : rdns.front();
 }
 
-// networkAddress "ncacn_ip_tcp:<fqdn>" (SCHEMA.md 6.10).
+// networkAddress "ncacn_ip_tcp:<fqdn>" on the server object.
 std::optional<std::string> fqdn_of(const DirectoryEntry& server) {
   static constexpr std::string_view kPrefix = "ncacn_ip_tcp:";
   for (const auto& value : server.values("networkAddress")) {
@@ -348,7 +348,7 @@ mb::VirtualServer virtual_server(const DirectoryEntry& entry, const std::string&
 
 mb::Schedule schedule(const Fields& f, std::string_view style_attribute, std::string_view windows_attribute) {
   mb::Schedule out;
-  // activationStyle (SCHEMA.md 5.4): 0 never, 1 selected times, 2 always;
+  // activationStyle: 0 never, 1 selected times, 2 always;
   // 3 = remote triggered (queue for ETRN/TURN), the project's reading.
   const auto style = f.uint32(style_attribute, 2);
   switch (style) {
@@ -640,7 +640,7 @@ mb::Metabase build(const ConfigSnapshot& snapshot) {
     std::vector<std::string> stores;
     for (const auto& store : snapshot.mailbox_stores) {
       const auto owner = store.first("msExchOwningServer");
-      // SCHEMA.md 8.1: msExchOwningServer, else the store's layout position.
+      // msExchOwningServer, else the store's layout position (below CN=<server>).
       const bool owned = owner ? same_dn(*owner, candidate->dn) : same_dn(ancestor_dn(store.dn, 3), candidate->dn);
       if (owned) stores.push_back(store.dn);
     }

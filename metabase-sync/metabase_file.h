@@ -1,7 +1,7 @@
 // The metabase file: atomic replacement and change-only publishing.
 //
-// write_file_atomically() is the durability contract of the file (DESIGN.md
-// contract 2): the new bytes go to a temporary file in the same directory,
+// write_file_atomically() is the durability contract of the file (the metabase
+// is written only valid and whole): the new bytes go to a temporary file in the same directory,
 // which is written completely, fsync'd, renamed over the target, and then the
 // directory is fsync'd. A reader therefore sees either the previous complete
 // file or the new complete file, never a torn one, even if this process is

@@ -53,7 +53,7 @@ constexpr std::array kRows = {
     StatusRow{FailureKind::DnsTemporaryFailure, 451, es(4, 4, 3), "Temporary DNS failure, try again later"},
     StatusRow{FailureKind::NoRouteAvailableNow, 451, es(4, 4, 4),
               "Every route to the destination is currently unavailable"},
-    // DESIGN.md and Exchange report hop count exhaustion as 4.4.6 even in the NDR;
+    // Exchange reports hop count exhaustion as 4.4.6 even in the NDR;
     // the reply code follows the class so a 4xx/5xx mismatch never goes on the wire.
     StatusRow{FailureKind::HopCountExceeded, 451, es(4, 4, 6), "Hop count exceeded: possible mail loop"},
     StatusRow{FailureKind::ExpiredInQueue, 451, es(4, 4, 7),

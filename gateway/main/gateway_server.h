@@ -5,7 +5,7 @@
 // the only unit that knows all of them; the libraries do not know each other.
 //
 // Threading: one io_context per worker thread ("one event loop per core",
-// DESIGN contract 6). Context 0 is also the control loop: listeners accept
+// contract 8 in docs/architecture.md). Context 0 is also the control loop: listeners accept
 // there, reloads and signals run there, so the listener and virtual-server
 // tables need no locks. Each accepted socket is created on the next context
 // round-robin and its whole session runs on that one thread, so a session needs

@@ -8,7 +8,7 @@
 // NamedQueues. When the directory is unavailable (or the metabase lists none) the envelope is left
 // in AWAITING_DIRECTORY_LOOKUP with categorizer_attempts and next_attempt_unix advanced, and the
 // message is retried after the next back-off step (capped at the last one) until the directory
-// answers: an outage never bounces mail (DESIGN contract 3). At most `concurrency` messages are
+// answers: an outage never bounces mail (contract 3, docs/architecture.md). At most `concurrency` messages are
 // categorized at once; the rest wait in submission order. One log line per recipient outcome
 // comes from the categorizer, one per message from here, each with the queue id.
 // Not responsible for: routing, delivery, DSN generation, the RCPT-time check.

@@ -1,6 +1,6 @@
 // FaultyFs: a FileSystem that forwards to another one and fails on request.
 //
-// For fault-injection tests of the spool (STYLE.md "Fault injection"): fail the
+// For fault-injection tests of the spool: fail the
 // N-th counted call with a chosen errno (EIO, ENOSPC ...), or "crash" at the N-th
 // call -- that call and every later one fail, as if the process had died there, so
 // nothing more reaches the disk. Which operations are counted is selectable (only

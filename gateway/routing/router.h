@@ -2,7 +2,7 @@
 //
 // route() is a total, deterministic function of (routing snapshot, recipient,
 // route state): no I/O, no clock, no randomness, and it always returns a
-// NextHop, a failure included (STYLE.md "The router is a total function").
+// NextHop, a failure included: no input makes it throw or give no answer.
 // Rules, in order:
 //   * mailbox users go to the mailbox server owning their home store
 //     (LocalDelivery over SMTP or LMTP; "Local delivery" when that server is

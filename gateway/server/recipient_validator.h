@@ -2,8 +2,8 @@
 // when the Session asks (smtp::CheckRecipient).
 //
 // Contract: check() answers Accept, Reject (with the exact reply, e.g. 550
-// 5.1.1) or TryLater (451 4.4.3 when the directory is unavailable: DESIGN
-// contract 3, never a bounce for an outage). It completes on the caller's
+// 5.1.1) or TryLater (451 4.4.3 when the directory is unavailable: contract
+// 3 in docs/architecture.md, never a bounce for an outage). It completes on the caller's
 // executor and never blocks it. Relay decisions are already made by the Session
 // before it asks; the validator only says whether the recipient exists.
 //

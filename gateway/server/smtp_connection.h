@@ -9,8 +9,8 @@
 // holds no further complete command (before every socket read) or before a
 // close, so replies go out in command order and batched. The body is written to
 // the spool in chunks of at most kSpoolChunk octets, prefixed by the Received
-// header; "250 2.6.0" is sent only after Spool::commit() returned (DESIGN
-// contract 1). Deadlines (Timeouts in virtual_server.h) are totals: one per
+// header; "250 2.6.0" is sent only after Spool::commit() returned (contract
+// 1, docs/architecture.md). Deadlines (Timeouts in virtual_server.h) are totals: one per
 // command line from the moment the wait for it starts, one per DATA/BDAT
 // transfer that grows with the octets received at the minimum data rate, one
 // per write; on expiry the Session's on_timeout() reply (421 4.4.2) is sent

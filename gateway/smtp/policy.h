@@ -19,7 +19,7 @@
 
 namespace gw::smtp {
 
-// How this organization treats a recipient domain (DESIGN contract 4).
+// How this organization treats a recipient domain (contract 4, docs/architecture.md).
 enum class DomainClass {
   Remote,            // none of the below: relaying, allowed only to relay clients
   Authoritative,     // recipient policy, authoritative: unknown users are refused

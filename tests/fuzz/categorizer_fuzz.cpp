@@ -7,7 +7,7 @@
 // options, malformed DNs and addresses). Then categorize() runs on a message
 // with recipients in authoritative, non-authoritative and remote domains, and
 // check_recipient() on each recipient.
-// Checks DESIGN contract 6 on the categorizer's side: after a successful
+// Checks contract 6 (docs/architecture.md) on the categorizer's side: after a successful
 // categorize() no recipient is left PENDING and none has disappeared; after a
 // failed one the envelope is unchanged (the message waits and retries).
 //

@@ -1,5 +1,5 @@
 """Directory outages: 451 4.4.3 at RCPT time, no bounce for queued mail, recovery after the
-directory returns (DESIGN contract 3)."""
+directory returns (contract 3, docs/architecture.md)."""
 
 import re
 import time

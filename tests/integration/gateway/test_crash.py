@@ -1,4 +1,4 @@
-"""Crash safety (DESIGN contract 1): SIGKILL gatewayd at random moments while
+"""Crash safety (contract 1, docs/architecture.md): SIGKILL gatewayd at random moments while
 clients send. After a restart (which runs Spool::recover()) every message that
 got a 250 is in the spool exactly once and intact; a message that did not get
 one is in the spool only if the client had sent its end of data (the window

@@ -35,7 +35,7 @@ struct Expected {
   const char* status;
 };
 
-// DESIGN.md's NDR codes, one by one.
+// The gateway's NDR codes (gateway/dsn/README.md), one by one.
 TEST(StatusTable, DesignNdrCodes) {
   const Expected cases[] = {
       {FailureKind::UnknownRecipient, 550, "5.1.1"},

@@ -1,5 +1,5 @@
 // CategorizeStage without a reachable directory: a queued message keeps waiting in "awaiting
-// directory lookup" with its attempts recorded, and no recipient ever fails (DESIGN contract 3).
+// directory lookup" with its attempts recorded, and no recipient ever fails (contract 3, docs/architecture.md).
 // Successful categorization against a real slapd is covered by tests/integration/directory.
 #include "gateway/qmgr/categorize_stage.h"
 

@@ -1,4 +1,4 @@
-// Fault injection (STYLE.md "Fault injection, Beast style"): fail the N-th file
+// Fault injection: fail the N-th file
 // system call for N = 1, 2, ... until a commit gets through untouched, and prove
 // that no commit is reported before its data is durable and that recover() loses
 // nothing and returns nothing incomplete. Also: group commit under concurrency.

@@ -1,4 +1,4 @@
-// Specification of the relay decision at RCPT time (DESIGN contract 4: no open
+// Specification of the relay decision at RCPT time (contract 4 in docs/architecture.md: no open
 // relay, ever by accident). Each row is one address form and the exact verdict
 // for an anonymous Internet client, a client on the relay IP list and an
 // authenticated client.
