@@ -1,4 +1,4 @@
-// DirectoryRecipientValidator: the RCPT-time check against the directory (issue 5).
+// DirectoryRecipientValidator: the RCPT-time check against the directory.
 //
 // Contract: check() resolves the sender (cached by the categorizer, so in practice once per
 // transaction) and asks Categorizer::check_recipient() on the DirectoryService's executor, then
