@@ -15,7 +15,7 @@ constexpr const char* kSyncControlOid = "1.3.6.1.4.1.4203.1.9.1.1";  // RFC 4533
 constexpr const char* kConfigurationObjects =
     "(|(objectClass=msExchOrganizationContainer)(objectClass=msExchExchangeServer)"
     "(objectClass=protocolCfgSMTPServer)(objectClass=msExchPrivateMDB)(objectClass=msExchRoutingSMTPConnector)"
-    "(objectClass=msExchRecipientPolicy)(objectClass=msExchMessageDeliveryConfig))";
+    "(objectClass=msExchRoutingGroupConnector)(objectClass=msExchRecipientPolicy)(objectClass=msExchMessageDeliveryConfig))";
 
 gw::Result<DirectoryEntry> root_dse(LdapSession& session) {
   auto entries = session.search("", Scope::Base, "(objectClass=*)",
@@ -116,8 +116,8 @@ gw::Result<ConfigSnapshot> read_snapshot(LdapSession& session, const ReadOptions
 
   auto objects = session.search(org_dn, Scope::Subtree,
                                 "(|(objectClass=msExchExchangeServer)(objectClass=msExchPrivateMDB)"
-                                "(objectClass=msExchRoutingSMTPConnector)(objectClass=msExchRecipientPolicy)"
-                                "(objectClass=msExchMessageDeliveryConfig))");
+                                "(objectClass=msExchRoutingSMTPConnector)(objectClass=msExchRoutingGroupConnector)"
+                                "(objectClass=msExchRecipientPolicy)(objectClass=msExchMessageDeliveryConfig))");
   if (!objects) return std::unexpected(objects.error());
   for (auto& entry : *objects) {
     if (entry.has_object_class("msExchExchangeServer"))
@@ -126,6 +126,8 @@ gw::Result<ConfigSnapshot> read_snapshot(LdapSession& session, const ReadOptions
       snapshot.mailbox_stores.push_back(std::move(entry));
     else if (entry.has_object_class("msExchRoutingSMTPConnector"))
       snapshot.connectors.push_back(std::move(entry));
+    else if (entry.has_object_class("msExchRoutingGroupConnector"))
+      snapshot.routing_group_connectors.push_back(std::move(entry));
     else if (entry.has_object_class("msExchRecipientPolicy"))
       snapshot.recipient_policies.push_back(std::move(entry));
     else if (entry.has_object_class("msExchMessageDeliveryConfig")) {

@@ -7,7 +7,7 @@
 // msExchOrganizationContainer below CN=Microsoft Exchange,CN=Services,<config NC>;
 // this server is the msExchExchangeServer whose cn is --server (the value is
 // escaped per RFC 4515); its virtual servers are the protocolCfgSMTPServer
-// entries below it; servers, mailbox stores, SMTP connectors, recipient
+// entries below it; servers, mailbox stores, SMTP and routing group connectors, recipient
 // policies and Message Delivery are read from the whole organization.
 // Errors: ConfigurationMissing (no configuration NC or organization),
 // UnknownServer, and the LdapSession errors. Every search is paged (RFC 2696)

@@ -52,6 +52,7 @@ struct ConfigSnapshot {
   std::vector<DirectoryEntry> servers;           // every msExchExchangeServer of the organization
   std::vector<DirectoryEntry> mailbox_stores;    // every msExchPrivateMDB of the organization
   std::vector<DirectoryEntry> connectors;        // every msExchRoutingSMTPConnector
+  std::vector<DirectoryEntry> routing_group_connectors;  // every msExchRoutingGroupConnector
   std::vector<DirectoryEntry> recipient_policies;  // every msExchRecipientPolicy
   std::optional<DirectoryEntry> message_delivery;  // CN=Message Delivery,CN=Global Settings
 };

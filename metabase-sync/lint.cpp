@@ -12,6 +12,7 @@
 #include "metabase-sync/value_parsers.h"
 #include "gateway/common/address.h"
 #include "gateway/common/ascii.h"
+#include "gateway/routing/router.h"
 
 namespace msync {
 namespace {
@@ -31,6 +32,7 @@ class Checker {
     open_relay();
     non_authoritative_without_connector();
     message_size_above_session_size();
+    mailbox_servers_without_route();
     std::sort(findings_.begin(), findings_.end(), [](const Finding& a, const Finding& b) {
       return std::tie(a.severity, a.dn, a.message) < std::tie(b.severity, b.dn, b.message);
     });
@@ -65,6 +67,23 @@ class Checker {
               fmt::format("SMTP domain {} equals the FQDN of server {}: mail to the server itself "
                           "is treated as a recipient domain (NDR 5.4.8)",
                           domain.name(), it->second));
+    }
+  }
+
+  // Asks the router itself, so the rule cannot disagree with what mail gets.
+  void mailbox_servers_without_route() {
+    const auto snapshot = gw::routing::RoutingSnapshot::build(m_);
+    for (const auto& server : m_.mailbox_servers()) {
+      if (server.store_dns().empty()) continue;
+      gw::routing::CategorizedRecipient mailbox;
+      mailbox.kind = gw::routing::RecipientKind::Mailbox;
+      mailbox.home_mdb_dn = server.store_dns(0);
+      const auto hop = gw::routing::route(snapshot, mailbox, {});
+      const auto* failed = std::get_if<gw::routing::Fail>(&hop);
+      if (failed == nullptr || failed->kind != gw::FailureKind::NoRoute) continue;
+      warning(server.dn(), fmt::format("mailbox server {} is in routing group {}, and no routing group connector "
+                                       "leads there from this server's: its mailboxes get NDR 5.4.4",
+                                       server.name(), server.routing_group_dn()));
     }
   }
 

@@ -8,7 +8,8 @@
 // loop); a smart host that is an unbracketed IP or this server itself; duplicate
 // IP:port bindings; an open relay (virtual server relay list with 0.0.0.0/0, or a
 // "*" connector that allows relay); a non-authoritative domain without a
-// connector; a message size limit above the session size limit.
+// connector; a message size limit above the session size limit; a mailbox
+// server in a routing group no routing group connector leads to (5.4.4).
 // Findings are sorted (severity, DN, message) so output is stable. Not
 // responsible for syntax (the builder rejects malformed values before this runs).
 #pragma once

@@ -484,6 +484,46 @@ mb::Connector connector(const DirectoryEntry& entry, const DirectoryEntry& this_
   return c;
 }
 
+mb::Bridgehead bridgehead(const DirectoryEntry& connector_entry, std::string_view attribute,
+                          const std::string& virtual_server_dn, const ServerIndex& index) {
+  const auto* server = index.server_for(virtual_server_dn);
+  if (!server)
+    invalid(connector_entry, attribute, "\"" + virtual_server_dn + "\" is not a virtual server of a known server");
+  mb::Bridgehead b;
+  b.set_name(cn_of(*server));
+  b.set_fqdn(required_fqdn(*server));
+  b.set_virtual_server_dn(virtual_server_dn);
+  return b;
+}
+
+// msExchRoutingGroupConnector in "CN=<name>,CN=Connections,<routing group>".
+mb::RoutingGroupConnector routing_group_connector(const DirectoryEntry& entry, const ServerIndex& index) {
+  const Fields f(entry);
+  mb::RoutingGroupConnector c;
+  c.set_name(cn_of(entry));
+  c.set_dn(entry.dn);
+  const auto connections = ancestor_dn(entry.dn, 1);
+  if (rdn_values(connections).empty() || gw::ascii_lower(rdn_values(connections).front()) != "connections")
+    invalid(entry, "distinguishedName", "a routing group connector lives in CN=Connections below its routing group");
+  c.set_source_routing_group_dn(ancestor_dn(entry.dn, 2));
+  c.set_target_routing_group_dn(f.text("msExchDestinationRGDN"));
+  if (c.target_routing_group_dn().empty())
+    invalid(entry, "msExchDestinationRGDN", "a routing group connector needs the routing group it leads to");
+  if (same_dn(c.target_routing_group_dn(), c.source_routing_group_dn()))
+    invalid(entry, "msExchDestinationRGDN", "leads back to the routing group that holds the connector");
+  const auto cost = f.uint32("cost", 1);
+  if (cost < 1 || cost > 100) invalid(entry, "cost", std::to_string(cost) + " is not a cost from 1 to 100");
+  c.set_cost(cost);
+  for (const auto& dn : f.list("msExchSourceBridgeheadServersDN"))
+    *c.add_local_bridgeheads() = bridgehead(entry, "msExchSourceBridgeheadServersDN", dn, index);
+  for (const auto& dn : f.list("msExchTargetBridgeheadServersDN"))
+    *c.add_remote_bridgeheads() = bridgehead(entry, "msExchTargetBridgeheadServersDN", dn, index);
+  if (c.remote_bridgeheads_size() == 0)
+    invalid(entry, "msExchTargetBridgeheadServersDN", "a routing group connector needs at least one remote bridgehead");
+  *c.mutable_schedule() = schedule(f, "activationStyle", "activationSchedule");
+  return c;
+}
+
 // "SMTP:@example.com" / "smtp:@example.com" / "@example.com" / "example.com".
 std::optional<std::string> smtp_domain(std::string_view value, bool* primary) {
   auto text = trim(value);
@@ -543,6 +583,7 @@ mb::MailboxServer mailbox_server(const DirectoryEntry& server, const std::vector
   m.set_legacy_exchange_dn(f.text("legacyExchangeDN"));
   add_all(m.mutable_store_dns(), stores);
   m.set_is_this_server(is_this_server);
+  m.set_routing_group_dn(f.text("msExchHomeRoutingGroup"));
   const auto protocol = gw::ascii_lower(f.text("gwDeliveryProtocol", "smtp"));
   if (protocol == "smtp")
     m.set_delivery_protocol(mb::DELIVERY_SMTP);
@@ -611,6 +652,13 @@ mb::Metabase build(const ConfigSnapshot& snapshot) {
   std::sort(connectors.begin(), connectors.end(),
             [](const auto& a, const auto& b) { return std::tie(a.name(), a.dn()) < std::tie(b.name(), b.dn()); });
   add_all(metabase.mutable_connectors(), connectors);
+
+  std::vector<mb::RoutingGroupConnector> group_connectors;
+  for (const auto& entry : snapshot.routing_group_connectors)
+    group_connectors.push_back(routing_group_connector(entry, index));
+  std::sort(group_connectors.begin(), group_connectors.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.name(), a.dn()) < std::tie(b.name(), b.dn()); });
+  add_all(metabase.mutable_routing_group_connectors(), group_connectors);
 
   std::vector<mb::SmtpDomain> domains;
   for (const auto& policy : snapshot.recipient_policies) add_policy_domains(policy, domains);

@@ -1,6 +1,8 @@
 #include "gateway/routing/router.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 #include <optional>
 
 #include "gateway/routing/address_space.h"
@@ -55,7 +57,91 @@ const gw::metabase::MailboxServer* home_server(const RoutingSnapshot& snap, cons
   return nullptr;
 }
 
-NextHop route_mailbox(const RoutingSnapshot& snap, const CategorizedRecipient& rcpt) {
+// --- routing groups ----------------------------------------------------------
+
+bool bridgehead_up(const ConnectorRoute::Bridgehead& b, const RouteState& state) {
+  return !b.fqdn.empty() && !in_set_ci(state.hosts_down, b.name) && !in_set_ci(state.hosts_down, b.fqdn);
+}
+
+// The servers a routing group connector's mail goes to from here: its remote
+// bridgeheads when this server sends over it, else its local bridgeheads (the
+// servers of our group that do).
+std::vector<const ConnectorRoute::Bridgehead*> group_next_servers(const GroupConnectorRoute& c,
+                                                                  const RouteState& state) {
+  std::vector<const ConnectorRoute::Bridgehead*> out;
+  for (const auto& b : c.this_server_sends ? c.remote_bridgeheads : c.local_bridgeheads)
+    if (bridgehead_up(b, state)) out.push_back(&b);
+  return out;
+}
+
+bool group_connector_up(const GroupConnectorRoute& c, const RouteState& state) {
+  return !c.schedule_never && !in_set_ci(state.connectors_down, c.name) &&
+         !in_set_ci(state.connectors_down, c.dn);
+}
+
+// Cost of the cheapest path from each routing group to `target` over the
+// connectors `usable` admits (Bellman-Ford: organizations have a handful of
+// groups). Groups without a path are absent.
+template <typename Usable>
+std::map<std::string, std::uint64_t> costs_to(const RoutingSnapshot& snap, const std::string& target, Usable usable) {
+  std::map<std::string, std::uint64_t> cost{{target, 0}};
+  for (std::size_t round = 0; round <= snap.group_connectors.size(); ++round) {
+    bool changed = false;
+    for (const auto& c : snap.group_connectors) {
+      if (!usable(c)) continue;
+      const auto to = cost.find(c.target_group);
+      if (to == cost.end()) continue;
+      const std::uint64_t via = to->second + c.cost;
+      auto [from, inserted] = cost.try_emplace(c.source_group, via);
+      if (!inserted && via >= from->second) continue;
+      from->second = via;
+      changed = true;
+    }
+    if (!changed) break;
+  }
+  return cost;
+}
+
+// A mailbox on a server of another routing group: the first connector of the
+// cheapest path there, to one of its remote bridgeheads (or, when other servers
+// of our group are the connector's bridgeheads, to one of those).
+NextHop route_to_group(const RoutingSnapshot& snap, const gw::metabase::MailboxServer& server,
+                       const std::string& target_group, const CategorizedRecipient& rcpt, const RouteState& state) {
+  const auto any_path = costs_to(snap, target_group, [](const GroupConnectorRoute&) { return true; });
+  if (!any_path.contains(snap.routing_group_dn))
+    return fail(FailureKind::NoRoute, "no routing group connector leads to the routing group of mailbox server " +
+                                          server.name());
+  // Connectors in retry or scheduled never, and first hops whose servers are all
+  // down, yield to the next cheapest path; when none is left the mail waits.
+  const auto up = costs_to(snap, target_group, [&](const GroupConnectorRoute& c) { return group_connector_up(c, state); });
+  std::vector<const GroupConnectorRoute*> best;
+  std::uint64_t best_cost = UINT64_MAX;
+  for (const auto& c : snap.group_connectors) {
+    if (c.source_group != snap.routing_group_dn || !group_connector_up(c, state)) continue;
+    const auto rest = up.find(c.target_group);
+    if (rest == up.end() || group_next_servers(c, state).empty()) continue;
+    const std::uint64_t total = c.cost + rest->second;
+    if (total < best_cost) best.clear(), best_cost = total;
+    if (total == best_cost) best.push_back(&c);
+  }
+  if (best.empty()) return Unreachable{ascii_lower(server.fqdn())};
+  std::sort(best.begin(), best.end(), [](const auto* a, const auto* b) { return a->normalized_dn < b->normalized_dn; });
+  const auto* chosen = best[state.spread_key % best.size()];
+  const auto servers = group_next_servers(*chosen, state);
+  const auto* next = servers[(state.spread_key / best.size()) % servers.size()];
+  const std::uint16_t port = snap.outbound_port(rcpt.message.virtual_server_id);
+  if (is_own_endpoint(snap, next->fqdn, port))
+    return fail(FailureKind::LoopBackToSelf,
+                "bridgehead " + next->fqdn + " of routing group connector " + chosen->name + " is this server");
+  SmartHosts hop;
+  hop.connector = chosen->name;
+  hop.connector_dn = chosen->dn;
+  hop.hosts.push_back(SmartHost{next->fqdn, false, port});
+  hop.bridgehead = next->fqdn;
+  return hop;
+}
+
+NextHop route_mailbox(const RoutingSnapshot& snap, const CategorizedRecipient& rcpt, const RouteState& state) {
   const auto* server = home_server(snap, rcpt);
   if (server == nullptr) {
     std::string which = !rcpt.home_mdb_dn.empty()      ? rcpt.home_mdb_dn
@@ -64,6 +150,9 @@ NextHop route_mailbox(const RoutingSnapshot& snap, const CategorizedRecipient& r
     return fail(FailureKind::InvalidHomeServer,
                 which.empty() ? "no home store" : "home store or server not in the metabase: " + which);
   }
+  const auto& group = snap.mailbox_keys[static_cast<std::size_t>(server - snap.mailbox_servers.data())].routing_group;
+  if (!group.empty() && !snap.routing_group_dn.empty() && group != snap.routing_group_dn)
+    return route_to_group(snap, *server, group, rcpt, state);
   LocalDelivery hop;
   hop.server = server->name();
   hop.server_fqdn = ascii_lower(server->fqdn());
@@ -315,7 +404,7 @@ std::uint64_t spread_key_for(std::string_view message_id) noexcept {
 NextHop route(const RoutingSnapshot& snapshot, const CategorizedRecipient& rcpt, const RouteState& state) {
   switch (rcpt.kind) {
     case RecipientKind::Mailbox:
-      return route_mailbox(snapshot, rcpt);
+      return route_mailbox(snapshot, rcpt, state);
     case RecipientKind::Contact: {
       std::string_view target = rcpt.target_address;
       if (target.empty()) return fail(FailureKind::CategorizerFailure, "contact without targetAddress");

@@ -6,7 +6,11 @@
 // Rules, in order:
 //   * mailbox users go to the mailbox server owning their home store
 //     (LocalDelivery over SMTP or LMTP; "Local delivery" when that server is
-//     this one), 5.1.6 when the store or server is unknown;
+//     this one), 5.1.6 when the store or server is unknown; a mailbox server
+//     of another routing group is reached over the cheapest path of routing
+//     group connectors, to the first connector's remote bridgehead (or to one
+//     of its local bridgeheads when this server is not one), 5.4.4 without a
+//     path, Unreachable when every path is down;
 //   * contacts route on their targetAddress, everything else on the recipient's
 //     domain; unknown users of an authoritative domain go to the virtual
 //     server's "forward unresolved" host when set, otherwise fail 5.1.1;

@@ -116,7 +116,9 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
   for (const auto& server : snap.mailbox_servers) {
     add_unique(snap.server_fqdns, normalize_domain(server.fqdn()));
     MailboxServerKeys keys{normalize_dn(server.dn()), ascii_lower(server.legacy_exchange_dn()),
-                           normalize_domain(server.fqdn()), normalized_all(server.store_dns())};
+                           normalize_domain(server.fqdn()), normalized_all(server.store_dns()),
+                           server.routing_group_dn().empty() ? snap.routing_group_dn
+                                                             : normalize_dn(server.routing_group_dn())};
     snap.mailbox_keys.push_back(std::move(keys));
   }
   for (const auto& domain : snap.domains)
@@ -191,6 +193,29 @@ RoutingSnapshot RoutingSnapshot::build(const gw::metabase::Metabase& metabase) {
     route.has_content_restrictions = c.has_content_restrictions();
     route.content = c.content_restrictions();
     snap.connectors.push_back(std::move(route));
+  }
+
+  for (const auto& c : metabase.routing_group_connectors()) {
+    GroupConnectorRoute route;
+    route.name = c.name();
+    route.dn = c.dn();
+    route.normalized_dn = normalize_dn(c.dn());
+    route.source_group = normalize_dn(c.source_routing_group_dn());
+    route.target_group = normalize_dn(c.target_routing_group_dn());
+    // Exchange costs are 1..100; an unset (0) cost must not beat every real one.
+    route.cost = std::max<std::uint32_t>(c.cost(), 1);
+    route.schedule_never = c.has_schedule() && c.schedule().style() == gw::metabase::Schedule::NEVER;
+    route.this_server_sends = c.local_bridgeheads().empty();
+    for (const auto& b : c.local_bridgeheads()) {
+      if (ascii_lower(b.name()) == ascii_lower(snap.server_name)) route.this_server_sends = true;
+      route.local_bridgeheads.push_back({b.name(), normalize_domain(b.fqdn())});
+      add_unique(snap.server_fqdns, normalize_domain(b.fqdn()));
+    }
+    for (const auto& b : c.remote_bridgeheads()) {
+      route.remote_bridgeheads.push_back({b.name(), normalize_domain(b.fqdn())});
+      add_unique(snap.server_fqdns, normalize_domain(b.fqdn()));
+    }
+    snap.group_connectors.push_back(std::move(route));
   }
   return snap;
 }

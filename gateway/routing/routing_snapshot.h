@@ -53,6 +53,21 @@ struct ConnectorRoute {
   gw::metabase::ContentRestrictions content;
 };
 
+// A routing group connector, one way from `source_group` to `target_group`.
+struct GroupConnectorRoute {
+  std::string name;
+  std::string dn;                        // as written
+  std::string normalized_dn;
+  std::string source_group;              // normalized routing group DNs
+  std::string target_group;
+  std::uint32_t cost = 1;
+  bool schedule_never = false;
+  // Servers of the source group that send over it; empty = every server of the group.
+  std::vector<ConnectorRoute::Bridgehead> local_bridgeheads;
+  bool this_server_sends = false;        // this server is in local_bridgeheads, or the list is empty
+  std::vector<ConnectorRoute::Bridgehead> remote_bridgeheads;  // servers of the target group that receive
+};
+
 struct Listener {
   std::string host;      // IP as written, lower case
   std::uint32_t port = 0;
@@ -71,10 +86,12 @@ struct RoutingSnapshot {
   struct MailboxServerKeys {
     std::string dn, legacy_dn, fqdn;
     std::vector<std::string> store_dns;
+    std::string routing_group;   // normalized; the server's own group when the metabase does not say
   };
   std::vector<MailboxServerKeys> mailbox_keys;
   std::vector<std::string> authoritative_domains;  // lower case
   std::vector<ConnectorRoute> connectors;
+  std::vector<GroupConnectorRoute> group_connectors;
   struct VirtualServerRoute {
     std::string id;
     std::uint16_t outbound_port = 25;

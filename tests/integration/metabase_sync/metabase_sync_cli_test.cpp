@@ -49,6 +49,49 @@ TEST(MetabaseSyncOnce, SampleOrganizationMatchesTheGoldenDump) {
   EXPECT_EQ(got, read_bytes(golden_path)) << "regenerate with GW_UPDATE_GOLDEN=1 after checking the diff";
 }
 
+// A second routing group with bridgehead BH2, MBX1 moved into it, and a routing
+// group connector from the first group to the second.
+TEST(MetabaseSyncOnce, RoutingGroupConnectorIsReadWithItsBridgeheadsAndMailboxServerGroup) {
+  Harness h;
+  const std::string rg2 = "CN=Second Routing Group,CN=Routing Groups," + kAg;
+  const std::string bh2 = "CN=BH2,CN=Servers," + kAg;
+  const std::string vs = "CN=1,CN=SMTP,CN=Protocols," + bh2;
+  const std::string rgc = "CN=RG1-RG2," + kConnections;
+  h.directory().add("dn: " + rg2 + "\nobjectClass: top\nobjectClass: container\nobjectClass: msExchRoutingGroup\n"
+                    "cn: Second Routing Group\n\n"
+                    "dn: " + bh2 + "\nobjectClass: top\nobjectClass: server\nobjectClass: msExchExchangeServer\n"
+                    "cn: BH2\nnetworkAddress: ncacn_ip_tcp:bh2.example.com\nmsExchHomeRoutingGroup: " + rg2 + "\n\n"
+                    "dn: CN=Protocols," + bh2 + "\nobjectClass: top\nobjectClass: protocolCfgSharedServer\ncn: Protocols\n\n"
+                    "dn: CN=SMTP,CN=Protocols," + bh2 + "\nobjectClass: top\nobjectClass: container\n"
+                    "objectClass: msExchProtocolCfgSharedContainer\nobjectClass: msExchProtocolCfgSMTPContainer\ncn: SMTP\n\n"
+                    "dn: " + vs + "\nobjectClass: top\nobjectClass: protocolCfgSMTP\nobjectClass: protocolCfgSMTPServer\n"
+                    "cn: 1\nmsExchServerBindings: 127.0.0.3:25:\n\n"
+                    "dn: " + rgc + "\nobjectClass: top\nobjectClass: msExchConnector\nobjectClass: msExchRoutingGroupConnector\n"
+                    "cn: RG1-RG2\nmsExchDestinationRGDN: " + rg2 + "\ncost: 7\nmsExchSourceBridgeheadServersDN: " + kVs1 +
+                    "\nmsExchTargetBridgeheadServersDN: " + vs + "\n");
+  const std::string mbx1 = "CN=MBX1,CN=Servers," + kAg;
+  h.directory().modify("dn: " + mbx1 + "\nchangetype: modify\nreplace: msExchHomeRoutingGroup\nmsExchHomeRoutingGroup: " +
+                       rg2 + "\n");
+  auto once = h.once();
+  ASSERT_EQ(once.exit_code, 0) << once.err;
+  const auto m = h.metabase();
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->routing_group_connectors_size(), 1);
+  const auto& c = m->routing_group_connectors(0);
+  EXPECT_EQ(c.name(), "RG1-RG2");
+  EXPECT_EQ(lower_dn_types(c.source_routing_group_dn()), lower_dn_types(kRg));
+  EXPECT_EQ(lower_dn_types(c.target_routing_group_dn()), lower_dn_types(rg2));
+  EXPECT_EQ(c.cost(), 7u);
+  ASSERT_EQ(c.local_bridgeheads_size(), 1);
+  EXPECT_EQ(c.local_bridgeheads(0).name(), "BH1");
+  ASSERT_EQ(c.remote_bridgeheads_size(), 1);
+  EXPECT_EQ(c.remote_bridgeheads(0).name(), "BH2");
+  EXPECT_EQ(c.remote_bridgeheads(0).fqdn(), "bh2.example.com");
+  ASSERT_EQ(m->mailbox_servers_size(), 2);  // BH1 and MBX1 own stores
+  for (const auto& server : m->mailbox_servers())
+    if (server.name() == "MBX1") EXPECT_EQ(lower_dn_types(server.routing_group_dn()), lower_dn_types(rg2));
+}
+
 TEST(MetabaseSyncOnce, UnchangedDirectoryDoesNotRewriteTheFile) {
   Harness h;
   ASSERT_EQ(h.once().exit_code, 0);

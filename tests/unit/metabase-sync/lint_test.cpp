@@ -47,6 +47,33 @@ TEST(Lint, MissingStarRouteIsAWarning) {
                                     "route (NDR 5.4.4)"));
 }
 
+TEST(Lint, MailboxServerInAGroupNoConnectorLeadsToIsAWarning) {
+  auto m = sample();
+  const std::string rg2 = "CN=Second Routing Group,CN=Routing Groups," + kAg;
+  for (auto& server : *m.mutable_mailbox_servers())
+    if (server.name() == "MBX1") server.set_routing_group_dn(rg2);
+  EXPECT_THAT(lines(m), ElementsAre("warning: " + kMbx1 + ": mailbox server MBX1 is in routing group " + rg2 +
+                                    ", and no routing group connector leads there from this server's: its mailboxes "
+                                    "get NDR 5.4.4"));
+}
+
+TEST(Lint, MailboxServerInAGroupAConnectorLeadsToIsFine) {
+  auto m = sample();
+  const std::string rg2 = "CN=Second Routing Group,CN=Routing Groups," + kAg;
+  for (auto& server : *m.mutable_mailbox_servers())
+    if (server.name() == "MBX1") server.set_routing_group_dn(rg2);
+  auto* c = m.add_routing_group_connectors();
+  c->set_name("RG1-RG2");
+  c->set_dn("CN=RG1-RG2,CN=Connections," + kRg);
+  c->set_source_routing_group_dn(kRg);
+  c->set_target_routing_group_dn(rg2);
+  c->set_cost(1);
+  auto* remote = c->add_remote_bridgeheads();
+  remote->set_name("BH2");
+  remote->set_fqdn("bh2.example.com");
+  EXPECT_TRUE(lint(m).empty());
+}
+
 TEST(Lint, ConnectorCoveringAnAuthoritativeDomainIsALoop) {
   auto m = sample();
   m.mutable_connectors(1)->mutable_address_spaces(0)->set_pattern("*.com");

@@ -167,6 +167,92 @@ TEST(BuildMetabase, MarksConnectorsThisServerBridgesAndNamesTheirServers) {
   EXPECT_EQ(m.connectors(0).source_bridgehead_fqdns(0), "bh1.example.com");
 }
 
+// A second routing group with BH2 (and its virtual server) and a connector to it from ours.
+struct SecondGroup {
+  std::string rg2 = "CN=Second Routing Group,CN=Routing Groups," + kAg;
+  std::string bh2 = "CN=BH2,CN=Servers," + kAg;
+  std::string vs = "CN=1,CN=SMTP,CN=Protocols," + bh2;
+  std::string connector = "CN=RG1-RG2,CN=Connections," + kRg;
+};
+
+ConfigSnapshot with_second_group(const SecondGroup& g) {
+  auto s = sample_snapshot();
+  auto bh2 = entry(g.bh2, "msExchExchangeServer");
+  bh2.add("cn", "BH2").add("networkAddress", "ncacn_ip_tcp:bh2.example.com").add("msExchHomeRoutingGroup", g.rg2);
+  s.servers.push_back(bh2);
+  auto rgc = entry(g.connector, "msExchRoutingGroupConnector");
+  rgc.add("cn", "RG1-RG2")
+      .add("msExchDestinationRGDN", g.rg2)
+      .add("cost", "5")
+      .add("msExchSourceBridgeheadServersDN", kVs1)
+      .add("msExchTargetBridgeheadServersDN", g.vs);
+  s.routing_group_connectors.push_back(rgc);
+  return s;
+}
+
+TEST(BuildMetabase, ReadsRoutingGroupConnectorsWithTheirBridgeheads) {
+  const SecondGroup g;
+  const auto m = built(with_second_group(g));
+  ASSERT_EQ(m.routing_group_connectors_size(), 1);
+  const auto& c = m.routing_group_connectors(0);
+  EXPECT_EQ(c.name(), "RG1-RG2");
+  EXPECT_EQ(c.source_routing_group_dn(), kRg);
+  EXPECT_EQ(c.target_routing_group_dn(), g.rg2);
+  EXPECT_EQ(c.cost(), 5u);
+  ASSERT_EQ(c.local_bridgeheads_size(), 1);
+  EXPECT_EQ(c.local_bridgeheads(0).name(), "BH1");
+  EXPECT_EQ(c.local_bridgeheads(0).fqdn(), "bh1.example.com");
+  ASSERT_EQ(c.remote_bridgeheads_size(), 1);
+  EXPECT_EQ(c.remote_bridgeheads(0).name(), "BH2");
+  EXPECT_EQ(c.remote_bridgeheads(0).fqdn(), "bh2.example.com");
+  EXPECT_EQ(c.remote_bridgeheads(0).virtual_server_dn(), g.vs);
+}
+
+TEST(BuildMetabase, RoutingGroupConnectorCostDefaultsToOne) {
+  const SecondGroup g;
+  auto s = with_second_group(g);
+  s.routing_group_connectors[0].attributes.erase("cost");
+  EXPECT_EQ(built(s).routing_group_connectors(0).cost(), 1u);
+}
+
+TEST(BuildMetabase, RejectsARoutingGroupConnectorWithoutDestination) {
+  const SecondGroup g;
+  auto s = with_second_group(g);
+  s.routing_group_connectors[0].attributes.erase("msExchDestinationRGDN");
+  EXPECT_EQ(error_of(s), g.connector + ": msExchDestinationRGDN: a routing group connector needs the routing group it leads to");
+}
+
+TEST(BuildMetabase, RejectsARoutingGroupConnectorWithoutRemoteBridgehead) {
+  const SecondGroup g;
+  auto s = with_second_group(g);
+  s.routing_group_connectors[0].attributes.erase("msExchTargetBridgeheadServersDN");
+  EXPECT_EQ(error_of(s), g.connector +
+                             ": msExchTargetBridgeheadServersDN: a routing group connector needs at least one remote "
+                             "bridgehead");
+}
+
+TEST(BuildMetabase, RejectsARoutingGroupConnectorToAnUnknownServer) {
+  const SecondGroup g;
+  auto s = with_second_group(g);
+  s.routing_group_connectors[0].attributes["msExchTargetBridgeheadServersDN"] = {"CN=1,CN=SMTP,CN=Protocols,CN=BH9,CN=Servers," + kAg};
+  EXPECT_EQ(error_of(s), g.connector + ": msExchTargetBridgeheadServersDN: \"CN=1,CN=SMTP,CN=Protocols,CN=BH9,CN=Servers," +
+                             kAg + "\" is not a virtual server of a known server");
+}
+
+TEST(BuildMetabase, RejectsARoutingGroupConnectorCostOutOfRange) {
+  const SecondGroup g;
+  auto s = with_second_group(g);
+  s.routing_group_connectors[0].attributes["cost"] = {"0"};
+  EXPECT_EQ(error_of(s), g.connector + ": cost: 0 is not a cost from 1 to 100");
+}
+
+TEST(BuildMetabase, MailboxServerKnowsItsRoutingGroup) {
+  auto s = sample_snapshot();
+  const SecondGroup g;
+  s.servers[1].add("msExchHomeRoutingGroup", g.rg2);
+  EXPECT_EQ(built(s).mailbox_servers(0).routing_group_dn(), g.rg2);
+}
+
 TEST(BuildMetabase, ReadsConnectorSmartHostsAndRelay) {
   const auto m = built(sample_snapshot());
   const auto& military = m.connectors(1);

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "gateway/common/ascii.h"
 #include "gateway/dsn/status_table.h"
 
 namespace gw::routing {
@@ -293,6 +294,174 @@ TEST(Router, BridgeheadInRetryYieldsToAnotherBridgehead) {
   }
   state.hosts_down.insert("bh3.example.com");
   EXPECT_EQ(as<DnsMx>(route_in(mb, remote("x@partner.example"), state)).connector, "Internet");
+}
+
+// --- routing groups ----------------------------------------------------------
+
+std::string group_dn(const std::string& group) {
+  return "CN=" + group +
+         ",CN=Routing Groups,CN=First Administrative Group,CN=Administrative Groups,CN=Example,"
+         "CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=example,DC=com";
+}
+
+const std::string kMbx2Store =
+    "CN=Mailbox Store (MBX2),CN=First Storage Group,CN=InformationStore,CN=MBX2,CN=Servers,CN=First Administrative "
+    "Group,CN=Administrative Groups,CN=Example,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=example,DC=com";
+
+// MBX2 is a mailbox server of `group`.
+void add_mbx2(Metabase& mb, const std::string& group) {
+  auto* server = mb.add_mailbox_servers();
+  server->set_name("MBX2");
+  server->set_dn("CN=MBX2,CN=Servers,CN=First Administrative Group,CN=Administrative Groups,CN=Example,"
+                 "CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=example,DC=com");
+  server->set_fqdn("mbx2.example.com");
+  server->add_store_dns(kMbx2Store);
+  server->set_delivery_protocol(gw::metabase::DELIVERY_LMTP);
+  server->set_routing_group_dn(group_dn(group));
+}
+
+gw::metabase::Bridgehead bh(const std::string& name) {
+  gw::metabase::Bridgehead b;
+  b.set_name(name);
+  b.set_fqdn(ascii_lower(name) + ".example.com");
+  return b;
+}
+
+gw::metabase::RoutingGroupConnector& add_group_connector(Metabase& mb, const std::string& name, const std::string& from,
+                                                         const std::string& to, std::uint32_t cost,
+                                                         std::vector<std::string> remote) {
+  auto* c = mb.add_routing_group_connectors();
+  c->set_name(name);
+  c->set_dn("CN=" + name + ",CN=Connections," + group_dn(from));
+  c->set_source_routing_group_dn(group_dn(from));
+  c->set_target_routing_group_dn(group_dn(to));
+  c->set_cost(cost);
+  for (const auto& r : remote) *c->add_remote_bridgeheads() = bh(r);
+  return *c;
+}
+
+TEST(Router, MailboxOfAnotherRoutingGroupWithoutConnectorFails544) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  const auto hop = route_in(mb, mailbox(kMbx2Store));
+  expect_fail(hop, FailureKind::NoRoute, 554, "5.4.4");
+  EXPECT_NE(std::get<Fail>(hop).detail.find("MBX2"), std::string::npos);
+}
+
+TEST(Router, MailboxOfOurRoutingGroupIsDeliveredDirectly) {
+  auto mb = sample_org();
+  add_mbx2(mb, "First Routing Group");
+  EXPECT_EQ(as<LocalDelivery>(route_in(mb, mailbox(kMbx2Store))).host, "mbx2.example.com");
+}
+
+TEST(Router, MailboxServerWithoutRoutingGroupIsInOurs) {
+  auto mb = sample_org();
+  add_mbx2(mb, "First Routing Group");
+  mb.mutable_mailbox_servers(mb.mailbox_servers_size() - 1)->clear_routing_group_dn();
+  add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2"});
+  EXPECT_EQ(as<LocalDelivery>(route_in(mb, mailbox(kMbx2Store))).host, "mbx2.example.com");
+}
+
+TEST(Router, MailboxOfAnotherRoutingGroupGoesToTheConnectorsRemoteBridgehead) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2"});
+  const auto hop = route_in(mb, mailbox(kMbx2Store));
+  const auto& sh = as<SmartHosts>(hop);
+  EXPECT_EQ(sh.connector, "RG1-RG2");
+  EXPECT_EQ(sh.bridgehead, "bh2.example.com");
+  ASSERT_EQ(sh.hosts.size(), 1u);
+  EXPECT_EQ(sh.hosts[0].str(), "bh2.example.com:25");
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::REMOTE_DELIVERY, "bh2.example.com"}));
+}
+
+TEST(Router, ConnectorLeadingTheOtherWayIsNoRoute) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  add_group_connector(mb, "RG2-RG1", "Second Routing Group", "First Routing Group", 1, {"BH1"});
+  expect_fail(route_in(mb, mailbox(kMbx2Store)), FailureKind::NoRoute, 554, "5.4.4");
+}
+
+TEST(Router, CheapestPathAcrossRoutingGroupsWins) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Third Routing Group");
+  add_group_connector(mb, "RG1-RG3", "First Routing Group", "Third Routing Group", 10, {"BH3"});
+  add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 2, {"BH2"});
+  add_group_connector(mb, "RG2-RG3", "Second Routing Group", "Third Routing Group", 3, {"BH3"});
+  const auto& sh = as<SmartHosts>(route_in(mb, mailbox(kMbx2Store)));
+  EXPECT_EQ(sh.connector, "RG1-RG2");
+  EXPECT_EQ(sh.bridgehead, "bh2.example.com");
+}
+
+TEST(Router, GroupConnectorInRetryYieldsToTheNextCheapestPath) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Third Routing Group");
+  add_group_connector(mb, "RG1-RG3", "First Routing Group", "Third Routing Group", 10, {"BH3"});
+  add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 2, {"BH2"});
+  add_group_connector(mb, "RG2-RG3", "Second Routing Group", "Third Routing Group", 3, {"BH3"});
+  RouteState state;
+  state.connectors_down.insert("rg2-rg3");  // further along the path: the path is down all the same
+  EXPECT_EQ(as<SmartHosts>(route_in(mb, mailbox(kMbx2Store), state)).connector, "RG1-RG3");
+}
+
+TEST(Router, RemoteBridgeheadInRetryYieldsToAnotherOfTheConnector) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2", "BH3"});
+  RouteState state;
+  state.hosts_down.insert("bh2.example.com");
+  for (std::uint64_t key = 0; key < 4; ++key) {
+    state.spread_key = key;
+    EXPECT_EQ(as<SmartHosts>(route_in(mb, mailbox(kMbx2Store), state)).bridgehead, "bh3.example.com");
+  }
+}
+
+TEST(Router, EveryPathToTheGroupDownIsUnreachableNotAFailure) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2"});
+  RouteState state;
+  state.hosts_down.insert("BH2");
+  const auto hop = route_in(mb, mailbox(kMbx2Store), state);
+  ASSERT_TRUE(std::holds_alternative<Unreachable>(hop)) << describe(hop);
+  EXPECT_EQ(queue_place(hop), (QueuePlace{gw::envelope::FINAL_DESTINATION_UNREACHABLE, "mbx2.example.com"}));
+}
+
+TEST(Router, GroupConnectorScheduledNeverCountsAsDown) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2"})
+      .mutable_schedule()
+      ->set_style(gw::metabase::Schedule::NEVER);
+  EXPECT_TRUE(std::holds_alternative<Unreachable>(route_in(mb, mailbox(kMbx2Store))));
+}
+
+TEST(Router, ServerThatIsNotTheConnectorsBridgeheadHandsMailToOneThatIs) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  auto& c = add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2"});
+  *c.add_local_bridgeheads() = bh("BH4");
+  const auto& sh = as<SmartHosts>(route_in(mb, mailbox(kMbx2Store)));
+  EXPECT_EQ(sh.connector, "RG1-RG2");
+  EXPECT_EQ(sh.bridgehead, "bh4.example.com");
+}
+
+TEST(Router, LocalBridgeheadOfTheConnectorSendsToTheRemoteOne) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  auto& c = add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2"});
+  *c.add_local_bridgeheads() = bh("BH4");
+  *c.add_local_bridgeheads() = bh("BH1");
+  EXPECT_EQ(as<SmartHosts>(route_in(mb, mailbox(kMbx2Store))).bridgehead, "bh2.example.com");
+}
+
+TEST(Router, RemoteBridgeheadThatIsOurOwnListenerFails535) {
+  auto mb = sample_org();
+  add_mbx2(mb, "Second Routing Group");
+  auto& c = add_group_connector(mb, "RG1-RG2", "First Routing Group", "Second Routing Group", 1, {"BH2"});
+  c.mutable_remote_bridgeheads(0)->set_fqdn("bh1.example.com");
+  mb.mutable_virtual_servers(0)->mutable_outbound()->set_port(2525);  // bridgeheads talk to each other's listener
+  expect_fail(route_in(mb, mailbox(kMbx2Store)), FailureKind::LoopBackToSelf, 554, "5.3.5");
 }
 
 // --- loops, bad hosts, server names --------------------------------------------
