@@ -3,6 +3,7 @@
 # organization, for tests and the quick start.
 #
 #   slapd-up.sh DIR [--port N] [--empty] [--restart] [--tls CERT KEY]
+#               [--mirror PEER_URI --server-id ID [--no-data]]
 #
 # DIR          created if missing; holds slapd.d/ (cn=config), data/ (mdb),
 #              slapd.pid, slapd.log and env. Existing config and data in DIR are
@@ -16,6 +17,14 @@
 #              on the ldap:// port and a second listener ldaps://127.0.0.1:M/
 #              (a free port; --restart keeps it). Adds LDAPS_URI and LDAPS_PORT
 #              to DIR/env.
+# --mirror PEER_URI --server-id ID
+#              one of two providers in multi-provider (mirror mode) replication:
+#              this instance (olcServerID ID, 1..4095) replicates the whole
+#              suffix from PEER_URI with syncrepl (refreshAndPersist, retried
+#              every second) and PEER_URI replicates from it. Start the first
+#              with the sample data and the second with --no-data; each names
+#              the other's URI (pick both ports first, --port).
+# --no-data    load nothing: the entries come from the --mirror peer.
 #
 # When slapd answers, DIR/env is written and printed: shell-sourceable
 # KEY=value lines (values never need quoting): LDAP_URI, LDAP_HOST, LDAP_PORT,
@@ -42,9 +51,9 @@ readonly SERVICE_PW="Gateway-Passw0rd"
 
 die() { echo "slapd-up: $*" >&2; exit 1; }
 
-usage() { die "usage: slapd-up.sh DIR [--port N] [--empty] [--restart] [--tls CERT KEY]"; }
+usage() { die "usage: slapd-up.sh DIR [--port N] [--empty] [--restart] [--tls CERT KEY] [--mirror PEER_URI --server-id ID [--no-data]]"; }
 
-dir="" port="" empty=0 restart=0 tls_cert="" tls_key="" tls_port=""
+dir="" port="" empty=0 restart=0 tls_cert="" tls_key="" tls_port="" mirror="" server_id="" no_data=0
 while (($#)); do
   case "$1" in
     --port) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || usage; port=$2; shift 2 ;;
@@ -52,12 +61,17 @@ while (($#)); do
     --empty) empty=1; shift ;;
     --restart) restart=1; shift ;;
     --tls) [[ $# -ge 3 ]] || usage; tls_cert=$2; tls_key=$3; shift 3 ;;
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --mirror) [[ $# -ge 2 && "$2" =~ ^ldaps?://[^[:space:]]+$ ]] || usage; mirror=$2; shift 2 ;;
+    --server-id) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -ge 1 && "$2" -le 4095 ]] || usage; server_id=$2; shift 2 ;;
+    --no-data) no_data=1; shift ;;
+    -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) usage ;;
     *) [[ -z "$dir" ]] || usage; dir=$1; shift ;;
   esac
 done
 [[ -n "$dir" ]] || usage
+[[ -z "$mirror" || -n "$server_id" ]] || die "--mirror needs --server-id"
+[[ -n "$mirror" || -z "$server_id" ]] || die "--server-id is for --mirror"
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 if [[ -n "$tls_cert" ]]; then
@@ -99,6 +113,7 @@ olcArgsFile: $dir/slapd.args
 olcLogLevel: none
 olcPasswordHash: {SSHA}
 CONFIG
+    if [[ -n "$mirror" ]]; then printf 'olcServerID: %s\n' "$server_id"; fi
     if [[ -n "$tls_cert" ]]; then
       printf 'olcTLSCertificateFile: %s\nolcTLSCertificateKeyFile: %s\n' "$tls_cert" "$tls_key"
     fi
@@ -158,6 +173,14 @@ olcDbIndex: networkAddress eq
 olcSizeLimit: size.soft=1000 size.hard=unlimited size.pr=unlimited size.prtotal=unlimited
 olcAccess: {0}to attrs=userPassword by self =wx by dn.exact="$SERVICE_DN" compare by anonymous auth by * none
 olcAccess: {1}to dn.subtree="$BASE_DN" by dn.exact="$SERVICE_DN" read by users read by anonymous auth by * none
+CONFIG
+    if [[ -n "$mirror" ]]; then
+      # The root DN replicates: it reads everything, entryCSN and memberOf included.
+      printf 'olcSyncrepl: rid=%03d provider=%s bindmethod=simple binddn="%s" credentials="%s" searchbase="%s" type=refreshAndPersist retry="1 +" timeout=3 network-timeout=3\n' \
+        "$server_id" "$mirror" "$ADMIN_DN" "$ADMIN_PW" "$BASE_DN"
+      printf 'olcMirrorMode: TRUE\n'
+    fi
+    cat <<CONFIG
 
 dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
 objectClass: olcOverlayConfig
@@ -279,7 +302,7 @@ if [[ -n "$tls_port" ]]; then
 fi
 
 # ---- data (loaded over LDAP so the memberof overlay maintains memberOf) ----
-if ((!restart)); then
+if ((!restart && !no_data)); then
   files=("$SCHEMA_ROOT"/sample/00-base.ldif)
   if ((!empty)); then
     files=("$SCHEMA_ROOT"/sample/[0-9][0-9]-*.ldif)
