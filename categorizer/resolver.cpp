@@ -6,6 +6,7 @@
 #include "categorizer/names.h"
 #include "categorizer/ranged_attribute.h"
 #include "gateway/common/log.h"
+#include "gateway/events/bus.h"
 
 namespace gw::categorizer {
 namespace {
@@ -169,10 +170,12 @@ asio::awaitable<Result<std::unordered_map<std::string, std::vector<EntryPtr>>>> 
     if (cache_ != nullptr) {
       if (auto hit = cache_->get("a:" + a)) {
         ++stats_.cache_hits;
+        events::emit(events::DirectoryCacheLookup{{}, true});
         found.emplace(a, std::move(*hit));
         continue;
       }
       ++stats_.cache_misses;
+      events::emit(events::DirectoryCacheLookup{{}, false});
     }
     found.emplace(a, std::vector<EntryPtr>{});
     misses.push_back(a);
@@ -218,10 +221,12 @@ asio::awaitable<Result<Resolver::EntryMap>> Resolver::fetch_by_dn(const std::vec
     if (cache_ != nullptr) {
       if (auto hit = cache_->get("d:" + dn)) {
         ++stats_.cache_hits;
+        events::emit(events::DirectoryCacheLookup{{}, true});
         out.emplace(dn, hit->empty() ? nullptr : hit->front());
         continue;
       }
       ++stats_.cache_misses;
+      events::emit(events::DirectoryCacheLookup{{}, false});
     }
     out.emplace(dn, nullptr);
     (!config_base.empty() && dn_is_within(dn, config_base) ? config_misses : recipient_misses).push_back(dn);
@@ -282,10 +287,12 @@ asio::awaitable<Result<std::vector<std::string>>> Resolver::groups_containing(co
     if (cache_ != nullptr) {
       if (auto hit = cache_->get("m:" + dn)) {
         ++stats_.cache_hits;
+        events::emit(events::DirectoryCacheLookup{{}, true});
         for (const auto& g : *hit) groups.push_back(normalize_dn(g->dn));
         continue;
       }
       ++stats_.cache_misses;
+      events::emit(events::DirectoryCacheLookup{{}, false});
     }
     misses.push_back(dn);
   }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "gateway/common/log.h"
+#include "gateway/events/bus.h"
 
 namespace gw::categorizer::ldap {
 namespace {
@@ -524,6 +525,28 @@ asio::awaitable<LdapDirectoryClient::PageResult> LdapDirectoryClient::search_pag
   }
 }
 
+namespace {
+
+// Reports one search to the event stream (metrics: searches, latency, the
+// server's health) when the search coroutine ends, whichever way it ends.
+struct SearchObserver {
+  events::DirectorySearch event;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  ~SearchObserver() {
+    event.duration =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    if (event.result.empty()) event.result = "abandoned";
+    events::emit(std::move(event));
+  }
+  void failed(const gw::Error& error) {
+    event.result = error.code == make_error_code(DirectoryErrc::Timeout)       ? "timeout"
+                   : error.code == make_error_code(DirectoryErrc::Unavailable) ? "unavailable"
+                                                                               : "error";
+  }
+};
+
+}  // namespace
+
 asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::search(SearchRequest request) {
   co_return co_await run(request, nullptr);
 }
@@ -531,9 +554,17 @@ asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::search(SearchRe
 asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::run(const SearchRequest& request,
                                                                      bool* no_such_object) {
   const std::size_t cap = request.max_entries != 0 ? request.max_entries : options_.max_entries;
+  SearchObserver observer;
+  observer.event.server = options_.uris.empty() ? std::string() : options_.uris.front();
+  observer.event.base = request.base;
+  observer.event.filter = request.filter.str();
   for (int attempt = 0;; ++attempt) {
     auto conn = co_await connection();
-    if (!conn) co_return std::unexpected(conn.error());
+    if (!conn) {
+      observer.failed(conn.error());
+      co_return std::unexpected(conn.error());
+    }
+    observer.event.server = (*conn)->uri;
     std::vector<Entry> entries;
     std::string cookie;
     PageResult page;
@@ -544,12 +575,15 @@ asio::awaitable<Result<std::vector<Entry>>> LdapDirectoryClient::run(const Searc
     if (page.ok) {
       consecutive_timeouts_ = 0;
       if (no_such_object != nullptr) *no_such_object = page.no_such_object;
+      observer.event.result = "ok";
+      observer.event.entries = entries.size();
       co_return entries;
     }
     if (page.lost) {
       drop(*conn);
       if (attempt == 0) continue;  // reconnect and retry once
     }
+    observer.failed(page.error);
     co_return std::unexpected(page.error);
   }
 }

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "gateway/common/ascii.h"
+#include "gateway/events/bus.h"
 #include "gateway/queue/spool_error.h"
 
 namespace gw::control {
@@ -104,6 +105,20 @@ std::vector<Record> envelope_records(const envelope::Envelope& e) {
   return out;
 }
 
+// An administrator's action on a message, for the event stream (tracking log,
+// application log, metrics); `env` is the message as it was before the action.
+static void emit_admin(const QueueId& id, const Result<envelope::Envelope>& env, std::string action, std::string detail = {}) {
+  events::AdminAction e;
+  e.subject.queue_id = id.str();
+  if (env) {
+    e.subject.message_id = env->message_id();
+    e.subject.sender = env->sender();
+  }
+  e.action = std::move(action);
+  e.detail = std::move(detail);
+  events::emit(std::move(e));
+}
+
 asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request) {
   if (auto* r = std::get_if<QueuesCommand>(&request)) {
     (void)r;
@@ -133,6 +148,11 @@ asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request) {
     const QueueId id = r->id;
     QueueId argument = id;
     const auto result = co_await admin.freeze_message(std::move(argument), r->frozen);
+    if (result) {
+      QueueId again = id;
+      const auto env = co_await admin.message(std::move(again));
+      emit_admin(id, env, r->frozen ? "freeze" : "thaw");
+    }
     co_return done(result, &id);
   }
   if (auto* r = std::get_if<FreezeQueueCommand>(&request)) {
@@ -144,6 +164,12 @@ asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request) {
     const QueueId id = r->id;
     QueueId argument = id;
     const auto result = co_await admin.retry_message(std::move(argument));
+    if (result) {
+      // A frozen message stays frozen: retry does not release it (thaw does).
+      QueueId again = id;
+      const auto env = co_await admin.message(std::move(again));
+      emit_admin(id, env, "retry", env && env->frozen() ? "frozen: not attempted" : "");
+    }
     co_return done(result, &id);
   }
   if (auto* r = std::get_if<RetryQueueCommand>(&request)) {
@@ -157,7 +183,10 @@ asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request) {
   if (auto* r = std::get_if<DeleteCommand>(&request)) {
     const QueueId id = r->id;
     QueueId argument = id;
+    QueueId before_id = id;
+    const auto before = co_await admin.message(std::move(before_id));
     const auto result = co_await admin.delete_message(std::move(argument), r->send_ndr);
+    if (result) emit_admin(id, before, r->send_ndr ? "delete-ndr" : "delete");
     co_return done(result, &id);
   }
   auto& etrn = std::get<EtrnCommand>(request);

@@ -23,6 +23,8 @@ const char* state_name(metabase::ServerState state) {
 }  // namespace
 
 GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(options)) {
+  observability_ = std::make_unique<Observability>(
+      options_.tracking_directory.empty() ? options_.spool_directory / "tracking" : options_.tracking_directory);
   unsigned threads = options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) contexts_.push_back(std::make_unique<EventLoop>(1));
 
@@ -116,6 +118,7 @@ void GatewayServer::run() {
     if (ec) return;
     if (signal == SIGHUP) {
       log::info({"gateway"}, "SIGHUP: reloading {}", options_.metabase_file.string());
+      observability_->reopen();
       reload();
       signals.async_wait(on_signal);
       return;

@@ -50,6 +50,7 @@
 #include "categorizer/directory_service.h"
 #include "gateway/common/asio.h"
 #include "gateway/control/control_server.h"
+#include "gateway/main/observability.h"
 #include "gateway/qmgr/categorize_stage.h"
 #include "gateway/qmgr/queue_manager.h"
 #include "gateway/queue/named_queues.h"
@@ -80,6 +81,8 @@ struct GatewayOptions {
   std::filesystem::path control_socket;
   // AUTH failures per client address (slow-down and lockout).
   server::AuthThrottleSettings auth_throttle;
+  // Message tracking files (tracking-YYYYMMDD.log); empty = <spool>/tracking.
+  std::filesystem::path tracking_directory;
 };
 
 class GatewayServer {
@@ -118,6 +121,8 @@ class GatewayServer {
   };
 
   GatewayOptions options_;
+  // First in, last out: every component may emit events until it is gone.
+  std::unique_ptr<Observability> observability_;
   std::vector<std::unique_ptr<EventLoop>> contexts_;
   std::unique_ptr<queue::Spool> spool_;
   server::AcceptLocalDomains validator_;

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "gateway/common/log.h"
+#include "gateway/common/version.h"
 #include "gateway/main/gateway_server.h"
 
 int main(int argc, char** argv) {
@@ -38,10 +39,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 86400u));
   std::string control_socket;
   app.add_option("--control-socket", control_socket, "gatewayctl's Unix socket (default: <spool>/control.sock)");
+  app.add_option("--tracking-dir", options.tracking_directory,
+                 "message tracking files, one per day (default: <spool>/tracking)");
   app.add_option("--tls-ca-file", options.delivery.network.tls_ca_file,
                  "CA certificates (PEM) that verify peers of TLS-required connectors (default: system store)")
       ->check(CLI::ExistingFile);
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", std::string("gatewayd ") + gw::kVersion);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 1 (CLI11's own codes
+    // go up to 106) after one message.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
   options.auth_throttle.lockout = std::chrono::seconds(auth_lockout_seconds);
 
   // libldap writes with write(2): a directory server that closed the connection must not kill us.
@@ -66,8 +76,10 @@ int main(int argc, char** argv) {
     gw::log::info({"gateway"}, "stopped");
     return 0;
   } catch (const std::exception& error) {
+    // Once on stderr; once more in the log file only when there is one (the
+    // stderr logger would print it a second time).
     std::cerr << "gatewayd: " << error.what() << "\n";
-    spdlog::critical("gatewayd: {}", error.what());
+    if (!log_file.empty()) spdlog::critical("gatewayd: {}", error.what());
     return 1;
   }
 }

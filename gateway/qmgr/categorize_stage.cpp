@@ -5,6 +5,7 @@
 #include <list>
 
 #include "gateway/common/log.h"
+#include "gateway/events/bus.h"
 
 namespace gw::qmgr {
 
@@ -59,6 +60,45 @@ struct CategorizeStage::State : std::enable_shared_from_this<State> {
     self->start_more();
   }
 
+  // One event per recipient: what the directory made of it.
+  static void emit_categorized(const QueueId& id, const envelope::Envelope& env, const envelope::Recipient& r) {
+    events::Categorized e;
+    e.subject = {{}, id.str(), env.message_id(), env.sender(), r.address()};
+    const auto& resolution = r.resolution();
+    e.object = resolution.object_dn();
+    if (r.state() == envelope::FAILED) {
+      e.resolution = "failed";
+      e.reply_code = r.reply_code();
+      e.status = r.status();
+      e.detail = r.diagnostic();
+    } else if (r.state() == envelope::EXPANDED) {
+      e.resolution = "group";
+    } else {
+      switch (resolution.kind()) {
+        case envelope::Resolution::MAILBOX:
+          e.resolution = "mailbox";
+          e.target = resolution.home_server_fqdn();
+          break;
+        case envelope::Resolution::CONTACT:
+          e.resolution = "contact";
+          e.target = resolution.target_address();
+          break;
+        case envelope::Resolution::GROUP:
+          e.resolution = "group";
+          break;
+        case envelope::Resolution::NON_AUTHORITATIVE:
+          e.resolution = "non-authoritative";
+          break;
+        default:
+          e.resolution = "remote";
+          break;
+      }
+    }
+    if (!resolution.expanded_from_dn().empty())
+      e.detail += (e.detail.empty() ? "" : "; ") + std::string("member of ") + resolution.expanded_from_dn();
+    events::emit(std::move(e));
+  }
+
   asio::awaitable<void> categorize_one(const QueueId& id) {
     const log::Context ctx{"categorize", 0, {}, id.str()};
     auto loaded = co_await spool.load(id);
@@ -86,8 +126,8 @@ struct CategorizeStage::State : std::enable_shared_from_this<State> {
       env.set_next_attempt_unix(static_cast<std::int64_t>(std::time(nullptr)) +
                                 std::chrono::ceil<std::chrono::seconds>(delay).count());
       ++stats.deferred;
-      log::warn(ctx, "awaiting directory lookup (attempt {}): {}; retry in {} ms", attempt,
-                outcome.error().message(), delay.count());
+      events::emit(events::CategorizationDeferred{
+          {{}, id.str(), env.message_id(), env.sender(), ""}, attempt, delay, outcome.error().message()});
       if (auto written = co_await spool.update(id, env); !written)
         log::error(ctx, "cannot record the attempt: {}", written.error().message());
       retry_later(id, attempt);
@@ -105,9 +145,7 @@ struct CategorizeStage::State : std::enable_shared_from_this<State> {
     }
     queues.upsert(queue::QueuedMessage::from_envelope(env));
     ++stats.categorized;
-    std::size_t failed = 0;
-    for (const auto& recipient : env.recipients()) failed += recipient.state() == envelope::FAILED ? 1 : 0;
-    log::info(ctx, "categorized: {} recipient(s), {} failed; waiting to be routed", env.recipients_size(), failed);
+    for (const auto& recipient : env.recipients()) emit_categorized(id, env, recipient);
     if (options.on_categorized) options.on_categorized(id);
   }
 };

@@ -3,6 +3,7 @@
 #include <variant>
 #include <vector>
 
+#include "gateway/events/bus.h"
 #include "gateway/qmgr/message_facts.h"
 #include "gateway/qmgr/next_hop.h"
 #include "gateway/queue/scheduler.h"
@@ -89,7 +90,10 @@ class Pass {
     vs_ = settings_->virtual_server(env_.virtual_server_id());
     arrival_ = from_unix(env_.arrival_unix());
     co_await route_and_deliver(forced);
-    co_await finish_pass(context_, *settings_, ctx_, id_, env_, vs_, stored, queue_by_recipient_);
+    co_await finish_pass(context_, *settings_, ctx_, id_, env_, vs_, stored, queue_by_recipient_, [this](int index) {
+      const auto it = latency_.find(index);
+      return it == latency_.end() ? std::chrono::milliseconds(0) : it->second;
+    });
   }
 
  private:
@@ -161,6 +165,7 @@ class Pass {
             continue;
           }
         }
+        emit_routed(id_, env_, recipient, hop);
         auto& group = groups[routing::describe(hop)];
         if (group.recipients.empty()) {
           group.hop = hop;
@@ -200,7 +205,10 @@ class Pass {
     attempt.vs = vs_;
     attempt.settings = settings_;
     attempt.message = outbound_message(env_, group.recipients, group.addresses);
+    const auto started = std::chrono::steady_clock::now();
     const HopReport report = co_await context_.delivery.deliver(attempt);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    for (int index : group.recipients) latency_[index] = took;
     if (report.not_attempted) {
       for (int index : group.recipients) {
         auto& recipient = *env_.mutable_recipients(index);
@@ -223,7 +231,9 @@ class Pass {
     if (connector_failed) {
       const auto interval = scheduler.retry_interval(1);
       context_.connectors.put_in_retry(connector, interval);
-      log::warn(ctx_, "connector \"{}\" in retry for {} s", connector, interval.count());
+      events::emit(events::ConnectorRetry{{}, connector, std::chrono::system_clock::now() + interval,
+                                          report.result.recipients.empty() ? std::string()
+                                                                           : report.result.recipients.front().text});
     }
 
     const std::vector<std::string> labels(group.recipients.size(), label);
@@ -236,6 +246,7 @@ class Pass {
   SettingsPtr settings_;
   QueueId id_;
   log::Context ctx_;
+  std::map<int, std::chrono::milliseconds> latency_;  // recipient index -> its transaction's time
   envelope::Envelope env_;
   const metabase::VirtualServer* vs_ = nullptr;
   WallTime arrival_;
@@ -272,7 +283,13 @@ asio::awaitable<QueuedReports> queue_reports(PassContext& context, const Setting
 asio::awaitable<void> finish_pass(PassContext& context, const Settings& settings, const log::Context& ctx,
                                   const QueueId& id, envelope::Envelope& env, const metabase::VirtualServer* vs,
                                   const std::string& stored,
-                                  const std::map<int, envelope::QueueName>& queue_by_recipient) {
+                                  const std::map<int, envelope::QueueName>& queue_by_recipient,
+                                  LatencyOf latency_of) {
+  {
+    envelope::Envelope before;
+    before.ParseFromString(stored);
+    emit_outcomes(id, before, env, latency_of);
+  }
   const std::int64_t now = context.clock.unix_now();
   const auto schedule = settings.retry_schedule(vs, false);
   const QueuedReports reports = co_await queue_reports(context, settings, ctx, id, env, vs, false);
@@ -289,7 +306,8 @@ asio::awaitable<void> finish_pass(PassContext& context, const Settings& settings
       log::error(ctx, "cannot store the envelope: {}", written.error().message());
     context.index.upsert(queue::QueuedMessage::from_envelope(env));
     context.active.cancel_wake(id);
-    log::warn(ctx, "null-sender message failed for every recipient: moved to Badmail");
+    events::emit(events::Badmail{{{}, id.str(), env.message_id(), env.sender(), ""},
+                                 "null-sender message failed for every recipient"});
     co_return;
   }
   if (all_final) {
@@ -300,7 +318,7 @@ asio::awaitable<void> finish_pass(PassContext& context, const Settings& settings
     context.index.erase(id);
     context.active.cancel_wake(id);
     ++context.stats.completed;
-    log::info(ctx, "removed: every recipient is final");
+    events::emit(events::Completed{{{}, id.str(), env.message_id(), env.sender(), ""}});
     co_return;
   }
   co_await store(context, ctx, id, env, next_wake(env, held_wake(env, schedule, now)), stored, queue_by_recipient);

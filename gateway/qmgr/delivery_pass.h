@@ -38,6 +38,7 @@
 #include "gateway/qmgr/connector_retry.h"
 #include "gateway/qmgr/hop_delivery.h"
 #include "gateway/qmgr/outcome.h"
+#include "gateway/qmgr/outcome_events.h"
 #include "gateway/qmgr/reports.h"
 #include "gateway/qmgr/settings.h"
 #include "gateway/queue/named_queues.h"
@@ -66,10 +67,14 @@ asio::awaitable<void> run_pass(PassContext& context, SettingsPtr settings, Queue
 // (by a pass, or from an ATRN connection's answers). `stored` is the envelope
 // as loaded (serialized): an unchanged envelope is not written again.
 // `queue_by_recipient`: the delivery queue each routed recipient waits in.
+// Every outcome the pass recorded is reported to the event stream here
+// (outcome_events.h), once, from `stored` and `env`; `latency_of` gives the
+// transaction time of a recipient when known.
 asio::awaitable<void> finish_pass(PassContext& context, const Settings& settings, const log::Context& ctx,
                                   const QueueId& id, envelope::Envelope& env, const metabase::VirtualServer* vs,
                                   const std::string& stored,
-                                  const std::map<int, envelope::QueueName>& queue_by_recipient);
+                                  const std::map<int, envelope::QueueName>& queue_by_recipient,
+                                  LatencyOf latency_of = {});
 
 // The reports owed by `env` now, queued and marked in `env`. `queued` is false
 // when one could not be (the envelope keeps saying it is owed); `badmail` when

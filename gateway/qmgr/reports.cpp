@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gateway/dsn/dsn_builder.h"
+#include "gateway/events/bus.h"
 #include "gateway/qmgr/spooled_body.h"
 
 namespace gw::qmgr {
@@ -80,7 +81,21 @@ asio::awaitable<Result<void>> ReportWriter::queue_report(const log::Context& ctx
   const char* type = planned.type == dsn::ReportType::Failure ? "failure"
                      : planned.type == dsn::ReportType::Delay ? "delay"
                                                                : "success";
-  log::info(ctx, "{} report queued as {} for {} recipient(s)", type, committed->str(), planned.recipients.size());
+  log::debug(ctx, "{} report queued as {}", type, committed->str());
+  {
+    events::DsnQueued queued{{{}, id.str(), env.message_id(), env.sender(), ""}, type, committed->str(), {}};
+    for (int index : planned.recipients)
+      if (index >= 0 && index < env.recipients_size()) queued.recipients.push_back(env.recipients(index).address());
+    events::emit(std::move(queued));
+    events::Received received;
+    received.subject = {{}, committed->str(), report_settings.message_id, std::string(), ""};
+    received.recipients = planned.send_to;
+    received.size = size;
+    received.virtual_server = env.virtual_server_id();
+    received.origin = "report";
+    received.related_id = id.str();
+    events::emit(std::move(received));
+  }
   index_.upsert(queue::QueuedMessage{*committed, envelope::AWAITING_DIRECTORY_LOOKUP, {}, "", planned.send_to.size(),
                                      size, now, false});
   if (options_.on_queued) options_.on_queued(*committed);

@@ -6,6 +6,7 @@
 
 #include "gateway/common/byte_stream.h"
 #include "gateway/common/log.h"
+#include "gateway/events/bus.h"
 #include "gateway/queue/spool_error.h"
 
 namespace gw::server {
@@ -91,7 +92,13 @@ asio::awaitable<void> SmtpConnection::refuse(asio::ip::tcp::socket socket, Refus
   boost::system::error_code ec;
   const auto remote = transport.socket().remote_endpoint(ec);
   const std::string peer = ec ? "unknown" : endpoint_text(remote);
-  log::info({"smtp", session_id, peer}, "refused: {} {} {}", refusal.code, refusal.status.str(), refusal.text);
+  static_cast<void>(session_id);  // no session is opened: the refusal is reported with the peer
+  events::ConnectionRefused refused;
+  refused.peer = peer;
+  refused.reply_code = static_cast<unsigned>(refusal.code);
+  refused.status = refusal.status.str();
+  refused.reason = refusal.text;
+  events::emit(std::move(refused));
   const smtp::Reply reply(refusal.code, refusal.status, fqdn + " " + refusal.text);
   std::string wire = reply.wire();
   // RFC 5321 3.8: the server closes only after a 421. A 554 in place of the
@@ -120,15 +127,15 @@ asio::awaitable<void> SmtpConnection::refuse(asio::ip::tcp::socket socket, Refus
 
 asio::awaitable<void> SmtpConnection::run() {
   auto self = shared_from_this();
-  log::info(log_context(), "connect to virtual server {} ({}) at {}:{}", settings_->id, settings_->name, local_ip_,
-            local_port_);
+  events::emit(events::SessionOpened{{}, session_id_, peer_text_, settings_->id,
+                                     local_ip_ + ":" + std::to_string(local_port_)});
   asio::co_spawn(deadline_.get_executor(), [self]() { return self->watchdog(); }, asio::detached);
 
   if (implicit_tls_ && !co_await handshake()) {
     closed_ = true;
     deadline_.cancel();
     transport_.close();
-    log::info(log_context(), "disconnect messages=0");
+    emit_closed("tls-failed");
     co_return;
   }
   // On an implicit-TLS binding the client speaks first by design (the
@@ -165,7 +172,11 @@ asio::awaitable<void> SmtpConnection::run() {
   closed_ = true;
   deadline_.cancel();
   transport_.close();
-  log::info(log_context(), "disconnect messages={}", messages_);
+  emit_closed(shutting_down_ ? "stopping" : session_.phase() == smtp::Phase::Closing ? "quit" : "closed");
+}
+
+void SmtpConnection::emit_closed(std::string reason) const {
+  events::emit(events::SessionClosed{{}, session_id_, peer_text_, settings_->id, messages_, std::move(reason)});
 }
 
 asio::awaitable<void> SmtpConnection::linger() {
@@ -196,6 +207,8 @@ void SmtpConnection::note_command(const smtp::Command& command) {
   std::transform(method.begin(), method.end(), method.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   log_method_ = std::move(method);
+  if (command.verb == smtp::Verb::Rcpt)
+    rcpt_text_ = command.error || command.path.null ? command.argument : command.path.mailbox.str();
   // AUTH arguments may carry credentials (initial response): never logged.
   if (command.verb == smtp::Verb::Auth || space == std::string_view::npos)
     log_query_.clear();
@@ -207,6 +220,20 @@ void SmtpConnection::note_command(const smtp::Command& command) {
 void SmtpConnection::queue_reply(const smtp::Reply& reply) {
   const std::string wire = reply.wire();
   out_.append(wire);
+  // Every refusal of a recipient is an event (application log, tracking, metrics).
+  if (log_method_ == "RCPT" && reply.code >= 400) {
+    events::RecipientRejected rejected;
+    const auto& sender = session_.envelope().sender;
+    rejected.subject.sender = sender.null ? std::string() : sender.mailbox.str();
+    rejected.subject.recipient = rcpt_text_;
+    rejected.session = session_id_;
+    rejected.peer = peer_text_;
+    rejected.virtual_server = settings_->id;
+    rejected.status = reply.status ? reply.status->str() : std::string();
+    for (const auto& line : reply.lines) rejected.reason += (rejected.reason.empty() ? "" : " ") + line;
+    rejected.reply_code = static_cast<unsigned>(reply.code);
+    events::emit(std::move(rejected));
+  }
   if (protocol_log_) {
     ProtocolLogRecord record;
     record.when = std::chrono::system_clock::now();
@@ -509,8 +536,9 @@ asio::awaitable<bool> SmtpConnection::handshake() {
     co_return false;
   }
   const auto description = transport_.tls_description();
-  log::info(log_context(), "TLS established{}: {}", implicit_tls_ ? " (implicit)" : "",
-            description);
+  const auto blank = description.find(' ');
+  events::emit(events::TlsEstablished{{}, session_id_, peer_text_, settings_->id, description.substr(0, blank),
+                                      blank == std::string::npos ? std::string() : description.substr(blank + 1)});
   session_.on_tls_established(description);
   co_return true;
 }
@@ -788,6 +816,8 @@ asio::awaitable<smtp::Action> SmtpConnection::commit(const smtp::CommitMessage& 
   }
   // Our own Received header is one more hop in the stored body.
   writer_->envelope().set_hop_count(request.body.received_headers + 1);
+  writer_->envelope().set_message_id(request.body.message_id);
+  const envelope::Envelope stored = writer_->envelope();
   auto writer = std::move(*writer_);
   writer_.reset();
   const auto committed = co_await services_.spool.commit(std::move(writer));
@@ -796,10 +826,17 @@ asio::awaitable<smtp::Action> SmtpConnection::commit(const smtp::CommitMessage& 
     co_return session_.on_commit_failed(commit_failure(committed.error()));
   }
   ++messages_;
-  const auto& envelope = session_.envelope();
-  log::info(log_context(), "queued from=<{}> nrcpt={} size={}",
-            log::printable(envelope.sender.null ? std::string() : envelope.sender.mailbox.str()),
-            envelope.recipients.size(), request.body.octets);
+  events::Received received;
+  received.subject = {{}, committed->str(), stored.message_id(), stored.sender(), ""};
+  for (const auto& recipient : stored.recipients()) received.recipients.push_back(recipient.address());
+  received.size = request.body.octets;
+  received.session = session_id_;
+  received.peer = peer_text_;
+  received.virtual_server = settings_->id;
+  received.helo = stored.helo();
+  received.auth = stored.auth_identity();
+  received.tls = stored.tls();
+  events::emit(std::move(received));
   if (services_.on_queued) services_.on_queued(*committed);
   auto next = session_.on_committed(committed->str());
   queue_id_.clear();

@@ -202,9 +202,11 @@ class SmtpConnection : public std::enable_shared_from_this<SmtpConnection> {
   // Protocol log bookkeeping of the command being answered.
   std::string log_method_ = "+Connect";
   std::string log_query_;
+  std::string rcpt_text_;  // the recipient of the last RCPT command, for its rejection event
   std::chrono::steady_clock::time_point command_started_ = std::chrono::steady_clock::now();
   std::uint64_t command_bytes_ = 0;
   std::uint32_t messages_ = 0;
+  void emit_closed(std::string reason) const;
 };
 
 }  // namespace gw::server

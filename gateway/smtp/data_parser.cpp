@@ -6,6 +6,7 @@ namespace gw::smtp {
 namespace {
 
 constexpr std::string_view kReceived = "received:";
+constexpr std::size_t kMaxHeaderLine = 998;
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -64,6 +65,8 @@ void DataParser::emit_run(std::string_view run, std::string& output) {
     for (std::size_t i = 0; i < take; ++i) header_name_ += ascii_lower(run[i]);
     if (header_name_ == kReceived) ++summary_.received_headers;
   }
+  if (in_headers_ && header_line_.size() < kMaxHeaderLine)
+    header_line_.append(run.substr(0, std::min(run.size(), kMaxHeaderLine - header_line_.size())));
   line_length_ += run.size();
   if (!limits_.binary && line_length_ > limits_.max_line) summary_.line_too_long = true;
   append_output(run, output);
@@ -81,6 +84,7 @@ void DataParser::emit(char c, std::string& output) {
     }
     // An empty line (CRLF alone) ends the header section.
     if (in_headers_ && (line_length_ == 0 || (line_length_ == 1 && prev_cr_))) in_headers_ = false;
+    if (in_headers_) end_header_line();
     line_length_ = 0;
     header_name_.clear();
     prev_cr_ = false;
@@ -102,6 +106,27 @@ void DataParser::emit_text(std::string_view text, std::string& output) {
     i += run;
     if (i < text.size()) emit(text[i++], output);
   }
+}
+
+// RFC 5322 3.6.4: "Message-ID:" msg-id; a line starting with a blank
+// continues the previous field (folding).
+void DataParser::end_header_line() {
+  constexpr std::string_view kMessageId = "message-id:";
+  const std::string_view line = header_line_;
+  const auto trim = [](std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+  };
+  if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+    if (in_message_id_ && summary_.message_id.size() < kMaxHeaderLine) summary_.message_id += trim(line);
+  } else {
+    in_message_id_ = line.size() >= kMessageId.size() && summary_.message_id.empty();
+    for (std::size_t i = 0; in_message_id_ && i < kMessageId.size(); ++i)
+      in_message_id_ = ascii_lower(line[i]) == kMessageId[i];
+    if (in_message_id_) summary_.message_id = std::string(trim(line.substr(kMessageId.size())));
+  }
+  header_line_.clear();
 }
 
 void DataParser::finish_content() {

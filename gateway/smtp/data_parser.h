@@ -20,10 +20,12 @@
 //
 // Received: header lines are counted in the header section (up to the first
 // empty line) across chunk boundaries; that count is the hop count (RFC 5321
-// 6.3). With BODY=BINARYMIME the content is binary: no line checks.
+// 6.3). The Message-ID field's value (unfolded, at most 998 octets) is kept
+// for tracking and logs. With BODY=BINARYMIME the content is binary: no line
+// checks.
 //
-// Not responsible for: MIME, header parsing beyond counting Received, writing the
-// spool.
+// Not responsible for: MIME, header parsing beyond counting Received and
+// reading Message-ID, writing the spool.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +38,7 @@ namespace gw::smtp {
 struct BodySummary {
   std::uint64_t octets = 0;            // content octets after unstuffing (what is spooled)
   std::uint32_t received_headers = 0;  // hop count
+  std::string message_id;              // the Message-ID field's value, trimmed; empty = none
   bool bare_lf = false;
   bool bare_cr = false;
   bool line_too_long = false;          // a line over max_line octets including CRLF
@@ -82,6 +85,7 @@ class DataParser {
   void emit_text(std::string_view text, std::string& output);
   void append_output(std::string_view bytes, std::string& output);
   void finish_content();
+  void end_header_line();
 
   Limits limits_;
   Mode mode_ = Mode::Idle;
@@ -97,6 +101,8 @@ class DataParser {
   bool in_headers_ = true;
   bool header_line_start_ = true;
   std::string header_name_;       // first octets of the current header line
+  std::string header_line_;       // the current header line (capped), for Message-ID
+  bool in_message_id_ = false;    // the last header field was Message-ID (folding continues it)
 };
 
 }  // namespace gw::smtp

@@ -54,7 +54,7 @@ class DirectoryOutageTest(unittest.TestCase):
         envelope = self.env.envelope_text(queue_id)
         self.assertIn("queue: AWAITING_DIRECTORY_LOOKUP", envelope)
         self.assertNotIn("state: FAILED", envelope)
-        self.assertIn("awaiting directory lookup", self.env.gateway.log_text())
+        self.assertIn("categorize-deferred", self.env.gateway.log_text())
         self.env.slapd.restart()
         envelope = self.env.wait_for_categorized(queue_id, timeout=90)
         self.assertNotIn("state: FAILED", envelope)

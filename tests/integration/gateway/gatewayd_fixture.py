@@ -156,8 +156,8 @@ class Gateway:
         if wait:
             # The probes' sessions must be over before a test counts connections.
             since = self.started_at
-            probes = self.log_text()[since:].count("connect to virtual server")
-            wait_until(lambda: self.log_text()[since:].count("disconnect") >= probes, 10, "probe sessions to end")
+            probes = self.log_text()[since:].count("session-opened")
+            wait_until(lambda: self.log_text()[since:].count("session-closed") >= probes, 10, "probe sessions to end")
         return self
 
     def _limit_open_files(self):

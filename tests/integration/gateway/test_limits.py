@@ -81,7 +81,7 @@ class Limits(GatewayTestCase):
         held[0].command("QUIT")
         held[0].close()
         # The slot is free again once the session has ended.
-        self.gateway.wait_for_log("disconnect", count=2)  # the fixture's readiness probe, then held[0]
+        self.gateway.wait_for_log("session-closed", count=2)  # the fixture's readiness probe, then held[0]
         again = RawSmtp("127.0.0.1", self.port)
         self.assertEqual(again.reply()[0], 220)
 
@@ -117,7 +117,7 @@ class AbandonedMessage(GatewayTestCase):
         client.command("DATA")
         client.send(b"Subject: cut\r\n\r\n" + b"partial line\r\n" * 1000)
         client.close()
-        self.gateway.wait_for_log("disconnect messages=0", count=2)  # the fixture's probe, then this session
+        self.gateway.wait_for_log("messages=0 reason=", count=2)  # the fixture's probe, then this session
         incoming = os.path.join(self.gateway.spool, "incoming")
         wait_until(lambda: os.listdir(incoming) == [], what="incoming/ to be cleaned")
         self.assertEqual(self.gateway.queued_ids(), [])

@@ -275,7 +275,7 @@ class PermanentFailureNdr(PipelineTestCase):
 
     def test_null_sender_message_that_fails_goes_to_badmail_not_to_anyone(self):
         self.send("", ["ghost@remote.example"])
-        wait_until(lambda: "moved to Badmail" in self.gateway.log_text(), 20, "badmail")
+        wait_until(lambda: "badmail from=<>" in self.gateway.log_text(), 20, "badmail")
         ids = self.gateway.queued_ids()
         self.assertEqual(len(ids), 1)
         self.assertIn("queue: BADMAIL", self.gateway.envelope(ids[0]))
@@ -392,7 +392,7 @@ connectors {{ name: "Backup" dn: "CN=Backup,CN=Connections,{RG}" local_bridgehea
     def test_connector_that_refuses_connections_yields_to_the_next_cheapest(self):
         self.send("alice@example.com", ["pat@partner.example"])
         wait_until(lambda: self.receiver.delivered, 20, "delivery over the backup connector")
-        self.assertIn('connector "Cheap" in retry', self.gateway.log_text())
+        self.assertIn('connector-retry connector=Cheap', self.gateway.log_text())
 
 
 class NoRoute(PipelineTestCase):
@@ -558,7 +558,7 @@ class AuthenticatedSmartHost(AuthenticatingSmartHostCase):
         self.send("bob@example.com", ["general@army.mil"], subject="with credentials")
         self.smart_host.wait_for_log("AUTH PLAIN user=alice@example.com identity=alice@example.com accepted",
                                      timeout=20)
-        self.smart_host.wait_for_log("queued from=<bob@example.com>", timeout=20)
+        self.smart_host.wait_for_log("received from=<bob@example.com>", timeout=20)
         wait_until(self.spool_empty, 10, "the relayed message to leave our spool")
 
 
@@ -569,7 +569,7 @@ class SmartHostRefusingTheCredentials(AuthenticatingSmartHostCase):
         self.send("bob@example.com", ["general@army.mil"])
         wait_until(lambda: self.gateway.queued_ids() and "4.7.8" in self.gateway.envelope(self.gateway.queued_ids()[0]),
                    20, "the refused AUTH to be recorded")
-        self.assertNotIn("queued from=<bob@example.com>", self.smart_host.log_text())
+        self.assertNotIn("received from=<bob@example.com>", self.smart_host.log_text())
 
 
 class TlsRequiredWithoutStarttls(PipelineTestCase):

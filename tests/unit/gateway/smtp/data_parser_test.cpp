@@ -202,9 +202,21 @@ TEST(DataParser, HeaderSectionEndsAtTheFirstEmptyLine) {
   EXPECT_EQ(run.summary.received_headers, 0u);
 }
 
+TEST(DataParser, KeepsTheMessageIdFieldValue) {
+  const Fed run = run_data("Subject: s\r\nmessage-ID:  <20261129.1@client.example> \r\nX: y\r\n\r\n.\r\n");
+  EXPECT_EQ(run.summary.message_id, "<20261129.1@client.example>");
+}
+
+TEST(DataParser, UnfoldsAFoldedMessageIdAndIgnoresOneInTheBody) {
+  EXPECT_EQ(run_data("Message-ID:\r\n <a@b.example>\r\n\r\n.\r\n").summary.message_id, "<a@b.example>");
+  EXPECT_EQ(run_data("Subject: s\r\n\r\nMessage-ID: <body@x>\r\n.\r\n").summary.message_id, "");
+  EXPECT_EQ(run_data("Message-ID: <first@x>\r\nMessage-ID: <second@x>\r\n\r\n.\r\n").summary.message_id,
+            "<first@x>");
+}
+
 TEST(DataParser, SummaryIsTheSameHoweverTheInputIsSplit) {
   expect_split_invariant(
-      "Received: from a\r\nReceived: from b\r\nSubject: x\r\n\r\n..stuffed\r\nbare\nlf\r\nbare\rcr\r\n" +
+      "Message-ID: <split@x>\r\nReceived: from a\r\nReceived: from b\r\nSubject: x\r\n\r\n..stuffed\r\nbare\nlf\r\nbare\rcr\r\n" +
       std::string(1200, 'l') + "\r\n.\r\nQUIT\r\n");
 }
 
