@@ -47,6 +47,7 @@ struct ControlServer::State {
       : admin(admin_in), executor(admin_in.executor()), path(std::move(path_in)), acceptor(executor) {}
 
   queue::QueueAdmin& admin;
+  Explainer* explainer = nullptr;
   asio::any_io_executor executor;
   std::filesystem::path path;
   stream_protocol::acceptor acceptor;
@@ -100,7 +101,7 @@ asio::awaitable<void> serve(std::shared_ptr<ControlServer::State> state,
     } else {
       log::info(kLog, "{}", log::printable(format_request(*request)));
       Request parsed = std::move(*request);
-      response = co_await execute(state->admin, std::move(parsed));
+      response = co_await execute(state->admin, std::move(parsed), state->explainer);
       if (!response.ok) log::warn(kLog, "{}: {}", log::printable(line), response.error);
     }
     co_await write_response(*connection, response);
@@ -136,6 +137,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ControlServer::State> state) {
 }
 
 }  // namespace
+
+void ControlServer::set_explainer(Explainer* explainer) { state_->explainer = explainer; }
 
 ControlServer::ControlServer(queue::QueueAdmin& admin, std::filesystem::path socket)
     : state_(std::make_shared<State>(admin, std::move(socket))) {}

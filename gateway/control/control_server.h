@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "gateway/control/explainer.h"
 #include "gateway/queue/queue_admin.h"
 
 namespace gw::control {
@@ -33,6 +34,8 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
+  // The control loop's Explainer for `explain`; set before start(); may be null.
+  void set_explainer(Explainer* explainer);
   void start();
   void stop();
 

@@ -119,7 +119,12 @@ static void emit_admin(const QueueId& id, const Result<envelope::Envelope>& env,
   events::emit(std::move(e));
 }
 
-asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request) {
+asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request, Explainer* explainer) {
+  if (auto* r = std::get_if<ExplainCommand>(&request)) {
+    if (explainer == nullptr) co_return Response::failure("explain is not available");
+    ExplainCommand command = *r;
+    co_return co_await explainer->explain(std::move(command));
+  }
   if (auto* r = std::get_if<QueuesCommand>(&request)) {
     (void)r;
     const auto queues = co_await admin.list_queues();
@@ -164,13 +169,15 @@ asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request) {
     const QueueId id = r->id;
     QueueId argument = id;
     const auto result = co_await admin.retry_message(std::move(argument));
-    if (result) {
-      // A frozen message stays frozen: retry does not release it (thaw does).
-      QueueId again = id;
-      const auto env = co_await admin.message(std::move(again));
-      emit_admin(id, env, "retry", env && env->frozen() ? "frozen: not attempted" : "");
-    }
-    co_return done(result, &id);
+    if (!result) co_return done(result, &id);
+    // A frozen message stays frozen: retry does not release it (thaw does).
+    QueueId again = id;
+    const auto env = co_await admin.message(std::move(again));
+    const bool frozen = env && env->frozen();
+    emit_admin(id, env, "retry", frozen ? "frozen: not attempted" : "");
+    Response response;
+    response.records.push_back(Record{"retried", {}}.add("frozen", yes_no(frozen)));
+    co_return response;
   }
   if (auto* r = std::get_if<RetryQueueCommand>(&request)) {
     queue::QueueKey key = r->key;

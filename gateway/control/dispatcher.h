@@ -15,13 +15,15 @@
 #include <vector>
 
 #include "gateway/common/asio.h"
+#include "gateway/control/explainer.h"
 #include "gateway/control/protocol.h"
 #include "gateway/queue/queue_admin.h"
 #include "proto/envelope.pb.h"
 
 namespace gw::control {
 
-asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request);
+// `explainer` answers `explain`; null = "explain is not available here".
+asio::awaitable<Response> execute(queue::QueueAdmin& admin, Request request, Explainer* explainer = nullptr);
 
 // "2026-11-29T05:30:00Z"; "" for 0 (not set).
 std::string format_utc(std::int64_t unix_seconds);

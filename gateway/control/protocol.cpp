@@ -107,6 +107,7 @@ std::string_view synopsis(std::string_view command) {
   if (command == "retry-queue") return "retry-queue <queue> [<next-hop>]";
   if (command == "delete") return "delete <queue-id> [--ndr]";
   if (command == "etrn") return "etrn <domain>";
+  if (command == "explain") return "explain <address> [--from <sender>] [--authenticated] [--virtual-server <id>]";
   return {};
 }
 
@@ -248,6 +249,23 @@ Result<Request> parse_request(std::string_view line) {
     if (args.size() != 2 || args[1].empty()) return usage(command);
     return EtrnCommand{args[1]};
   }
+  if (command == "explain") {
+    ExplainCommand explain;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--authenticated") {
+        explain.authenticated = true;
+      } else if ((args[i] == "--from" || args[i] == "--virtual-server") && i + 1 < args.size()) {
+        (args[i] == "--from" ? explain.sender : explain.virtual_server) = args[i + 1];
+        ++i;
+      } else if (explain.address.empty() && !args[i].empty() && !args[i].starts_with("--")) {
+        explain.address = args[i];
+      } else {
+        return usage(command);
+      }
+    }
+    if (explain.address.empty()) return usage(command);
+    return explain;
+  }
   return bad_request("unknown command \"" + command + "\"");
 }
 
@@ -278,6 +296,12 @@ std::string format_request(const Request& request) {
           return "retry-queue " + queue_words(r.key);
         } else if constexpr (std::is_same_v<T, DeleteCommand>) {
           return "delete " + r.id.str() + (r.send_ndr ? " --ndr" : "");
+        } else if constexpr (std::is_same_v<T, ExplainCommand>) {
+          std::string out = "explain " + quote_argument(r.address);
+          if (!r.sender.empty()) out += " --from " + quote_argument(r.sender);
+          if (!r.virtual_server.empty()) out += " --virtual-server " + quote_argument(r.virtual_server);
+          if (r.authenticated) out += " --authenticated";
+          return out;
         } else {
           return "etrn " + quote_argument(r.domain);
         }

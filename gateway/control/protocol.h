@@ -20,6 +20,7 @@
 //   retry <queue-id>             retry-queue <queue> [<next-hop>]
 //   delete <queue-id> [--ndr]
 //   etrn <domain>
+//   explain <address> [--from <sender>] [--authenticated] [--virtual-server <id>]
 // <queue> is the queue's enum name in lower case with hyphens
 // (remote-delivery) or its display name (case-insensitive), which may carry
 // the next hop in brackets: "Remote delivery [partner.example]".
@@ -99,9 +100,18 @@ struct EtrnCommand {
   friend bool operator==(const EtrnCommand&, const EtrnCommand&) = default;
 };
 
+// What the gateway would do with a recipient (Explainer).
+struct ExplainCommand {
+  std::string address;
+  std::string sender;          // empty = the null sender
+  std::string virtual_server;  // empty = the first virtual server
+  bool authenticated = false;  // the sender authenticated (AUTH) as that account
+  friend bool operator==(const ExplainCommand&, const ExplainCommand&) = default;
+};
+
 using Request = std::variant<QueuesCommand, ListCommand, ShowCommand, FreezeCommand,
                              FreezeQueueCommand, RetryCommand, RetryQueueCommand, DeleteCommand,
-                             EtrnCommand>;
+                             EtrnCommand, ExplainCommand>;
 
 // Parses one request line (without its line end). BadRequest with a message fit
 // for "error <text>" (e.g. "unknown queue \"remote\"") when it does not parse.

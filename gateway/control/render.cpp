@@ -8,7 +8,11 @@ namespace {
 
 constexpr std::array kNumberKeys{std::string_view("messages"), std::string_view("recipients"),
                                  std::string_view("size"),     std::string_view("attempts"),
-                                 std::string_view("reply_code"), std::string_view("hop_count")};
+                                 std::string_view("reply_code"), std::string_view("hop_count"),
+                                 std::string_view("entries"),  std::string_view("duration_us"),
+                                 std::string_view("depth"),    std::string_view("cost"),
+                                 std::string_view("lookups"),  std::string_view("hits"),
+                                 std::string_view("n")};
 constexpr std::array kBooleanKeys{std::string_view("frozen"), std::string_view("known_domain")};
 
 bool is_number_key(std::string_view key) {
@@ -93,6 +97,25 @@ std::string render_list(const Response& response) {
   return table({"QUEUE ID", "SIZE", "ARRIVAL", "RCPTS", "STATE", "SENDER"}, rows, {1, 3});
 }
 
+}  // namespace
+
+std::string render_all_queues(const Response& response) {
+  if (response.records.empty()) return "All queues are empty.\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : response.records) {
+    const std::string hop = field(r, "next_hop");
+    const auto key = parse_queue_key(field(r, "queue"),
+                                     hop.empty() ? std::nullopt : std::optional<std::string_view>(hop));
+    rows.push_back({field(r, "id"), key ? queue::display_name(*key) : field(r, "queue"), field(r, "size"),
+                    field(r, "arrival"), field(r, "recipients"), field(r, "frozen") == "yes" ? "frozen" : "",
+                    sender_text(field(r, "sender"))});
+  }
+  return table({"QUEUE ID", "QUEUE", "SIZE", "ARRIVAL", "RCPTS", "STATE", "SENDER"}, rows, {2, 4}) +
+         std::to_string(response.records.size()) + " message(s).\n";
+}
+
+namespace {
+
 void add_line(std::string& out, std::string_view indent, std::string_view label, const std::string& value) {
   if (value.empty()) return;
   out += indent;
@@ -103,14 +126,30 @@ void add_line(std::string& out, std::string_view indent, std::string_view label,
   out += "\n";
 }
 
+// The message's state as the queue viewer words it: frozen, retry (every
+// recipient still to be delivered waits for a later attempt), or active.
+std::string message_state(const Response& response, const Record& message) {
+  if (field(message, "frozen") == "yes") return "frozen (4.3.2)";
+  bool waiting = false;
+  bool other = false;
+  for (const auto& r : response.records) {
+    if (r.type != "recipient") continue;
+    const auto& state = field(r, "state");
+    if (state == "retry") waiting = true;
+    else if (state == "pending" || state == "resolved") other = true;
+  }
+  return waiting && !other ? "retry" : "active";
+}
+
 std::string render_show(const Response& response) {
   std::string out;
   for (const auto& r : response.records) {
     if (r.type == "message") {
       add_line(out, "", "Queue id", field(r, "id"));
       add_line(out, "", "Queue", field(r, "queue"));
-      add_line(out, "", "State", field(r, "frozen") == "yes" ? "frozen (4.3.2)" : "active");
-      add_line(out, "", "Sender", sender_text(field(r, "sender")));
+      add_line(out, "", "State", message_state(response, r));
+      add_line(out, "", "Sender", sender_text(field(r, "sender")) +
+                                      (field(r, "authenticated") == "yes" ? " (authenticated)" : ""));
       add_line(out, "", "Size", field(r, "size") + " octets");
       add_line(out, "", "Arrival", field(r, "arrival"));
       add_line(out, "", "Message-ID", field(r, "message_id"));
@@ -173,6 +212,58 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
+std::string render_explain(const Response& response) {
+  std::string out;
+  bool searches = false;
+  std::string routes_pending;
+  auto route_of = [&](const std::string& address) -> const Record* {
+    for (const auto& r : response.records)
+      if (r.type == "route" && field(r, "address") == address) return &r;
+    return nullptr;
+  };
+  for (const auto& r : response.records) {
+    if (r.type == "explain") {
+      add_line(out, "", "Address", field(r, "address"));
+      add_line(out, "", "Sender", sender_text(field(r, "sender")));
+      add_line(out, "", "Virtual server", field(r, "virtual_server"));
+      add_line(out, "", "Domain", field(r, "domain") + " (" + field(r, "domain_class") + ")");
+      add_line(out, "", "RCPT TO reply", field(r, "rcpt_reply"));
+      if (!field(r, "rcpt_assumption").empty()) add_line(out, "", "  assuming", field(r, "rcpt_assumption"));
+    } else if (r.type == "sender") {
+      add_line(out, "", "Sender object", field(r, "dn").empty() ? "not in the directory" : field(r, "dn"));
+    } else if (r.type == "search") {
+      if (!searches) out += "Directory searches:\n";
+      searches = true;
+      out += "  " + field(r, "n") + ". base=\"" + field(r, "base") + "\" scope=" + field(r, "scope") +
+             " filter=" + field(r, "filter") + "\n     -> " + field(r, "result") + ", " + field(r, "entries") +
+             " entr" + (field(r, "entries") == "1" ? "y" : "ies") + ", " + field(r, "duration_us") + " us\n";
+    } else if (r.type == "cache") {
+      add_line(out, "", "Cache", field(r, "lookups") + " look-up(s), " + field(r, "hits") + " answered from the cache");
+    } else if (r.type == "object") {
+      add_line(out, "", "Found", field(r, "dn") + " (" + field(r, "class") + "), matched " + field(r, "matched"));
+    } else if (r.type == "recipient") {
+      if (field(r, "depth") == "0") out += "Recipients:\n";
+      const std::size_t depth = static_cast<std::size_t>(std::stoul("0" + field(r, "depth")));
+      const std::string indent(2 + 2 * depth, ' ');
+      std::string line = indent + field(r, "address") + ": " + field(r, "resolution");
+      if (!field(r, "dn").empty()) line += ", " + field(r, "dn");
+      if (!field(r, "target").empty()) line += ", " + field(r, "target");
+      if (!field(r, "status").empty()) line += ", " + field(r, "reply_code") + " " + field(r, "status");
+      if (!field(r, "diagnostic").empty() && field(r, "state") == "failed") line += " (" + field(r, "diagnostic") + ")";
+      out += line + "\n";
+      if (const Record* route = route_of(field(r, "address"))) {
+        std::string text = indent + "  route: " + field(*route, "kind") + " " + field(*route, "next_hop");
+        if (!field(*route, "connector").empty())
+          text += ", connector \"" + field(*route, "connector") + "\" address space " + field(*route, "address_space") +
+                  " cost " + field(*route, "cost");
+        if (!field(*route, "detail").empty()) text += " (" + field(*route, "detail") + ")";
+        out += text + "\n";
+      }
+    }
+  }
+  return out;
+}
+
 std::string render_text(const Request& request, const Response& response) {
   return std::visit(
       [&](const auto& r) -> std::string {
@@ -188,12 +279,17 @@ std::string render_text(const Request& request, const Response& response) {
         } else if constexpr (std::is_same_v<T, FreezeQueueCommand>) {
           return "Queue " + queue::display_name(r.key) + (r.frozen ? " frozen.\n" : " thawed.\n");
         } else if constexpr (std::is_same_v<T, RetryCommand>) {
+          if (first_field(response, "frozen") == "yes")
+            return "Message " + r.id.str() + " is frozen: it stays frozen and is not attempted until it is thawed "
+                   "(gatewayctl thaw " + r.id.str() + ").\n";
           return "Message " + r.id.str() + " is due for delivery now.\n";
         } else if constexpr (std::is_same_v<T, RetryQueueCommand>) {
           return first_field(response, "messages") + " message(s) in " + queue::display_name(r.key) +
                  " due for delivery now.\n";
         } else if constexpr (std::is_same_v<T, DeleteCommand>) {
           return "Message " + r.id.str() + " deleted" + (r.send_ndr ? ", non-delivery report queued.\n" : ".\n");
+        } else if constexpr (std::is_same_v<T, ExplainCommand>) {
+          return render_explain(response);
         } else {
           if (first_field(response, "known_domain") != "yes")
             return "No mail is held for " + r.domain + ".\n";
@@ -214,6 +310,36 @@ std::string render_json(const Request& request, const Response& response) {
   };
   if (std::holds_alternative<QueuesCommand>(request)) return array_of("queues");
   if (std::holds_alternative<ListCommand>(request)) return array_of("messages");
+  if (std::holds_alternative<ExplainCommand>(request)) {
+    // {"explain":{...},"sender":{...},"searches":[...],"objects":[...],"recipients":[...],"routes":[...],"cache":{...}}
+    std::string out = "{";
+    bool first_member = true;
+    auto member = [&](const char* name, const char* type, bool many) {
+      std::string value;
+      bool any = false;
+      for (const auto& r : response.records) {
+        if (r.type != type) continue;
+        if (!many) {
+          value = json_object(r);
+          any = true;
+          break;
+        }
+        value += (any ? "," : "") + json_object(r);
+        any = true;
+      }
+      if (!many && !any) return;
+      out += (first_member ? "" : ",") + json_string(name) + ":" + (many ? "[" + value + "]" : value);
+      first_member = false;
+    };
+    member("explain", "explain", false);
+    member("sender", "sender", false);
+    member("searches", "search", true);
+    member("objects", "object", true);
+    member("recipients", "recipient", true);
+    member("routes", "route", true);
+    member("cache", "cache", false);
+    return out + "}\n";
+  }
   if (std::holds_alternative<ShowCommand>(request)) {
     const Record* message = nullptr;
     std::string recipients = "\"recipients\":[";

@@ -17,6 +17,9 @@ namespace gw::control {
 
 std::string render_text(const Request& request, const Response& response);
 std::string render_json(const Request& request, const Response& response);
+// The message records of several `list` answers in one table with a QUEUE
+// column (gatewayctl list without a queue, like postqueue -p).
+std::string render_all_queues(const Response& response);
 
 // The JSON string literal for `text` (quotes included), escaped per RFC 8259.
 std::string json_string(std::string_view text);

@@ -404,6 +404,8 @@ std::optional<Time> parse_time(std::string_view text) {
     }
     if (i != text.size()) return std::nullopt;
   }
+  // system_clock counts nanoseconds in 64 bits: it ends in 2262.
+  if (year < 1970 || year > 2262) return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
   std::tm tm{};
   tm.tm_year = year - 1900;

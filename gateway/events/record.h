@@ -54,7 +54,7 @@ std::optional<Record> parse_tracking_line(std::string_view line);
 std::string format_local_time(Time time);
 // Parses what format_local_time writes, any offset or "Z", with or without the
 // fraction; also a date alone (midnight local time) and "YYYY-MM-DD HH:MM[:SS]"
-// in local time.
+// in local time. Years up to 2262 (the clock's range).
 std::optional<Time> parse_time(std::string_view text);
 
 // The detail column alone, for the application log ("key=value key=\"a b\"").

@@ -57,6 +57,13 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
   const auto control_socket =
       options_.control_socket.empty() ? options_.spool_directory / "control.sock" : options_.control_socket;
   control_server_ = std::make_unique<control::ControlServer>(*queue_manager_, control_socket);
+  explainer_ = std::make_unique<AddressExplainer>(
+      *directory_, [this] { return metabase_; },
+      [this](const std::string& id) -> server::SettingsPtr {
+        const auto found = servers_.find(id);
+        return found == servers_.end() ? nullptr : found->second->settings();
+      });
+  control_server_->set_explainer(explainer_.get());
   control_server_->start();
   if (auto sasl = initialize_sasl_library(); !sasl) throw std::runtime_error("SASL: " + sasl.error().message());
   directory_passwords_ = std::make_unique<DirectoryServicePasswordVerifier>(*directory_);
@@ -79,6 +86,7 @@ GatewayServer::~GatewayServer() {
   servers_.clear();
   for (auto& context : contexts_) context->stop();
   control_server_.reset();
+  explainer_.reset();
   categorize_stage_.reset();
   queue_manager_.reset();
   authenticator_.reset();

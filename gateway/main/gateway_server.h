@@ -50,6 +50,7 @@
 #include "categorizer/directory_service.h"
 #include "gateway/common/asio.h"
 #include "gateway/control/control_server.h"
+#include "gateway/main/explainer.h"
 #include "gateway/main/observability.h"
 #include "gateway/qmgr/categorize_stage.h"
 #include "gateway/qmgr/queue_manager.h"
@@ -133,6 +134,7 @@ class GatewayServer {
   std::unique_ptr<qmgr::CategorizeStage> categorize_stage_;
   std::unique_ptr<qmgr::QueueManager> queue_manager_;
   std::unique_ptr<control::ControlServer> control_server_;
+  std::unique_ptr<AddressExplainer> explainer_;  // gatewayctl explain, on the control loop
   // AUTH: passwords are checked on the directory's loop; every worker loop
   // shares one throttle, so a client cannot escape it by reconnecting.
   std::unique_ptr<server::DirectoryServicePasswordVerifier> directory_passwords_;

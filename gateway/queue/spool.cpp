@@ -18,6 +18,7 @@
 #include "gateway/common/log.h"
 #include "gateway/queue/envelope_codec.h"
 #include "gateway/queue/queue_id_generator.h"
+#include "gateway/queue/spool_layout.h"
 
 namespace gw::queue {
 namespace detail {
@@ -126,8 +127,8 @@ SpoolCore::SpoolCore(SpoolOptions options)
     : fs_(options.fs ? std::move(options.fs) : std::make_shared<PosixFileSystem>()),
       sync_(options.sync),
       root_(std::move(options.root)),
-      incoming_(root_ / "incoming"),
-      queue_(root_ / "queue"),
+      incoming_(root_ / kIncomingDirectory),
+      queue_(root_ / kQueueDirectory),
       badmail_(root_ / "badmail"),
       state_(root_ / "state"),
       pool_(std::max<std::size_t>(1, options.threads)) {

@@ -122,6 +122,17 @@ TEST(ControlProtocolTest, EtrnTakesOneDomain) {
   EXPECT_EQ(error_of("etrn"), "usage: etrn <domain>");
 }
 
+TEST(ControlProtocolTest, ExplainTakesAnAddressAndOptionallyASenderAndAVirtualServer) {
+  const auto explain = parsed_as<ExplainCommand>("explain bob@example.com --from alice@example.com --virtual-server 2");
+  EXPECT_EQ(explain, (ExplainCommand{"bob@example.com", "alice@example.com", "2"}));
+  EXPECT_EQ(parsed_as<ExplainCommand>("explain <bob@example.com>").address, "<bob@example.com>");
+  EXPECT_TRUE(parsed_as<ExplainCommand>("explain bob@example.com --from a@example.com --authenticated").authenticated);
+  const std::string usage = "usage: explain <address> [--from <sender>] [--authenticated] [--virtual-server <id>]";
+  EXPECT_EQ(error_of("explain"), usage);
+  EXPECT_EQ(error_of("explain a@b c@d"), usage);
+  EXPECT_EQ(error_of("explain a@b --from"), usage);
+}
+
 TEST(ControlProtocolTest, CrlfLineEndIsAccepted) { parsed_as<QueuesCommand>("queues\r"); }
 
 TEST(ControlProtocolTest, UnknownAndEmptyRequestsAreRefused) {
@@ -153,6 +164,8 @@ TEST(ControlProtocolTest, FormattedRequestsParseBackToThemselves) {
       DeleteCommand{kQueueId, true},
       DeleteCommand{kQueueId, false},
       EtrnCommand{"partner.example"},
+      ExplainCommand{"bob@example.com", "", ""},
+      ExplainCommand{"j\xc3\xb6rg@example.com", "alice@example.com", "2", true},
   };
   for (const auto& request : requests) {
     const std::string line = format_request(request);

@@ -128,6 +128,100 @@ TEST(ControlRenderTest, ActionsConfirmInAPlainSentence) {
             "Message 0001A2B3C4D5E600010ABCDE deleted, non-delivery report queued.\n");
 }
 
+TEST(ControlRenderTest, RetryOnAFrozenMessageSaysItStaysFrozen) {
+  Response frozen;
+  frozen.records.push_back(Record{"retried", {}}.add("frozen", "yes"));
+  EXPECT_EQ(render_text(RetryCommand{kId}, frozen),
+            "Message 0001A2B3C4D5E600010ABCDE is frozen: it stays frozen and is not attempted until it is thawed "
+            "(gatewayctl thaw 0001A2B3C4D5E600010ABCDE).\n");
+  EXPECT_EQ(render_json(RetryCommand{kId}, frozen), "{\"ok\":true,\"frozen\":true}\n");
+  Response due;
+  due.records.push_back(Record{"retried", {}}.add("frozen", "no"));
+  EXPECT_EQ(render_text(RetryCommand{kId}, due), "Message 0001A2B3C4D5E600010ABCDE is due for delivery now.\n");
+}
+
+TEST(ControlRenderTest, ShowSaysRetryWhenEveryRecipientLeftWaits) {
+  auto response = show_response();
+  response.records[0].fields.back().second = "no";  // not frozen
+  EXPECT_NE(render_text(ShowCommand{kId}, response).find("State:          retry\n"), std::string::npos);
+  response.records.push_back(Record{"recipient", {}}.add("address", "new@example.com").add("state", "pending"));
+  EXPECT_NE(render_text(ShowCommand{kId}, response).find("State:          active\n"), std::string::npos);
+}
+
+TEST(ControlRenderTest, ListOfEveryQueueNamesEachMessagesQueue) {
+  Response r;
+  r.records.push_back(Record{"message", {}}
+                          .add("id", kId.str())
+                          .add("queue", "remote-delivery")
+                          .add("next_hop", "partner.example")
+                          .add("sender", "a@example.com")
+                          .add("recipients", "1")
+                          .add("size", "10")
+                          .add("arrival", "2026-11-29T05:30:00Z")
+                          .add("frozen", "no"));
+  EXPECT_EQ(render_all_queues(r),
+            "QUEUE ID                  QUEUE                              SIZE  ARRIVAL               RCPTS  STATE  SENDER\n"
+            "0001A2B3C4D5E600010ABCDE  Remote delivery [partner.example]    10  2026-11-29T05:30:00Z      1         <a@example.com>\n"
+            "1 message(s).\n");
+  EXPECT_EQ(render_all_queues(Response{}), "All queues are empty.\n");
+}
+
+TEST(ControlRenderTest, ExplainReadsAsAnAnswer) {
+  Response r;
+  r.records.push_back(Record{"explain", {}}
+                          .add("address", "bob@example.com")
+                          .add("sender", "")
+                          .add("virtual_server", "1")
+                          .add("domain", "example.com")
+                          .add("domain_class", "authoritative")
+                          .add("rcpt_reply", "250 2.1.5 Recipient OK")
+                          .add("rcpt_assumption", ""));
+  r.records.push_back(Record{"search", {}}
+                          .add("n", "1")
+                          .add("base", "DC=example,DC=com")
+                          .add("scope", "subtree")
+                          .add("filter", "(mail=bob@example.com)")
+                          .add("entries", "1")
+                          .add("duration_us", "812")
+                          .add("result", "ok"));
+  r.records.push_back(Record{"object", {}}
+                          .add("address", "bob@example.com")
+                          .add("dn", "CN=Bob,DC=example,DC=com")
+                          .add("class", "user")
+                          .add("matched", "mail"));
+  r.records.push_back(Record{"recipient", {}}
+                          .add("address", "bob@example.com")
+                          .add("depth", "0")
+                          .add("state", "resolved")
+                          .add("resolution", "mailbox")
+                          .add("dn", "CN=Bob,DC=example,DC=com")
+                          .add("target", "home server mbx1.example.com"));
+  r.records.push_back(Record{"route", {}}
+                          .add("address", "bob@example.com")
+                          .add("next_hop", "mbx1.example.com")
+                          .add("kind", "mailbox server")
+                          .add("detail", "LMTP to 127.0.0.1:24"));
+  const ExplainCommand command{"bob@example.com", "", ""};
+  EXPECT_EQ(render_text(command, r),
+            "Address:        bob@example.com\n"
+            "Sender:         <>\n"
+            "Virtual server: 1\n"
+            "Domain:         example.com (authoritative)\n"
+            "RCPT TO reply:  250 2.1.5 Recipient OK\n"
+            "Directory searches:\n"
+            "  1. base=\"DC=example,DC=com\" scope=subtree filter=(mail=bob@example.com)\n"
+            "     -> ok, 1 entry, 812 us\n"
+            "Found:          CN=Bob,DC=example,DC=com (user), matched mail\n"
+            "Recipients:\n"
+            "  bob@example.com: mailbox, CN=Bob,DC=example,DC=com, home server mbx1.example.com\n"
+            "    route: mailbox server mbx1.example.com (LMTP to 127.0.0.1:24)\n");
+  const auto json = render_json(command, r);
+  EXPECT_EQ(json.rfind("{\"explain\":{\"address\":\"bob@example.com\"", 0), 0u) << json;
+  EXPECT_NE(json.find("\"searches\":[{\"n\":1,\"base\":\"DC=example,DC=com\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"entries\":1,\"duration_us\":812"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"routes\":[{\"address\":\"bob@example.com\""), std::string::npos) << json;
+}
+
 TEST(ControlRenderTest, EtrnSaysWhenNoMailIsHeldForTheDomain) {
   Response unknown;
   unknown.records.push_back(Record{"released", {}}.add("known_domain", "no").add("messages", "0"));

@@ -41,6 +41,7 @@ TEST_F(RecordTest, ParseTimeReadsWhatFormatWritesAndOtherForms) {
   EXPECT_EQ(parse_time("2026-11-29"), at(1795906800));  // local midnight
   EXPECT_FALSE(parse_time("yesterday"));
   EXPECT_FALSE(parse_time("2026-13-01"));
+  EXPECT_FALSE(parse_time("2999-01-01"));  // beyond the clock's range
 }
 
 TEST_F(RecordTest, ReceivedBecomesOneTrackingLineThatParsesBack) {
