@@ -46,7 +46,8 @@ apt-get install -y -qq --no-install-recommends \
   libgtest-dev libgmock-dev \
   python3 swaks libnet-ssleay-perl libio-socket-inet6-perl openssl procps iproute2 \
   postfix postfix-ldap dovecot-lmtpd dnsmasq-base \
-  samba samba-ad-dc samba-ad-provision ldb-tools python3-samba winbind >/dev/null
+  samba samba-ad-dc samba-ad-provision ldb-tools python3-samba winbind \
+  chromium fonts-dejavu-core >/dev/null
 # The packaged daemons are not used: tests and the quick start run private
 # instances on loopback. Stop the system ones so they hold no ports.
 for svc in slapd postfix dovecot samba-ad-dc smbd nmbd winbind; do

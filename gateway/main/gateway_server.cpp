@@ -1,6 +1,8 @@
 #include "gateway/main/gateway_server.h"
 
+#include <ctime>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "gateway/common/log.h"
@@ -70,6 +72,7 @@ GatewayServer::GatewayServer(GatewayOptions options) : options_(std::move(option
   password_verifier_ = std::make_unique<ExecutorBoundPasswordVerifier>(directory_->executor(), *directory_passwords_);
   auth_throttle_ = std::make_unique<AuthThrottle>(options_.auth_throttle);
   authenticator_ = std::make_unique<SaslAuthenticator>(*password_verifier_, *auth_throttle_);
+  add_collectors();
   log::info({"gateway"}, "spool {}: recovered {} message(s), removed {} incomplete, {} to badmail",
             options_.spool_directory.string(), recovered->messages.size(), recovered->incomplete_removed,
             recovered->moved_to_badmail);
@@ -87,6 +90,7 @@ GatewayServer::~GatewayServer() {
   for (auto& context : contexts_) context->stop();
   control_server_.reset();
   explainer_.reset();
+  http_.reset();
   categorize_stage_.reset();
   queue_manager_.reset();
   authenticator_.reset();
@@ -107,6 +111,47 @@ GatewayServer::~GatewayServer() {
   contexts_.clear();
 }
 
+// State that is not an event, read when /metrics is scraped (on the control
+// loop, where the metabase is swapped; the queue index is thread-safe).
+void GatewayServer::add_collectors() {
+  observability_->metrics().add_collector([this](std::vector<events::Sample>& out) {
+    const auto now = static_cast<double>(std::time(nullptr));
+    for (const auto& [key, count] : queues_.counts()) {
+      const events::Labels labels{{"queue", std::string(queue::display_name(key.queue))}, {"next_hop", key.next_hop}};
+      out.push_back({"mailgw_queue_messages", "", labels, static_cast<double>(count)});
+    }
+    for (const auto& [key, count] : queues_.counts()) {
+      const auto oldest = queues_.list(key.queue, 1, key.next_hop);
+      if (oldest.empty()) continue;
+      const events::Labels labels{{"queue", std::string(queue::display_name(key.queue))}, {"next_hop", key.next_hop}};
+      out.push_back({"mailgw_queue_oldest_age_seconds", "", labels,
+                     std::max(0.0, now - static_cast<double>(oldest.front().arrival_unix))});
+    }
+    if (const auto metabase = metabase_) {
+      out.push_back({"mailgw_metabase_serial", "", {}, static_cast<double>(metabase->provenance().serial())});
+      out.push_back({"mailgw_metabase_age_seconds", "", {},
+                     std::max(0.0, now - static_cast<double>(metabase->provenance().synced_at_unix()))});
+      std::map<std::string, int> states;
+      for (const auto& server : metabase->virtual_servers()) ++states[state_name(server.state())];
+      for (const auto& [state, count] : states)
+        out.push_back({"mailgw_virtual_servers", "", {{"state", state}}, static_cast<double>(count)});
+    }
+  });
+}
+
+// gatewayd --http; none when unset. The address is taken at start-up only.
+void GatewayServer::start_http() {
+  const std::string& listen = options_.http_listen;
+  if (listen.empty()) return;
+  auto endpoint = http::parse_listen_address(listen);
+  if (!endpoint) throw std::runtime_error(endpoint.error().message());
+  http_ = http::HttpServer::start(control(), *endpoint,
+                                  [this](const http::Request& request) { return http_response(request); });
+  std::ostringstream where;
+  where << http_->local_endpoint();
+  log::info({"http"}, "serving /metrics, /healthz and the status page on http://{}/", where.str());
+}
+
 asio::any_io_executor GatewayServer::next_worker() {
   auto& context = *contexts_[next_worker_++ % contexts_.size()];
   return context.get_executor();
@@ -114,6 +159,7 @@ asio::any_io_executor GatewayServer::next_worker() {
 
 void GatewayServer::run() {
   if (auto applied = apply(metabase_, true); !applied) throw std::runtime_error(applied.error().message());
+  start_http();
   queue_manager_->configure(metabase_);
 
   for (auto& id : awaiting_categorization_) categorize_stage_->submit(std::move(id));
@@ -160,6 +206,7 @@ void GatewayServer::stop() {
     categorize_stage_->stop();
     queue_manager_->stop();
     control_server_->stop();
+    if (http_) http_->stop();
     for (auto& [key, listener] : listeners_) listener->close();
     listeners_.clear();
     {

@@ -50,6 +50,8 @@
 #include "categorizer/directory_service.h"
 #include "gateway/common/asio.h"
 #include "gateway/control/control_server.h"
+#include "gateway/http/http_server.h"
+#include "gateway/http/status_page.h"
 #include "gateway/main/explainer.h"
 #include "gateway/main/observability.h"
 #include "gateway/qmgr/categorize_stage.h"
@@ -84,6 +86,8 @@ struct GatewayOptions {
   server::AuthThrottleSettings auth_throttle;
   // Message tracking files (tracking-YYYYMMDD.log); empty = <spool>/tracking.
   std::filesystem::path tracking_directory;
+  // The read-only HTTP endpoint, "ADDRESS:PORT"; empty = none.
+  std::string http_listen;
 };
 
 class GatewayServer {
@@ -106,6 +110,10 @@ class GatewayServer {
  private:
   Result<void> apply(const server::MetabasePtr& metabase, bool startup);
   void reload();
+  void add_collectors();
+  void start_http();
+  http::Response http_response(const http::Request& request);
+  http::StatusSnapshot status_snapshot();
   void dispatch(asio::ip::tcp::socket socket, const std::string& server_id, bool implicit_tls);
   asio::awaitable<void> drain_then_stop();
   std::size_t open_sessions();
@@ -135,6 +143,8 @@ class GatewayServer {
   std::unique_ptr<qmgr::QueueManager> queue_manager_;
   std::unique_ptr<control::ControlServer> control_server_;
   std::unique_ptr<AddressExplainer> explainer_;  // gatewayctl explain, on the control loop
+  std::shared_ptr<http::HttpServer> http_;
+  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   // AUTH: passwords are checked on the directory's loop; every worker loop
   // shares one throttle, so a client cannot escape it by reconnecting.
   std::unique_ptr<server::DirectoryServicePasswordVerifier> directory_passwords_;

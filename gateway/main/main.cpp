@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 86400u));
   std::string control_socket;
   app.add_option("--control-socket", control_socket, "gatewayctl's Unix socket (default: <spool>/control.sock)");
+  app.add_option("--http", options.http_listen,
+                 "ADDRESS:PORT of the read-only HTTP endpoint: /metrics, /healthz, status page (default: none)");
   app.add_option("--tracking-dir", options.tracking_directory,
                  "message tracking files, one per day (default: <spool>/tracking)");
   app.add_option("--tls-ca-file", options.delivery.network.tls_ca_file,

@@ -1,10 +1,11 @@
-"""What an administrator sees of a running gatewayd: the event stream's
-sinks (application log, tracking log) after a known sequence of SMTP
-transactions, `gatewayctl track` over the tracking files, log reopening on
-SIGHUP, and the command lines' --version and usage errors.
+"""What an administrator sees of a running gatewayd: the event stream's three
+sinks (application log, tracking log, /metrics) after a known sequence of SMTP
+transactions, `gatewayctl track` over the tracking files, the HTTP endpoint
+(/metrics, /healthz, the status page rendered by a real headless Chromium),
+log reopening on SIGHUP, and the command lines' --version and usage errors.
 
 No directory is configured: accepted messages wait in "Messages awaiting
-directory lookup"."""
+directory lookup", which is what the metrics and the page must show."""
 
 import json
 import os
@@ -14,16 +15,42 @@ import signal
 import subprocess
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from gatewayd_fixture import GATEWAYD, GatewayTestCase, RawSmtp, wait_until
+from gatewayd_fixture import (GATEWAYD, Gateway, GatewayTestCase, RawSmtp, free_port, metabase_text,
+                              virtual_server, wait_until)
 
 GATEWAYCTL = os.environ.get("GATEWAYCTL", "gatewayctl")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def get(url, timeout=10):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.headers.get("Content-Type"), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type"), error.read().decode()
+
+
+def metric(text, name, labels=""):
+    """The value of one sample line `name{labels} value`, or None."""
+    wanted = name + ("{" + labels + "}" if labels else "")
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.split(" ")[-1])
+    return None
 
 
 class Observability(GatewayTestCase):
+    """A gateway with its HTTP endpoint on a free loopback port."""
+
     def setUp(self):
+        self.http_port = free_port()
+        self.gateway_args = ("--http", f"127.0.0.1:{self.http_port}")
         super().setUp()
+        self.base = f"http://127.0.0.1:{self.http_port}"
         self.tracking = os.path.join(self.gateway.spool, "tracking")
 
     def send(self, sender, recipients, message_id, utf8=False):
@@ -66,6 +93,26 @@ class Observability(GatewayTestCase):
                               timeout=30)
 
     # --- the event stream's sinks ---------------------------------------------------
+
+    def test_metrics_count_a_known_sequence_of_messages(self):
+        self.known_sequence()
+        wait_until(lambda: metric(get(self.base + "/metrics")[2], "mailgw_queue_messages",
+                                  'queue="Messages awaiting directory lookup",next_hop=""') == 2,
+                   what="both messages in the queue gauge")
+        status, content_type, text = get(self.base + "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(content_type.startswith("text/plain; version=0.0.4"), content_type)
+        self.assertEqual(metric(text, "mailgw_messages_received_total", 'origin="smtp"'), 2)
+        self.assertEqual(metric(text, "mailgw_recipients_rejected_total", 'code="550",status="5.7.1"'), 1)
+        self.assertIn("# TYPE mailgw_messages_received_total counter", text)
+        self.assertIn("# TYPE mailgw_queue_messages gauge", text)
+        self.assertEqual(metric(text, "mailgw_metabase_serial"), 1)
+        self.assertEqual(metric(text, "mailgw_virtual_servers", 'state="started"'), 1)
+        # The fixture's readiness probe plus our two sessions, all closed now.
+        self.assertGreaterEqual(metric(text, "mailgw_sessions_total", 'virtual_server="1"'), 3)
+        wait_until(lambda: metric(get(self.base + "/metrics")[2], "mailgw_sessions_open") == 0, what="no open session")
+        # No directory: categorization is put off, never bounced.
+        self.assertGreaterEqual(metric(get(self.base + "/metrics")[2], "mailgw_categorization_deferred_total"), 1)
 
     def test_rcpt_rejects_are_in_the_application_log_with_reason_and_utf8_addresses(self):
         replies, _ = self.send("jörg@example.net", ["grüße@elsewhere.example"], "<u@x>", utf8=True)
@@ -134,6 +181,54 @@ class Observability(GatewayTestCase):
         with open(os.path.join(self.tracking, "rotated"), encoding="utf-8") as f:
             self.assertNotIn("<after@x>", f.read())
 
+    # --- the HTTP endpoint ----------------------------------------------------------------
+
+    def test_healthz_answers_ok_and_unknown_paths_404_and_posts_405(self):
+        self.assertEqual(get(self.base + "/healthz")[::2], (200, "ok\n"))
+        self.assertEqual(get(self.base + "/nothing-here")[0], 404)
+        request = urllib.request.Request(self.base + "/metrics", data=b"x", method="POST")
+        with self.assertRaises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(raised.exception.code, 405)
+
+    @unittest.skipUnless(CHROMIUM, "chromium is installed by deploy/install-deps.sh")
+    def test_the_status_page_renders_in_headless_chromium(self):
+        self.known_sequence()
+        wait_until(lambda: metric(get(self.base + "/metrics")[2], "mailgw_queue_messages",
+                                  'queue="Messages awaiting directory lookup",next_hop=""') == 2,
+                   what="both messages queued")
+        profile = tempfile.mkdtemp(prefix="chromium-profile-")
+        screenshot = os.path.join(profile, "status.png")
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}"]
+        try:
+            dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", self.base + "/"], capture_output=True, text=True,
+                                 timeout=90)
+            self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+            shot = subprocess.run([CHROMIUM, *flags, "--window-size=1100,1300", f"--screenshot={screenshot}",
+                                   self.base + "/"], capture_output=True, text=True, timeout=90)
+            self.assertEqual(shot.returncode, 0, shot.stderr[-2000:])
+            with open(screenshot, "rb") as f:
+                png = f.read()
+            self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+            self.assertGreater(len(png), 10000)
+            if os.environ.get("GW_STATUS_SCREENSHOT"):
+                shutil.copy(screenshot, os.environ["GW_STATUS_SCREENSHOT"])
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+        text = re.sub(r"<[^>]+>", " ", dom.stdout)
+        text = re.sub(r"\s+", " ", text)
+        self.assertIn("mailgw gateway bh1.example.com", text)
+        self.assertIn("Virtual servers Id Name State Bindings FQDN 1 VS 1 started 127.0.0.1:%d vs1.example.com" % self.port, text)
+        self.assertIn("Messages awaiting directory lookup 2", text)
+        self.assertIn("Partner SMTP:partner.example;1 DNS (MX) ready", text)
+        self.assertIn("Messages received 2", text)
+        self.assertIn("Recipients rejected at RCPT 1", text)
+        self.assertIn("Serial 1", text)
+        self.assertIn('http-equiv="refresh"', dom.stdout)
+        self.assertNotIn("<form", dom.stdout)
+
 
 class CommandLines(unittest.TestCase):
     def run_program(self, *args):
@@ -160,6 +255,14 @@ class CommandLines(unittest.TestCase):
             self.assertEqual(result.stderr.count("missing.pb"), 1, result.stderr)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+
+    def test_gatewayd_bad_http_address_is_a_start_error(self):
+        port = free_port()
+        gateway = Gateway(metabase_text([virtual_server("1", "127.0.0.1", port)]), args=("--http", "nonsense"))
+        result = self.run_program(GATEWAYD, "--metabase", gateway.metabase_path, "--spool", gateway.spool,
+                                  "--http", "nonsense")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('HTTP address "nonsense"', result.stderr)
 
 
 if __name__ == "__main__":
