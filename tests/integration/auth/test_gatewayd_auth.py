@@ -62,11 +62,15 @@ class AuthGatewayTestCase(GatewayTestCase):
 
     def metabase(self):
         tls = f'tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}'
+        # Relayed mail asks a DNS server on a loopback port nobody answers, so it
+        # waits in the spool for the test to read its envelope (a real resolver's
+        # quick NXDOMAIN would bounce and remove it first).
+        outbound = f' outbound {{ external_dns_servers: "127.0.0.1:{gatewayd_fixture.free_port()}" }}'
         default = virtual_server("1", "127.0.0.1", self.port,
-                                 extra=tls + " relay { allow_authenticated_relay: true }").replace(
+                                 extra=tls + " relay { allow_authenticated_relay: true }" + outbound).replace(
             "anonymous: true", "anonymous: true basic: true")
         submission = virtual_server("2", "127.0.0.2", self.port,
-                                    extra=tls + " relay { allow_authenticated_relay: true }").replace(
+                                    extra=tls + " relay { allow_authenticated_relay: true }" + outbound).replace(
             "anonymous: true", "basic: true require_tls: true")
         return metabase_text([default, submission], extra=directory_text(self.slapd))
 
