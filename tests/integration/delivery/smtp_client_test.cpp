@@ -7,6 +7,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 
 #include "tests/integration/delivery/peers.h"
 #include "tests/integration/fixtures/free_port.h"
@@ -383,18 +384,20 @@ class AcceptedSocket final : public ByteStream {
 };
 
 // Copies octets one way until the sender closes, as an ODMR client (fetchmail)
-// splices the reversed connection to its local MTA.
-asio::awaitable<void> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to) {
+// splices the reversed connection to its local MTA. The pumps share the
+// sockets: they end after the test's coroutine that closed them.
+using SharedSocket = std::shared_ptr<asio::ip::tcp::socket>;
+asio::awaitable<void> pump(SharedSocket from, SharedSocket to) {
   std::array<char, 4096> buffer;
   for (;;) {
     boost::system::error_code ec;
-    const std::size_t n = co_await from.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n = co_await from->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    co_await asio::async_write(to, asio::buffer(buffer.data(), n), asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(*to, asio::buffer(buffer.data(), n), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
   }
   boost::system::error_code ignored;
-  to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  to->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
 // A connection the test accepted, whose other end is spliced to `mta_port`
@@ -403,20 +406,20 @@ template <typename T>
 T over_reversed_connection(std::uint16_t mta_port, std::function<asio::awaitable<T>(asio::any_io_executor, ByteStream&)> work) {
   return run_io<T>([&](asio::any_io_executor ex) -> asio::awaitable<T> {
     asio::ip::tcp::acceptor acceptor(ex, {asio::ip::make_address("127.0.0.1"), 0});
-    asio::ip::tcp::socket customer(ex);
-    asio::ip::tcp::socket mta(ex);
-    co_await customer.async_connect(acceptor.local_endpoint(), asio::use_awaitable);
+    auto customer = std::make_shared<asio::ip::tcp::socket>(ex);
+    auto mta = std::make_shared<asio::ip::tcp::socket>(ex);
+    co_await customer->async_connect(acceptor.local_endpoint(), asio::use_awaitable);
     AcceptedSocket accepted(co_await acceptor.async_accept(asio::use_awaitable));
     if (mta_port != 0) {
       const asio::ip::tcp::endpoint mta_endpoint{asio::ip::make_address("127.0.0.1"), mta_port};
-      co_await mta.async_connect(mta_endpoint, asio::use_awaitable);
+      co_await mta->async_connect(mta_endpoint, asio::use_awaitable);
       asio::co_spawn(ex, pump(customer, mta), asio::detached);
       asio::co_spawn(ex, pump(mta, customer), asio::detached);
     }
     T out = co_await work(ex, accepted);
     boost::system::error_code ignored;
-    customer.close(ignored);
-    mta.close(ignored);
+    customer->close(ignored);
+    mta->close(ignored);
     co_return out;
   });
 }
