@@ -72,8 +72,8 @@ class SpoolCore {
   Result<std::pair<QueueId, int>> create_body();
   // fsync + close the body, write + fsync + close the envelope, all in incoming/.
   Result<void> prepare_commit(const QueueId& id, int body_fd, const std::string& frame);
-  // The asynchronous part of Spool::commit(). Not a coroutine: g++ 12 mishandles
-  // lambdas and temporaries inside co_await expressions.
+  // The asynchronous part of Spool::commit(): an initiating function, not a
+  // coroutine, so no lambda sits inside a co_await expression (g++ 12).
   asio::awaitable<Result<QueueId>> commit_async(QueueId id, int body_fd, std::string frame);
   // Adds a prepared commit to the next batch; the first thread to find no batch in
   // progress performs batches until none is pending.
@@ -607,8 +607,6 @@ void MessageWriter::abandon() noexcept {
   core_->abandon(id_);
 }
 
-// Coroutines in this file keep lambdas and temporaries out of co_await
-// expressions (named locals instead): g++ 12 destroys some of them twice.
 asio::awaitable<Result<void>> MessageWriter::write(std::string_view chunk) {
   if (body_fd_ < 0 || !core_) {
     Result<void> spent = make_error(make_error_code(SpoolErrc::Abandoned), "queue: write to " + id_.str());

@@ -24,8 +24,6 @@ asio::awaitable<smtp::RecipientVerdict> DirectoryRecipientValidator::check(Recip
   auto categorizer = directory_.categorizer();
   if (!categorizer) co_return smtp::RecipientVerdict::accept();
   // The categorizer and its client live on the directory executor; the result comes back here.
-  // Every argument of a co_await expression is a named value: g++ 12 destroys temporaries
-  // there twice.
   auto lookup = [categorizer, query = std::move(query)]() -> asio::awaitable<categorizer::RecipientVerdict> {
     // The sender's groups are looked up only for a recipient restricted by group.
     std::string sender_address = query.sender;

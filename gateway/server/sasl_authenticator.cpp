@@ -10,8 +10,7 @@ SaslAuthenticator::SaslAuthenticator(PasswordVerifier& verifier, AuthThrottle& t
 asio::awaitable<AuthOutcome> SaslAuthenticator::authenticate(const smtp::Authenticate& request,
                                                              const SaslSettings& settings, AuthChannel& channel) {
   const log::Context context{.subsystem = "auth", .peer = settings.client_ip};
-  // Arguments of co_awaited calls are named objects: g++ 12 destroys temporaries
-  // bound to reference parameters of a coroutine call twice.
+  // Named, not temporaries, in the co_await expressions below (g++ 12).
   const std::string no_user;
   const auto admission = throttle_.admit(settings.client_ip, AuthThrottle::Clock::now());
   if (!admission.allowed) {

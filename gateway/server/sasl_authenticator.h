@@ -64,7 +64,6 @@ class SaslAuthenticator {
  public:
   SaslAuthenticator(PasswordVerifier& verifier, AuthThrottle& throttle);
 
-  // Pass `request` and `settings` as named objects (see the .cpp about g++ 12).
   asio::awaitable<AuthOutcome> authenticate(const smtp::Authenticate& request, const SaslSettings& settings,
                                             AuthChannel& channel);
 

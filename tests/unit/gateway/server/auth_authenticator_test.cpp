@@ -183,7 +183,6 @@ TEST(SaslAuthenticatorDelay, FailureAnswerWaitsForTheThrottleDelay) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        // A named request: g++ 12 frees temporaries inside co_await expressions twice.
         const smtp::Authenticate request{"PLAIN", plain("alice@example.com", "x")};
         co_await authenticator.authenticate(request, sasl, channel);
       },
