@@ -38,7 +38,7 @@ if [ ! -e "$policy" ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  build-essential cmake ninja-build pkg-config git ca-certificates \
+  build-essential cmake ninja-build pkg-config git ca-certificates ccache \
   libboost-dev libboost-system-dev libssl-dev libsasl2-dev libsasl2-modules sasl2-bin \
   libldap-dev slapd ldap-utils \
   libprotobuf-dev protobuf-compiler \

@@ -9,7 +9,6 @@ import os
 import re
 import smtplib
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(HERE.parent / "directory"))
 
 from directory_gateway import BH1, DirectoryGateway  # noqa: E402
 from gatewayd_fixture import free_port, wait_until  # noqa: E402
+import sanitizer  # noqa: E402
 
 GATEWAYCTL = os.environ.get("GATEWAYCTL", "gatewayctl")
 MBX1 = BH1.replace("CN=BH1,", "CN=MBX1,", 1)
@@ -110,7 +110,7 @@ gwDeliveryEndpoint: 127.0.0.1:{cls.unreachable}
     # ---- helpers ----
     def ctl(self, *args, json_output=False):
         argv = [GATEWAYCTL, "--socket", self.socket] + (["--json"] if json_output else []) + list(args)
-        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        return sanitizer.run(argv, text=True, timeout=60)
 
     def ctl_json(self, *args):
         result = self.ctl(*args, json_output=True)
@@ -243,8 +243,8 @@ class GatewayctlTest(GatewayctlFixture):
         self.assertIn("is not a queue id", result.stderr)
 
     def test_no_gateway_on_the_socket_is_exit_2(self):
-        result = subprocess.run([GATEWAYCTL, "--spool", str(self.slapd.directory), "queues"],
-                                capture_output=True, text=True, timeout=30, check=False)
+        result = sanitizer.run([GATEWAYCTL, "--spool", str(self.slapd.directory), "queues"],
+                               text=True, timeout=30)
         self.assertEqual(result.returncode, 2)
         self.assertIn("cannot connect to the control socket", result.stderr)
 

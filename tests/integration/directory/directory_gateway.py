@@ -7,7 +7,6 @@ METABASE_SYNC, PROTO_DIR."""
 import os
 import re
 import smtplib
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ sys.path.insert(0, str(HERE.parent / "gateway"))
 
 from directory_fixture import Slapd  # noqa: E402
 from gatewayd_fixture import Gateway, free_port, wait_until  # noqa: E402
+import sanitizer  # noqa: E402
 
 METABASE_SYNC = os.environ.get("METABASE_SYNC", "metabase-sync")
 ORG = "CN=Example,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=example,DC=com"
@@ -71,11 +71,11 @@ msExchServerBindings: 127.0.0.1:{self.submission_port}:
             raise
 
     def sync_metabase(self):
-        result = subprocess.run(
+        result = sanitizer.run(
             [METABASE_SYNC, "--uri", self.slapd.uri, "--bind-dn", self.slapd.service_dn,
              "--password", self.slapd.service_password, "--server", "BH1",
              "--out", self.gateway.metabase_path, "--once"],
-            capture_output=True, text=True, check=False)
+            text=True)
         if result.returncode != 0:
             raise RuntimeError(f"metabase-sync failed ({result.returncode}): {result.stderr}")
 

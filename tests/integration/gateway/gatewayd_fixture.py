@@ -10,9 +10,13 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import sanitizer  # noqa: E402
 
 GATEWAYD = os.environ.get("GATEWAYD", "gatewayd")
 PROTO_DIR = os.environ.get("PROTO_DIR", "proto")
@@ -151,8 +155,12 @@ class Gateway:
             [GATEWAYD, "--metabase", self.metabase_path, "--spool", self.spool, "--threads", str(self.threads),
              "--log-level", "debug", *self.args],
             stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self._limit_open_files)
-        for host, port in wait:
-            wait_for_port(host, port, proc=self.proc)
+        try:
+            for host, port in wait:
+                wait_for_port(host, port, proc=self.proc)
+        except RuntimeError:
+            self.check_log()  # died of a sanitizer report?
+            raise
         if wait:
             # The probes' sessions must be over before a test counts connections.
             since = self.started_at
@@ -184,11 +192,18 @@ class Gateway:
                 self.proc.wait()
         if self.proc:
             self.log.close()
+            self.check_log()
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.log.close()
+        self.check_log()
+
+    def check_log(self):
+        """Fails (sanitizer.SanitizerReport) when this run of gatewayd wrote a
+        sanitizer report into its log (sanitizer builds only)."""
+        sanitizer.check(self.log_text()[self.started_at:], f"gatewayd (log {self.log_path})")
 
     def queued_ids(self):
         qdir = os.path.join(self.spool, "queue")
