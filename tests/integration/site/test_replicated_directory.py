@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parent / "gateway"))
 
 from directory_fixture import Slapd  # noqa: E402
 from gatewayd_fixture import Gateway, free_port, wait_until  # noqa: E402
+import sanitizer  # noqa: E402
 
 METABASE_SYNC = os.environ.get("METABASE_SYNC", "metabase-sync")
 ORG = "CN=Example,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=example,DC=com"
@@ -77,9 +78,11 @@ changetype: delete
         self.sync_argv = [METABASE_SYNC, "--uri", f"{self.a.uri} {self.b.uri}", "--bind-dn", self.a.service_dn,
                           "--password-file", self.a.service_password_file(), "--server", "BH1",
                           "--out", self.gateway.metabase_path]
-        subprocess.run(self.sync_argv + ["--once"], check=True, capture_output=True)
-        self.sync = subprocess.Popen(self.sync_argv + ["--follow", "--max-backoff", "0.5"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sanitizer.run(self.sync_argv + ["--once"], check=True)
+        self.sync_log = os.path.join(self.gateway.dir, "metabase-sync.log")
+        with open(self.sync_log, "ab") as log:
+            self.sync = subprocess.Popen(self.sync_argv + ["--follow", "--max-backoff", "0.5"],
+                                         stdout=log, stderr=subprocess.STDOUT)
         self.addCleanup(self._stop_sync)
         self.gateway.start(wait=[("127.0.0.1", self.port)])
 
@@ -87,10 +90,10 @@ changetype: delete
         if self.sync.poll() is None:
             self.sync.send_signal(signal.SIGTERM)
             self.sync.wait(timeout=10)
+        sanitizer.check(Path(self.sync_log).read_bytes(), "metabase-sync --follow")
 
     def metabase_text(self):
-        return subprocess.run([METABASE_SYNC, "--dump", self.gateway.metabase_path], capture_output=True, text=True,
-                              check=True).stdout
+        return sanitizer.run([METABASE_SYNC, "--dump", self.gateway.metabase_path], text=True, check=True).stdout
 
     def send_until(self, stop, replies, queue_ids):
         """Sends one message at a time to a real recipient until `stop` is set,

@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE.parent / "pipeline"))
 from directory_fixture import Slapd  # noqa: E402
 from gatewayd_fixture import Gateway, free_port, wait_for_port, wait_until  # noqa: E402
 from peers import DovecotLmtp, Dnsmasq  # noqa: E402
+import sanitizer  # noqa: E402
 
 METABASE_SYNC = os.environ.get("METABASE_SYNC", "metabase-sync")
 GATEWAYCTL = os.environ.get("GATEWAYCTL", "gatewayctl")
@@ -75,7 +76,7 @@ class Bridgehead:
         self.argv = [METABASE_SYNC, "--uri", slapd.uri, "--bind-dn", slapd.service_dn,
                      "--password-file", str(password_file), "--server", name,
                      "--out", self.gateway.metabase_path]
-        once = subprocess.run(self.argv + ["--once"], capture_output=True, text=True, check=False)
+        once = sanitizer.run(self.argv + ["--once"], text=True)
         if once.returncode != 0:
             raise RuntimeError(f"metabase-sync for {name} failed ({once.returncode}): {once.stderr}")
         with open(self.sync_log, "ab") as log:
@@ -94,15 +95,14 @@ class Bridgehead:
             if self.sync.poll() is None:
                 self.sync.send_signal(signal.SIGTERM)
                 self.sync.wait(timeout=10)
+            sanitizer.check(Path(self.sync_log).read_bytes(), f"metabase-sync --follow for {self.name}")
 
     def ctl(self, *args):
         socket_path = os.path.join(self.gateway.spool, "control.sock")
-        return subprocess.run([GATEWAYCTL, "--socket", socket_path, *args], capture_output=True, text=True,
-                              check=False)
+        return sanitizer.run([GATEWAYCTL, "--socket", socket_path, *args], text=True)
 
     def metabase_text(self):
-        dump = subprocess.run([METABASE_SYNC, "--dump", self.gateway.metabase_path], capture_output=True, text=True,
-                              check=True)
+        dump = sanitizer.run([METABASE_SYNC, "--dump", self.gateway.metabase_path], text=True, check=True)
         return dump.stdout
 
 
