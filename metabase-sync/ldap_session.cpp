@@ -4,6 +4,7 @@
 
 #include <ldap.h>
 
+#include "gateway/common/ad_bind_error.h"
 #include "metabase-sync/errors.h"
 
 namespace msync {
@@ -115,8 +116,12 @@ gw::Result<LdapSession> LdapSession::connect(const ConnectOptions& options) {
     // A malformed bind DN or an empty password are refused credentials too.
     if (rc == LDAP_UNWILLING_TO_PERFORM || rc == LDAP_INVALID_DN_SYNTAX)
       error.code = make_error_code(SyncErrc::BindFailed);
-    if (error.code == make_error_code(SyncErrc::BindFailed))
+    if (error.code == make_error_code(SyncErrc::BindFailed)) {
       error.detail = options.uri + ": bind as \"" + options.bind_dn + "\" failed: " + ldap_err2string(rc);
+      // AD says why (a locked-out or expired service account is not a typo).
+      if (auto failure = gw::ad_bind_failure(diagnostic_of(ld)))
+        error.detail += std::string(" (") + std::string(gw::describe(failure->error)) + ")";
+    }
     else if (error.code == make_error_code(SyncErrc::DirectoryUnavailable))
       error.detail = options.uri + ": cannot reach the directory: " + ldap_err2string(rc);
     return std::unexpected(std::move(error));

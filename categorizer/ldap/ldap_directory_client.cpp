@@ -266,7 +266,7 @@ void LdapDirectoryClient::drop(const std::shared_ptr<Connection>& conn) {
 
 asio::awaitable<Result<std::shared_ptr<LdapDirectoryClient::Connection>>> LdapDirectoryClient::open(
     const std::string& uri, const std::string& dn, const std::string& password, bool start_reader,
-    int* bind_rc) {
+    int* bind_rc, std::string* bind_diagnostic) {
   LDAP* ld = nullptr;
   if (const int rc = ldap_initialize(&ld, uri.c_str()); rc != LDAP_SUCCESS)
     co_return std::unexpected(
@@ -321,8 +321,11 @@ asio::awaitable<Result<std::shared_ptr<LdapDirectoryClient::Connection>>> LdapDi
   auto reply = co_await await_reply_directly(conn, *sent, deadline);
   if (!reply) co_return std::unexpected(reply.error());
   int err = LDAP_OTHER;
-  ldap_parse_result(ld, reply->get(), &err, nullptr, nullptr, nullptr, nullptr, 0);
+  char* diagnostic = nullptr;
+  ldap_parse_result(ld, reply->get(), &err, nullptr, &diagnostic, nullptr, nullptr, 0);
   if (bind_rc != nullptr) *bind_rc = err;
+  if (bind_diagnostic != nullptr && diagnostic != nullptr) *bind_diagnostic = diagnostic;
+  if (diagnostic != nullptr) ldap_memfree(diagnostic);
   if (err != LDAP_SUCCESS)
     co_return std::unexpected(directory_error(
         DirectoryErrc::Unavailable, uri + ": bind as " + (dn.empty() ? "anonymous" : dn) + ": " + ldap_err2string(err)));
@@ -622,18 +625,20 @@ asio::awaitable<DirectoryKind> LdapDirectoryClient::read_kind(std::shared_ptr<Co
   co_return directory_kind_from_capabilities(capabilities);
 }
 
-asio::awaitable<Result<bool>> LdapDirectoryClient::simple_bind_check(std::string dn, std::string password) {
-  if (dn.empty() || password.empty()) co_return false;
+asio::awaitable<Result<BindCheck>> LdapDirectoryClient::simple_bind_check(
+    std::string dn, std::string password) {
+  if (dn.empty() || password.empty()) co_return BindCheck{};
   gw::Error last = directory_error(DirectoryErrc::Unavailable, "no directory URI configured");
   for (const auto& uri : options_.uris) {
     int bind_rc = -1;
-    auto opened = co_await open(uri, dn, password, false, &bind_rc);
-    if (opened) co_return true;
+    std::string diagnostic;
+    auto opened = co_await open(uri, dn, password, false, &bind_rc, &diagnostic);
+    if (opened) co_return BindCheck{.accepted = true, .diagnostic = {}};
     switch (bind_rc) {
       case LDAP_INVALID_CREDENTIALS:
       case LDAP_INAPPROPRIATE_AUTH:
       case LDAP_INVALID_DN_SYNTAX:
-        co_return false;
+        co_return BindCheck{.accepted = false, .diagnostic = std::move(diagnostic)};
       default:
         break;
     }

@@ -78,6 +78,12 @@ struct LdapClientStats {
   std::uint64_t connections_lost = 0;
 };
 
+// The answer of LdapDirectoryClient::simple_bind_check().
+struct BindCheck {
+  bool accepted = false;
+  std::string diagnostic;  // the server's message when it refused
+};
+
 class LdapDirectoryClient final : public DirectoryClient {
  public:
   LdapDirectoryClient(asio::any_io_executor executor, LdapClientOptions options);
@@ -90,10 +96,11 @@ class LdapDirectoryClient final : public DirectoryClient {
   asio::awaitable<Result<DirectoryKind>> kind() override;
 
   // Verifies a password with a simple bind on a separate, short-lived connection to the first
-  // endpoint that answers. true = valid, false = invalid credentials (an empty password is always
-  // false: RFC 4513 5.1.2 unauthenticated binds would otherwise "succeed"). Errors: Unavailable,
-  // Timeout. Never logs the password.
-  asio::awaitable<Result<bool>> simple_bind_check(std::string dn, std::string password);
+  // endpoint that answers. accepted = valid; not accepted = invalid credentials (an empty
+  // password is never accepted: RFC 4513 5.1.2 unauthenticated binds would otherwise "succeed"),
+  // with the server's diagnostic message, where AD names the reason (gateway/common/
+  // ad_bind_error.h). Errors: Unavailable, Timeout. Never logs the password.
+  asio::awaitable<Result<BindCheck>> simple_bind_check(std::string dn, std::string password);
 
   // Drops the connection; pending requests fail with Unavailable.
   void close();
@@ -110,7 +117,8 @@ class LdapDirectoryClient final : public DirectoryClient {
   asio::awaitable<Result<std::shared_ptr<Connection>>> open(const std::string& uri,
                                                             const std::string& dn,
                                                             const std::string& password,
-                                                            bool start_reader, int* bind_rc);
+                                                            bool start_reader, int* bind_rc,
+                                                            std::string* bind_diagnostic = nullptr);
   asio::awaitable<PageResult> search_page(std::shared_ptr<Connection> conn, const SearchRequest& request,
                                           const std::string& cookie, std::vector<Entry>& out,
                                           std::size_t cap);

@@ -4,16 +4,24 @@
 // one.
 //
 // DirectoryPasswordVerifier contract:
-//  - Finds the account below `base_dn` among user objects by userPrincipalName,
-//    mail, proxyAddresses (smtp:<user>, matched case-insensitively by the
+//  - Finds the account below `base_dn` among user objects that are not
+//    computers (on AD a computer is a user too; dropped from the result) by
+//    userPrincipalName, mail,
+//    proxyAddresses (smtp:<user>, matched case-insensitively by the
 //    directory) or sAMAccountName, with a filter built by FilterBuilder (the
-//    user name is never pasted into a filter).
+//    user name is never pasted into a filter). A down-level logon name
+//    "DOMAIN\user" is looked up by sAMAccountName, and only when DOMAIN is the
+//    NetBIOS name of the domain `base_dn` is (its crossRef in
+//    CN=Partitions of the configuration naming context): otherwise Rejected.
 //  - No entry or more than one entry: Rejected (an ambiguous name must not
 //    authenticate as whichever entry the server returns first).
 //  - userAccountControl with ACCOUNTDISABLE (0x2): Disabled, without a bind.
 //  - Otherwise an LDAP simple bind as the entry's DN with the password, on a
 //    separate connection (LdapDirectoryClient::simple_bind_check): Accepted or
-//    Rejected.
+//    Rejected. When AD names why it refused (the "data" code of its
+//    diagnostic, gateway/common/ad_bind_error.h) the reason says it in words;
+//    an account that may not log on whatever the password (disabled, locked
+//    out, expired) is Disabled.
 //  - Directory errors (unreachable, timeout, refused search) at any step:
 //    Unavailable, which the session answers 454 4.7.0 -- never a false 535.
 //  - An empty password is Rejected without asking the directory (RFC 4513
@@ -30,13 +38,10 @@
 #include <vector>
 
 #include "categorizer/directory_client.h"
+#include "categorizer/ldap/ldap_directory_client.h"
 #include "gateway/common/asio.h"
 #include "gateway/common/result.h"
 #include "gateway/smtp/session.h"
-
-namespace gw::categorizer::ldap {
-class LdapDirectoryClient;
-}
 
 namespace gw::server {
 
@@ -60,8 +65,10 @@ class PasswordVerifier {
 
 class DirectoryPasswordVerifier final : public PasswordVerifier {
  public:
-  // Verifies a password for a DN: true valid, false invalid, error = directory trouble.
-  using BindCheck = std::function<asio::awaitable<Result<bool>>(std::string dn, std::string password)>;
+  // Verifies a password for a DN: accepted, refused (with the server's diagnostic), or an
+  // error = directory trouble.
+  using BindCheck =
+      std::function<asio::awaitable<Result<categorizer::ldap::BindCheck>>(std::string dn, std::string password)>;
 
   DirectoryPasswordVerifier(categorizer::DirectoryClient& directory, BindCheck bind_check, std::string base_dn);
   // The usual wiring: searches and binds through one LDAP client.
@@ -73,6 +80,9 @@ class DirectoryPasswordVerifier final : public PasswordVerifier {
   static categorizer::ldap::Filter account_filter(std::string_view user);
 
  private:
+  // Whether `domain` is the NetBIOS name of the domain base_dn_ names.
+  asio::awaitable<Result<bool>> is_this_domain(std::string domain);
+
   categorizer::DirectoryClient& directory_;
   BindCheck bind_check_;
   std::string base_dn_;

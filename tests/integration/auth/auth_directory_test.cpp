@@ -1,6 +1,7 @@
-// SMTP AUTH password verification against the sample directory: users are
-// found by any of their names, the password is checked by a real bind, disabled
-// accounts are refused and a dead directory is a temporary failure.
+// SMTP AUTH password verification against the sample directory (the one under
+// test: OpenLDAP or Samba AD): users are found by any of their names, the
+// password is checked by a real bind, disabled and locked-out accounts are
+// refused (AD's reason in words) and a dead directory is a temporary failure.
 #include <optional>
 
 #include <gmock/gmock.h>
@@ -23,9 +24,9 @@ class AuthDirectoryTest : public ::testing::Test {
  protected:
   categorizer::ldap::LdapClientOptions options() {
     categorizer::ldap::LdapClientOptions o;
-    o.uris = {slapd_.uri()};
-    o.bind_dn = slapd_.service_dn();
-    o.bind_password = slapd_.service_password();
+    o.uris = {directory_.uri()};
+    o.bind_dn = directory_.service_dn();
+    o.bind_password = directory_.service_password();
     o.connect_timeout = 2000ms;
     o.search_timeout = 3000ms;
     return o;
@@ -55,10 +56,10 @@ class AuthDirectoryTest : public ::testing::Test {
     return verify(credentials.user, credentials.password);
   }
 
-  gw::test::Slapd slapd_;
+  gw::test::Directory directory_;
   asio::io_context io_;
   categorizer::ldap::LdapDirectoryClient client_{io_.get_executor(), options()};
-  DirectoryPasswordVerifier verifier_{client_, slapd_.base_dn()};
+  DirectoryPasswordVerifier verifier_{client_, directory_.base_dn()};
 };
 
 TEST_F(AuthDirectoryTest, UserPrincipalNameWithCorrectPasswordIsAccepted) {
@@ -89,9 +90,42 @@ TEST_F(AuthDirectoryTest, DisabledUserIsRefusedEvenWithTheRightPassword) {
   EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::InvalidCredentials);
 }
 
+// The down-level name DOMAIN\user exists only where there are NetBIOS
+// domains: on AD it names the account, elsewhere it names nobody.
+TEST_F(AuthDirectoryTest, DownLevelLogonNameNamesTheAccountOnlyOnActiveDirectory) {
+  PasswordVerdict verdict = authenticate_plain("EXAMPLE\\alice", "Passw0rd!");
+  if (directory_.is_ad()) {
+    EXPECT_EQ(verdict.kind, Kind::Accepted) << verdict.reason;
+    EXPECT_EQ(verdict.identity, "alice@example.com");
+  } else {
+    EXPECT_EQ(verdict.kind, Kind::Rejected) << verdict.reason;
+  }
+  EXPECT_EQ(verify("OTHER\\alice", "Passw0rd!").kind, Kind::Rejected);
+}
+
+// AD's computer class derives from user; its accounts (DC1$, the domain
+// controller's own) are never taken for a person who sends mail.
+TEST_F(AuthDirectoryTest, ComputerAccountIsNotAUser) {
+  if (!directory_.is_ad()) GTEST_SKIP() << "Active Directory only: the slapd schema has no computer class";
+  PasswordVerdict verdict = verify("DC1$", "anything");
+  EXPECT_EQ(verdict.kind, Kind::Rejected);
+  EXPECT_EQ(verdict.reason, "no such account");
+}
+
+TEST_F(AuthDirectoryTest, LockedOutAccountIsRefusedEvenWithTheRightPasswordAndTheReasonIsNamed) {
+  if (!directory_.is_ad()) GTEST_SKIP() << "Active Directory only: OpenLDAP has no account lockout here";
+  directory_.modify("dn: DC=example,DC=com\nchangetype: modify\nreplace: lockoutThreshold\nlockoutThreshold: 2\n");
+  EXPECT_EQ(verify("bob", "wrong-1").reason, "wrong password (AD data 52e)");
+  EXPECT_EQ(verify("bob", "wrong-2").kind, Kind::Rejected);
+  PasswordVerdict verdict = authenticate_plain("bob@example.com", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Disabled);
+  EXPECT_EQ(verdict.reason, "account locked out (AD data 775)");
+  EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::InvalidCredentials);
+}
+
 TEST_F(AuthDirectoryTest, StoppedDirectoryIsATemporaryFailureNotAWrongPassword) {
   ASSERT_EQ(verify("alice", "Passw0rd!").kind, Kind::Accepted);
-  slapd_.kill();
+  directory_.kill();
   PasswordVerdict verdict = verify("alice", "Passw0rd!");
   EXPECT_EQ(verdict.kind, Kind::Unavailable) << verdict.reason;
   EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::Temporary);

@@ -1,8 +1,11 @@
 """SMTP AUTH end to end: a real gatewayd whose metabase points at a private
-slapd with the sample organization, a test CA and server certificate made
+directory with the sample organization (the one under test: slapd or Samba
+AD), a test CA and server certificate made
 with openssl at test time, and real clients (swaks, Python smtplib, raw
 sockets). Covers PLAIN/LOGIN over STARTTLS, wrong/unknown/disabled accounts
-(535 5.7.8), a killed directory (454 4.7.0), certificate and host-name
+(535 5.7.8), on AD the down-level name DOMAIN\\user and a locked-out
+account (535 5.7.8, "account locked out" in the log), a killed directory
+(454 4.7.0), certificate and host-name
 verification, STARTTLS command injection, the relay matrix and the AUTH
 throttle. Environment (set by CMake): GATEWAYD, PROTO_DIR."""
 
@@ -22,7 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
 import gatewayd_fixture  # noqa: E402
 from gatewayd_fixture import GatewayTestCase, RawSmtp, directory_text, make_pki, metabase_text, virtual_server  # noqa: E402
-from directory_fixture import Slapd  # noqa: E402
+from directory_fixture import AD, Directory, directory_kind_under_test  # noqa: E402
 
 PASSWORD = "Passw0rd!"          # every sample user's password (directory-schema/README.md)
 USER = "alice@example.com"
@@ -44,7 +47,7 @@ def swaks(port, *args, server="127.0.0.1"):
 
 
 class AuthGatewayTestCase(GatewayTestCase):
-    """One slapd per class; per test a gatewayd with a default server (anonymous
+    """One directory per class; per test a gatewayd with a default server (anonymous
     allowed, basic auth, STARTTLS, relay for authenticated users) on 127.0.0.1
     and a submission server (TLS and auth required) on 127.0.0.2."""
 
@@ -54,11 +57,11 @@ class AuthGatewayTestCase(GatewayTestCase):
     def setUpClass(cls):
         cls.pki_dir = tempfile.mkdtemp(prefix="gatewayd-auth-pki-")
         cls.ca, cls.cert, cls.key = make_pki(cls.pki_dir)
-        cls.slapd = Slapd()
+        cls.directory = Directory()
 
     @classmethod
     def tearDownClass(cls):
-        cls.slapd.close()
+        cls.directory.close()
 
     def metabase(self):
         tls = f'tls {{ certificate_file: "{self.cert}" key_file: "{self.key}" }}'
@@ -72,7 +75,7 @@ class AuthGatewayTestCase(GatewayTestCase):
         submission = virtual_server("2", "127.0.0.2", self.port,
                                     extra=tls + " relay { allow_authenticated_relay: true }" + outbound).replace(
             "anonymous: true", "basic: true require_tls: true")
-        return metabase_text([default, submission], extra=directory_text(self.slapd))
+        return metabase_text([default, submission], extra=directory_text(self.directory))
 
     def client_context(self):
         return ssl.create_default_context(cafile=self.ca)
@@ -108,6 +111,46 @@ class AuthWithSwaks(AuthGatewayTestCase):
         out = swaks(self.port, "--auth", "PLAIN", "--auth-user", DISABLED_USER, "--auth-password", PASSWORD,
                     "--quit-after", "AUTH")
         self.assert_reply(out, 535, "5.7.8")
+
+
+class AuthWithActiveDirectoryNames(AuthGatewayTestCase):
+    """Logon names only AD has, and AD's account lockout. Its own directory:
+    the lockout threshold must not lock out the other classes' users."""
+
+    @classmethod
+    def setUpClass(cls):
+        if directory_kind_under_test() != AD:
+            raise unittest.SkipTest("Active Directory only")
+        super().setUpClass()
+        cls.directory.modify("dn: DC=example,DC=com\nchangetype: modify\nreplace: lockoutThreshold\n"
+                             "lockoutThreshold: 2\n")
+
+    def test_down_level_logon_name_authenticates(self):
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", "EXAMPLE\\alice", "--auth-password", PASSWORD,
+                    "--from", USER, "--to", REMOTE, "--quit-after", "RCPT")
+        self.assert_reply(out, 235, "2.7.0")
+
+    def test_account_name_authenticates_with_login(self):
+        out = swaks(self.port, "--auth", "LOGIN", "--auth-user", "carol", "--auth-password", PASSWORD,
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 235, "2.7.0")
+
+    def test_disabled_account_is_535_5_7_8(self):
+        out = swaks(self.port, "--auth", "LOGIN", "--auth-user", "EXAMPLE\\dave", "--auth-password", PASSWORD,
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 535, "5.7.8")
+        self.gateway.wait_for_log("account disabled")
+
+    def test_locked_out_account_is_535_5_7_8_and_the_log_says_why(self):
+        for _ in range(2):
+            out = swaks(self.port, "--auth", "PLAIN", "--auth-user", "frank@example.com", "--auth-password",
+                        "wrong", "--quit-after", "AUTH")
+            self.assert_reply(out, 535, "5.7.8")
+        self.gateway.wait_for_log("wrong password (AD data 52e)")
+        out = swaks(self.port, "--auth", "PLAIN", "--auth-user", "frank@example.com", "--auth-password", PASSWORD,
+                    "--quit-after", "AUTH")
+        self.assert_reply(out, 535, "5.7.8")
+        self.gateway.wait_for_log("account locked out (AD data 775)")
 
 
 class AuthWithSmtplib(AuthGatewayTestCase):
@@ -261,7 +304,7 @@ class ImplicitTlsSubmission(AuthGatewayTestCase):
 
 class DirectoryOutage(AuthGatewayTestCase):
     def test_killed_directory_is_454_4_7_0_not_535(self):
-        self.slapd.kill()
+        self.directory.kill()
         out = swaks(self.port, "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
                     "--quit-after", "AUTH")
         self.assert_reply(out, 454, "4.7.0")

@@ -184,21 +184,21 @@ TEST_F(LdapDirectoryClientTest, SimpleBindCheckAcceptsTheRightPassword) {
   LdapDirectoryClient client(io_.get_executor(), options());
   auto ok = run_to_completion(io_, client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "Passw0rd!"));
   ASSERT_TRUE(ok) << ok.error().message();
-  EXPECT_TRUE(*ok);
+  EXPECT_TRUE(ok->accepted);
 }
 
 TEST_F(LdapDirectoryClientTest, SimpleBindCheckRejectsAWrongPassword) {
   LdapDirectoryClient client(io_.get_executor(), options());
   auto ok = run_to_completion(io_, client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", "guess"));
   ASSERT_TRUE(ok);
-  EXPECT_FALSE(*ok);
+  EXPECT_FALSE(ok->accepted);
 }
 
 TEST_F(LdapDirectoryClientTest, SimpleBindCheckRejectsAnEmptyPasswordWithoutAsking) {
   LdapDirectoryClient client(io_.get_executor(), options());
   auto ok = run_to_completion(io_, client.simple_bind_check("CN=Alice Anderson,CN=Users,DC=example,DC=com", ""));
   ASSERT_TRUE(ok);
-  EXPECT_FALSE(*ok);
+  EXPECT_FALSE(ok->accepted);
   EXPECT_EQ(client.stats().connects, 0u);
 }
 

@@ -12,11 +12,17 @@ using ::testing::ElementsAre;
 using Kind = PasswordVerdict::Kind;
 namespace cat = categorizer;
 
-// Answers searches from a fixed result and records the requests.
+// Answers searches from `queued` results in order, then from a fixed result,
+// and records the requests.
 class FakeDirectoryClient final : public cat::DirectoryClient {
  public:
   asio::awaitable<Result<std::vector<cat::Entry>>> search(cat::SearchRequest request) override {
     requests.push_back(request);
+    if (!queued.empty()) {
+      auto next = std::move(queued.front());
+      queued.erase(queued.begin());
+      co_return next;
+    }
     co_return result;
   }
   asio::awaitable<Result<std::optional<cat::Entry>>> read(std::string, std::vector<std::string>) override {
@@ -24,8 +30,29 @@ class FakeDirectoryClient final : public cat::DirectoryClient {
   }
   asio::awaitable<Result<DirectoryKind>> kind() override { co_return DirectoryKind::OpenLdap; }
   Result<std::vector<cat::Entry>> result = std::vector<cat::Entry>{};
+  std::vector<Result<std::vector<cat::Entry>>> queued;
   std::vector<cat::SearchRequest> requests;
 };
+
+// The RootDSE and the crossRef of an AD domain, as is_this_domain reads them.
+std::vector<cat::Entry> root_dse() {
+  cat::Entry dse;
+  dse.attributes["configurationNamingContext"] = {"CN=Configuration,DC=example,DC=com"};
+  return {dse};
+}
+std::vector<cat::Entry> cross_ref(std::string nc) {
+  cat::Entry ref;
+  ref.dn = "CN=EXAMPLE,CN=Partitions,CN=Configuration,DC=example,DC=com";
+  ref.attributes["nCName"] = {std::move(nc)};
+  return {ref};
+}
+
+// Samba's diagnostic for a refused bind with the given "data" code.
+cat::ldap::BindCheck ad_refusal(const char* code) {
+  return {.accepted = false,
+          .diagnostic = std::string("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data ") +
+                        code + ", v1db1"};
+}
 
 cat::Entry alice(std::string account_control = "512") {
   cat::Entry entry;
@@ -52,10 +79,10 @@ class PasswordVerifierTest : public ::testing::Test {
 
   FakeDirectoryClient directory;
   std::vector<std::pair<std::string, std::string>> binds;
-  Result<bool> bind_result = true;
+  Result<cat::ldap::BindCheck> bind_result = cat::ldap::BindCheck{.accepted = true, .diagnostic = {}};
   DirectoryPasswordVerifier verifier{
       directory,
-      [this](std::string dn, std::string password) -> asio::awaitable<Result<bool>> {
+      [this](std::string dn, std::string password) -> asio::awaitable<Result<cat::ldap::BindCheck>> {
         binds.emplace_back(dn, password);
         co_return bind_result;
       },
@@ -87,6 +114,71 @@ TEST_F(PasswordVerifierTest, SearchCoversAllFourNameFormsBelowTheBase) {
             "(proxyAddresses=smtp:alice@example.com)(sAMAccountName=alice@example.com)))");
 }
 
+TEST_F(PasswordVerifierTest, DownLevelNameOfTheDirectorysDomainIsLookedUpByAccountName) {
+  directory.queued = {root_dse(), cross_ref("DC=Example,DC=COM")};
+  directory.result = std::vector<cat::Entry>{alice()};
+  PasswordVerdict verdict = verify("EXAMPLE\\alice", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Accepted) << verdict.reason;
+  ASSERT_EQ(directory.requests.size(), 3u);
+  EXPECT_EQ(directory.requests[1].base, "CN=Partitions,CN=Configuration,DC=example,DC=com");
+  EXPECT_EQ(directory.requests[1].filter.str(), "(&(objectClass=crossRef)(nETBIOSName=EXAMPLE))");
+  EXPECT_EQ(directory.requests[2].filter.str(), "(&(objectClass=user)(sAMAccountName=alice))");
+}
+
+TEST_F(PasswordVerifierTest, ComputerAccountIsNotAUser) {
+  cat::Entry machine;
+  machine.dn = "CN=DC1,OU=Domain Controllers,DC=example,DC=com";
+  machine.attributes["objectClass"] = {"top", "person", "organizationalPerson", "user", "computer"};
+  machine.attributes["userAccountControl"] = {"532480"};
+  directory.result = std::vector<cat::Entry>{machine};
+  PasswordVerdict verdict = verify("DC1$", "secret");
+  EXPECT_EQ(verdict.kind, Kind::Rejected);
+  EXPECT_EQ(verdict.reason, "no such account");
+  EXPECT_TRUE(binds.empty());
+}
+
+TEST_F(PasswordVerifierTest, DownLevelNameOfAnotherDomainIsRejectedWithoutLookingUpTheUser) {
+  directory.queued = {root_dse(), std::vector<cat::Entry>{}};
+  directory.result = std::vector<cat::Entry>{alice()};
+  PasswordVerdict verdict = verify("OTHER\\alice", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Rejected);
+  EXPECT_EQ(verdict.reason, "domain OTHER is not the directory's domain");
+  EXPECT_EQ(directory.requests.size(), 2u);
+  EXPECT_TRUE(binds.empty());
+}
+
+TEST_F(PasswordVerifierTest, DownLevelNameOnADirectoryWithoutDomainsIsRejected) {
+  directory.queued = {std::vector<cat::Entry>{cat::Entry{}}};  // a RootDSE without AD's naming contexts
+  directory.result = std::vector<cat::Entry>{alice()};
+  EXPECT_EQ(verify("EXAMPLE\\alice", "Passw0rd!").kind, Kind::Rejected);
+  EXPECT_TRUE(binds.empty());
+}
+
+TEST_F(PasswordVerifierTest, AdRefusalIsLoggedInWords) {
+  directory.result = std::vector<cat::Entry>{alice()};
+  bind_result = ad_refusal("52e");
+  PasswordVerdict verdict = verify("alice", "wrong");
+  EXPECT_EQ(verdict.kind, Kind::Rejected);
+  EXPECT_EQ(verdict.reason, "wrong password (AD data 52e)");
+}
+
+TEST_F(PasswordVerifierTest, LockedOutAccountIsRefusedWithTheReasonInWords) {
+  directory.result = std::vector<cat::Entry>{alice()};
+  bind_result = ad_refusal("775");
+  PasswordVerdict verdict = verify("alice", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Disabled);
+  EXPECT_EQ(verdict.reason, "account locked out (AD data 775)");
+  EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::InvalidCredentials);
+}
+
+TEST_F(PasswordVerifierTest, ExpiredPasswordIsRejectedWithTheReasonInWords) {
+  directory.result = std::vector<cat::Entry>{alice()};
+  bind_result = ad_refusal("532");
+  PasswordVerdict verdict = verify("alice", "Passw0rd!");
+  EXPECT_EQ(verdict.kind, Kind::Rejected);
+  EXPECT_EQ(verdict.reason, "password expired (AD data 532)");
+}
+
 TEST_F(PasswordVerifierTest, FilterMetacharactersInTheUserNameAreEscaped) {
   verify("*)(objectClass=*", "x");
   ASSERT_EQ(directory.requests.size(), 1u);
@@ -96,7 +188,7 @@ TEST_F(PasswordVerifierTest, FilterMetacharactersInTheUserNameAreEscaped) {
 
 TEST_F(PasswordVerifierTest, WrongPasswordIsRejected) {
   directory.result = std::vector<cat::Entry>{alice()};
-  bind_result = false;
+  bind_result = cat::ldap::BindCheck{};
   PasswordVerdict verdict = verify("alice", "wrong");
   EXPECT_EQ(verdict.kind, Kind::Rejected);
   EXPECT_EQ(auth_failure_for(verdict), smtp::AuthFailure::InvalidCredentials);
@@ -149,7 +241,7 @@ TEST_F(PasswordVerifierTest, EmptyPasswordIsRejectedWithoutAskingTheDirectory) {
 
 TEST_F(PasswordVerifierTest, ReasonNeverContainsThePassword) {
   directory.result = std::vector<cat::Entry>{alice()};
-  bind_result = false;
+  bind_result = cat::ldap::BindCheck{};
   EXPECT_EQ(verify("alice", "S3cret-Value").reason.find("S3cret-Value"), std::string::npos);
 }
 
