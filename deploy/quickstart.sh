@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Quick start: a running gateway with a private directory and a test message.
 #
-#   deploy/quickstart.sh [--state DIR] [--build DIR]   start everything, send a test message
+#   deploy/quickstart.sh [--directory openldap|samba] [--state DIR] [--build DIR]
+#                                                      start everything, send a test message
 #   deploy/quickstart.sh --stop [--state DIR]          stop the gateway and the directory
 #
-# 1. starts a private slapd with the sample organization (directory-schema/scripts/slapd-up.sh),
+# 1. starts a private directory with the sample organization: slapd
+#    (directory-schema/scripts/slapd-up.sh, the default) or, with --directory samba, a Samba
+#    Active Directory domain controller (samba-up.sh; root only; the first start provisions
+#    the domain, about a minute),
 # 2. starts a private Dovecot LMTP on 127.0.0.1:2424 as the mailbox store of the sample's
 #    mailbox servers (their gwDeliveryEndpoint is pointed at it), delivering to DIR/mail/<user>,
 # 3. runs `metabase-sync --once` for server BH1 into DIR/metabase.pb,
@@ -20,13 +24,15 @@ readonly ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state=/tmp/mailgw-quickstart-${USER:-$(id -un)}
 build=$ROOT/build
 stop=0
+directory=openldap
 readonly LMTP_PORT=2424
 while (($#)); do
   case "$1" in
     --state) state=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --stop) stop=1; shift ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --directory) directory=${2:-}; shift 2 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "quickstart: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +60,11 @@ stop_all() {
     rm -f "$state/dovecot.pid"
   fi
   if [[ -d "$state/ldap" ]]; then
-    "$ROOT/directory-schema/scripts/slapd-down.sh" "$state/ldap" && echo "slapd stopped"
+    if grep -qx 'DIRECTORY_KIND=ad' "$state/ldap/env" 2>/dev/null; then
+      "$ROOT/directory-schema/scripts/samba-down.sh" "$state/ldap" && echo "samba stopped"
+    else
+      "$ROOT/directory-schema/scripts/slapd-down.sh" "$state/ldap" && echo "slapd stopped"
+    fi
   fi
 }
 
@@ -63,7 +73,12 @@ if ((stop)); then
   exit 0
 fi
 
-for tool in swaks protoc slapd dovecot ldapmodify; do
+case "$directory" in
+  openldap) directory_server=slapd ;;
+  samba) directory_server=samba; ((EUID == 0)) || die "--directory samba: Samba's domain controller runs only as root" ;;
+  *) die "--directory must be openldap or samba" ;;
+esac
+for tool in swaks protoc "$directory_server" dovecot ldapmodify; do
   command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || die "$tool is missing: run deploy/install-deps.sh"
 done
 
@@ -81,11 +96,11 @@ if [[ -s "$state/gatewayd.pid" ]] && kill -0 "$(cat "$state/gatewayd.pid")" 2>/d
 fi
 mkdir -p "$state"
 
-say "starting a private directory with the sample organization"
-"$ROOT/directory-schema/scripts/slapd-up.sh" "$state/ldap" >/dev/null
+say "starting a private directory ($directory_server) with the sample organization"
+"$ROOT/directory-schema/scripts/$directory_server-up.sh" "$state/ldap" >/dev/null
 # shellcheck disable=SC1091
 source "$state/ldap/env"
-echo "slapd on $LDAP_URI (pid $SLAPD_PID), base $LDAP_BASE"
+echo "$directory_server on $LDAP_URI (pid $DIRECTORY_PID), base $LDAP_BASE"
 umask 077
 printf '%s\n' "$LDAP_SERVICE_PW" >"$state/service.password"
 umask 022

@@ -1,9 +1,10 @@
-"""Forward unresolved recipients to host (gwSmtpForwardUnresolvedToHost) end to end:
-a private slapd with the sample organization, a metabase written by the real
-metabase-sync, a real gatewayd. With the setting on the Default SMTP Virtual
-Server an unknown user of the authoritative domain example.com is accepted at
-RCPT time, categorized REMOTE and delivered to that host (a small SMTP sink on
-loopback); without it the same RCPT is refused 550 5.1.1."""
+"""Forward unresolved recipients to host (gwSmtpForwardUnresolvedToHost) end to
+end: a private directory with the sample organization (slapd or Samba AD), a
+metabase written by the real metabase-sync, a real gatewayd. With the setting on
+the Default SMTP Virtual Server an unknown user of the authoritative domain
+example.com is accepted at RCPT time, categorized REMOTE and delivered to that
+host (a small SMTP sink on loopback); without it the same RCPT is refused 550
+5.1.1."""
 
 import socketserver
 import sys
@@ -112,7 +113,7 @@ class ForwardUnresolvedTest(unittest.TestCase):
     def set_forward_host(cls, host):
         change = f"replace: gwSmtpForwardUnresolvedToHost\ngwSmtpForwardUnresolvedToHost: {host}\n" if host \
             else "delete: gwSmtpForwardUnresolvedToHost\n"
-        cls.env.slapd.modify(f"dn: {VIRTUAL_SERVER_1}\nchangetype: modify\n{change}-\n")
+        cls.env.directory.modify(f"dn: {VIRTUAL_SERVER_1}\nchangetype: modify\n{change}-\n")
         cls.env.sync_metabase()
 
     def test_unknown_user_of_authoritative_domain_is_accepted_with_the_setting(self):

@@ -89,7 +89,7 @@ replace: gwDeliveryEndpoint
 gwDeliveryEndpoint: 127.0.0.1:{cls.unreachable}
 -
 """)
-        cls.slapd, cls.gateway, cls.port = cls.env.slapd, cls.env.gateway, cls.env.port
+        cls.directory, cls.gateway, cls.port = cls.env.directory, cls.env.gateway, cls.env.port
         try:
             cls.socket = os.path.join(cls.gateway.spool, "control.sock")
             wait_until(lambda: os.path.exists(cls.socket), 10, "the control socket")
@@ -243,7 +243,7 @@ class GatewayctlTest(GatewayctlFixture):
         self.assertIn("is not a queue id", result.stderr)
 
     def test_no_gateway_on_the_socket_is_exit_2(self):
-        result = sanitizer.run([GATEWAYCTL, "--spool", str(self.slapd.directory), "queues"],
+        result = sanitizer.run([GATEWAYCTL, "--spool", str(self.directory.directory), "queues"],
                                text=True, timeout=30)
         self.assertEqual(result.returncode, 2)
         self.assertIn("cannot connect to the control socket", result.stderr)

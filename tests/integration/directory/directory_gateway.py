@@ -1,5 +1,6 @@
-"""Fixture for the directory integration tests: a private slapd with the sample
-organization, BH1's directory endpoints and virtual-server bindings pointed at
+"""Fixture for the directory integration tests: a private directory (the one
+under test, OpenLDAP or Samba AD: tests/integration/fixtures/directory_fixture.py)
+with the sample organization, BH1's directory endpoints and virtual-server bindings pointed at
 it and at free ports, a metabase written by the real `metabase-sync --once`,
 and a real gatewayd on that metabase. Environment (set by CMake): GATEWAYD,
 METABASE_SYNC, PROTO_DIR."""
@@ -15,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fixtures"))
 sys.path.insert(0, str(HERE.parent / "gateway"))
 
-from directory_fixture import Slapd  # noqa: E402
+from directory_fixture import Directory  # noqa: E402
 from gatewayd_fixture import Gateway, free_port, wait_until  # noqa: E402
 import sanitizer  # noqa: E402
 
@@ -25,24 +26,24 @@ BH1 = f"CN=BH1,CN=Servers,CN=First Administrative Group,CN=Administrative Groups
 
 
 class DirectoryGateway:
-    """slapd + metabase-sync + gatewayd; close() stops both servers. The
+    """directory + metabase-sync + gatewayd; close() stops both servers. The
     virtual server's DNS server is a loopback port nobody answers on, so the
     sample's mailbox servers (mbx1.example.com ...) never resolve and their
     mail waits for a retry, without asking any real DNS server."""
 
     def __init__(self, extra_ldif=""):
         """`extra_ldif`: further LDIF change records applied before metabase-sync runs."""
-        self.slapd = Slapd()
+        self.directory = Directory()
         try:
             self.port = free_port()
             self.submission_port = free_port()
-            password_file = self.slapd.directory / "service.secret"
-            password_file.write_text(self.slapd.service_password + "\n")
+            password_file = self.directory.directory / "service.secret"
+            password_file.write_text(self.directory.service_password + "\n")
             password_file.chmod(0o600)
-            self.slapd.modify(f"""dn: {BH1}
+            self.directory.modify(f"""dn: {BH1}
 changetype: modify
 replace: gwDirectoryUri
-gwDirectoryUri: {self.slapd.uri}
+gwDirectoryUri: {self.directory.uri}
 -
 replace: gwDirectoryBindPasswordFile
 gwDirectoryBindPasswordFile: {password_file}
@@ -67,13 +68,13 @@ msExchServerBindings: 127.0.0.1:{self.submission_port}:
             self.sync_metabase()
             self.gateway.start(wait=[("127.0.0.1", self.port)])
         except BaseException:
-            self.slapd.close()
+            self.directory.close()
             raise
 
     def sync_metabase(self):
         result = sanitizer.run(
-            [METABASE_SYNC, "--uri", self.slapd.uri, "--bind-dn", self.slapd.service_dn,
-             "--password", self.slapd.service_password, "--server", "BH1",
+            [METABASE_SYNC, "--uri", self.directory.uri, "--bind-dn", self.directory.service_dn,
+             "--password", self.directory.service_password, "--server", "BH1",
              "--out", self.gateway.metabase_path, "--once"],
             text=True)
         if result.returncode != 0:
@@ -83,7 +84,7 @@ msExchServerBindings: 127.0.0.1:{self.submission_port}:
         try:
             self.gateway.stop()
         finally:
-            self.slapd.close()
+            self.directory.close()
 
     def smtp(self):
         client = smtplib.SMTP("127.0.0.1", self.port, timeout=30)

@@ -14,24 +14,24 @@ class DirectoryOutageTest(unittest.TestCase):
 
     def tearDown(self):
         try:
-            self.env.slapd.resume()
+            self.env.directory.resume()
         except OSError:
             pass
         self.env.close()
 
     def test_killed_directory_gives_451_4_4_3_and_250_after_restart(self):
         self.assertEqual(self.env.rcpt("alice@example.com")[0], 250)
-        self.env.slapd.kill()
+        self.env.directory.kill()
         # carol has not been looked up yet, so the categorizer's cache cannot answer for her.
         code, text = self.env.rcpt("carol@example.com")
         self.assertEqual(code, 451)
         self.assertTrue(text.startswith("4.4.3"), text)
-        self.env.slapd.restart()
+        self.env.directory.restart()
         self.env.wait_for_rcpt("carol@example.com", 250, timeout=30)
 
     def test_hung_directory_gives_451_4_4_3_within_the_search_timeout(self):
         self.assertEqual(self.env.rcpt("bob@example.com")[0], 250)
-        self.env.slapd.pause()
+        self.env.directory.pause()
         started = time.monotonic()
         code, text = self.env.rcpt("carol@example.com")
         elapsed = time.monotonic() - started
@@ -45,7 +45,7 @@ class DirectoryOutageTest(unittest.TestCase):
         with self.env.smtp() as client:
             client.mail("outsider@remote.example")
             self.assertEqual(client.rcpt("platform@example.com")[0], 250)
-            self.env.slapd.kill()
+            self.env.directory.kill()
             code, text = client.data(b"Subject: outage\r\n\r\nhello\r\n")
             self.assertEqual(code, 250, text)
             queue_id = re.search(r"<([0-9A-Za-z]+)>", text.decode()).group(1)
@@ -55,7 +55,7 @@ class DirectoryOutageTest(unittest.TestCase):
         self.assertIn("queue: AWAITING_DIRECTORY_LOOKUP", envelope)
         self.assertNotIn("state: FAILED", envelope)
         self.assertIn("categorize-deferred", self.env.gateway.log_text())
-        self.env.slapd.restart()
+        self.env.directory.restart()
         envelope = self.env.wait_for_categorized(queue_id, timeout=90)
         self.assertNotIn("state: FAILED", envelope)
         self.assertIn('address: "carol@example.com"', envelope)
