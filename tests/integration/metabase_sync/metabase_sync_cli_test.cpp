@@ -88,8 +88,11 @@ TEST(MetabaseSyncOnce, RoutingGroupConnectorIsReadWithItsBridgeheadsAndMailboxSe
   EXPECT_EQ(c.remote_bridgeheads(0).name(), "BH2");
   EXPECT_EQ(c.remote_bridgeheads(0).fqdn(), "bh2.example.com");
   ASSERT_EQ(m->mailbox_servers_size(), 2);  // BH1 and MBX1 own stores
-  for (const auto& server : m->mailbox_servers())
-    if (server.name() == "MBX1") EXPECT_EQ(lower_dn_types(server.routing_group_dn()), lower_dn_types(rg2));
+  for (const auto& server : m->mailbox_servers()) {
+    if (server.name() == "MBX1") {
+      EXPECT_EQ(lower_dn_types(server.routing_group_dn()), lower_dn_types(rg2));
+    }
+  }
 }
 
 TEST(MetabaseSyncOnce, UnchangedDirectoryDoesNotRewriteTheFile) {
