@@ -269,6 +269,25 @@ TEST(DsnBuilder, RemoteTextCannotInjectHeaderFields) {
             "smtp; 550 5.1.1 no Bcc: victim@example.com");
 }
 
+// The receive side refuses ENVID and ORCPT whose xtext decodes to a control
+// character (501 5.5.4); an envelope spooled before that rule, or edited by
+// hand, still cannot put a line of its own into the report.
+TEST(DsnBuilder, EnvelopeIdAndOriginalRecipientCannotInjectFieldsOrNul) {
+  auto report = failure_report();
+  report.envid = std::string("id\r\nX-Injected: envid\0x", 23);
+  report.recipients[0].original_recipient = std::string("rfc822;bob@partner.example\r\nX-Injected: orcpt\0", 46);
+  StringSource source("Subject: x\r\n\r\nbody\r\n");
+  StringSink sink;
+  ASSERT_TRUE(write_report(report, source, sink));
+  EXPECT_EQ(sink.text.find("\r\nX-Injected:"), std::string::npos);
+  EXPECT_EQ(sink.text.find('\0'), std::string::npos);
+  const auto parsed = test::parse_report(sink.text);
+  EXPECT_TRUE(parsed.errors.empty());
+  EXPECT_NE(sink.text.find("Original-Envelope-Id: id X-Injected: envid?x\r\n"), std::string::npos);
+  EXPECT_NE(sink.text.find("Original-Recipient: rfc822; bob@partner.example X-Injected: orcpt?\r\n"),
+            std::string::npos);
+}
+
 TEST(DsnBuilder, EightBitTextIsMaskedUnlessSmtputf8) {
   auto report = failure_report();
   report.recipients[0].diagnostic = "550 5.1.1 unbekannter Empf\xc3\xa4nger";
