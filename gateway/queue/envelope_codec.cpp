@@ -2,6 +2,10 @@
 
 #include <array>
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include "gateway/common/utf8.h"
 #include "gateway/queue/spool_error.h"
 
 namespace gw::queue {
@@ -35,6 +39,85 @@ std::unexpected<Error> corrupt(std::string reason) {
   return make_error(make_error_code(SpoolErrc::Corrupt), "envelope: " + std::move(reason));
 }
 
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+bool is_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// Every octet that does not begin a well-formed sequence becomes '?'.
+std::string to_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = static_cast<unsigned char>(text[i]) < 0x80 ? 1 : utf8_sequence(text, i);
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+// Walks every string field of `message` and its sub-messages. With `repair`
+// null it only answers whether all are UTF-8; otherwise it rewrites the ones
+// that are not (into *repair, which is `message` itself) and answers false.
+bool strings_are_utf8(const Message& message, Message* repair) {
+  const auto* descriptor = message.GetDescriptor();
+  const auto* reflection = message.GetReflection();
+  bool all = true;
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->type() == FieldDescriptor::TYPE_STRING) {
+      const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+      for (int k = 0; k < count; ++k) {
+        std::string scratch;
+        const std::string& value = field->is_repeated()
+                                       ? reflection->GetRepeatedStringReference(message, field, k, &scratch)
+                                       : reflection->GetStringReference(message, field, &scratch);
+        if (is_utf8(value)) continue;
+        if (repair == nullptr) return false;
+        all = false;
+        std::string fixed = to_utf8(value);
+        if (field->is_repeated())
+          reflection->SetRepeatedString(repair, field, k, std::move(fixed));
+        else
+          reflection->SetString(repair, field, std::move(fixed));
+      }
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_repeated()) {
+        for (int k = 0, n = reflection->FieldSize(message, field); k < n; ++k) {
+          Message* inner = repair != nullptr ? reflection->MutableRepeatedMessage(repair, field, k) : nullptr;
+          if (!strings_are_utf8(reflection->GetRepeatedMessage(message, field, k), inner)) {
+            if (repair == nullptr) return false;
+            all = false;
+          }
+        }
+      } else if (reflection->HasField(message, field)) {
+        Message* inner = repair != nullptr ? reflection->MutableMessage(repair, field) : nullptr;
+        if (!strings_are_utf8(reflection->GetMessage(message, field), inner)) {
+          if (repair == nullptr) return false;
+          all = false;
+        }
+      }
+    }
+  }
+  return all;
+}
+
 }  // namespace
 
 std::uint32_t crc32c(std::string_view data, std::uint32_t crc) noexcept {
@@ -45,7 +128,13 @@ std::uint32_t crc32c(std::string_view data, std::uint32_t crc) noexcept {
 
 std::string encode_envelope(const envelope::Envelope& envelope) {
   std::string payload;
-  envelope.SerializeToString(&payload);
+  if (strings_are_utf8(envelope, nullptr)) {
+    envelope.SerializeToString(&payload);
+  } else {
+    envelope::Envelope repaired = envelope;
+    strings_are_utf8(repaired, &repaired);
+    repaired.SerializeToString(&payload);
+  }
   std::string frame;
   frame.reserve(kEnvelopeHeaderSize + payload.size());
   frame.append(kMagic);

@@ -31,6 +31,11 @@ inline constexpr std::uint32_t kMaxEnvelopePayload = 64u << 20;
 // computed over several pieces: crc32c(b, crc32c(a)) == crc32c(a + b).
 std::uint32_t crc32c(std::string_view data, std::uint32_t crc = 0) noexcept;
 
+// proto3 refuses to parse a string field that is not UTF-8, so an envelope
+// carrying one (a next hop's Latin-1 reply text in a diagnostic, say) would
+// be written but never read back, and its message would be lost. Such fields
+// are written with every octet outside a well-formed UTF-8 sequence replaced
+// by '?': the frame encode_envelope() returns always decodes.
 std::string encode_envelope(const envelope::Envelope& envelope);
 
 // SpoolErrc::Corrupt with the reason in the detail ("envelope: bad magic",

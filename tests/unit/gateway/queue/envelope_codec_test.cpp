@@ -74,6 +74,33 @@ TEST(EnvelopeCodec, RoundTripsAnEmptyEnvelope) {
   EXPECT_EQ(decoded->recipients_size(), 0);
 }
 
+// A next hop answering in Latin-1, an 8-bit HELO name, a directory value: a
+// string field that is not UTF-8 must not make the envelope unreadable.
+TEST(EnvelopeCodec, TextThatIsNotUtf8IsWrittenWithQuestionMarksAndDecodes) {
+  auto original = sample();
+  original.mutable_recipients(1)->set_diagnostic("550 5.1.1 Empf\xe4nger unbekannt");
+  original.mutable_recipients(2)->mutable_resolution()->set_object_dn("CN=J\xfcrgen,DC=example,DC=com");
+  original.set_helo("h\xc3\xa9\xc3");  // a well-formed sequence, then a cut-off one
+  original.add_sender_group_dns("CN=\xff\xfe");
+  auto decoded = decode_envelope(encode_envelope(original));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+  EXPECT_EQ(decoded->recipients(1).diagnostic(), "550 5.1.1 Empf?nger unbekannt");
+  EXPECT_EQ(decoded->recipients(2).resolution().object_dn(), "CN=J?rgen,DC=example,DC=com");
+  EXPECT_EQ(decoded->helo(), "h\xc3\xa9?");
+  EXPECT_EQ(decoded->sender_group_dns(0), "CN=??");
+  EXPECT_EQ(decoded->recipients(0).address(), "bob@example.com");
+  EXPECT_EQ(decoded->recipients_size(), 3);
+  EXPECT_EQ(original.recipients(1).diagnostic(), "550 5.1.1 Empf\xe4nger unbekannt");  // the caller's copy is untouched
+}
+
+TEST(EnvelopeCodec, Utf8TextIsWrittenUnchanged) {
+  auto original = sample();
+  original.mutable_recipients(0)->set_diagnostic("550 5.1.1 Empf\xc3\xa4nger unbekannt \xf0\x9f\x93\xa8");
+  auto decoded = decode_envelope(encode_envelope(original));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->SerializeAsString(), original.SerializeAsString());
+}
+
 TEST(EnvelopeCodec, FrameStartsWithMagicVersionAndLength) {
   const auto original = sample();
   const std::string frame = encode_envelope(original);
