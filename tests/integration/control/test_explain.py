@@ -133,7 +133,7 @@ class Explain(unittest.TestCase):
 
     def test_zz_during_a_directory_outage_the_reply_is_451_4_4_3(self):
         # Last (zz): it stops the directory for the rest of the class.
-        self.env.slapd.kill()
+        self.env.directory.kill()
         answer = self.explain("henry@example.com")
         self.assertTrue(answer["explain"]["rcpt_reply"].startswith("451 4.4.3"), answer["explain"])
         self.assertTrue(any(s["result"] != "ok" for s in answer["searches"]), answer["searches"])
